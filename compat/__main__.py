@@ -1,0 +1,5 @@
+"""``python -m compat`` is ``smp-compat``."""
+
+from compat.cli import run
+
+run()

@@ -1,0 +1,1 @@
+"""The fake AWS: moto extended in-process, the session registry, proxy mode, and ``FakeAWS``."""

@@ -1,0 +1,94 @@
+"""The session registry: what moto's StartSession/ExecuteCommand promised, for the agent to demand.
+
+moto's patched operations (``moto_ext``) add a :class:`SessionSpec` here; the fake agent looks it
+up by the session id in the stream URL, checks the token, and asks the plugin for exactly what a
+real agent would: the session type and, when a key is configured, KMS encryption with the target
+it expects as ``aws:ssm:TargetId`` (plugin-spec.md §2.3, §3.4).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Literal
+
+#: Agent plugin names as sent in the handshake's SessionType action (plugin-spec.md §3.4).
+SessionType = Literal["Standard_Stream", "InteractiveCommands", "NonInteractiveCommands", "Port"]
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """One session as the control plane created it; everything the agent must enforce."""
+
+    session_id: str
+    token_value: str
+    #: "ecs" for ECS ExecuteCommand, "ssm" for SSM StartSession.
+    kind: Literal["ecs", "ssm"]
+    #: What the agent knows as its InstanceId, hence the ``aws:ssm:TargetId`` it decrypts with:
+    #: ``ecs:<cluster>_<taskId>_<runtimeId>`` or an instance id.
+    target: str
+    region: str
+    account_id: str
+    session_type: SessionType
+    #: KMS key the agent requests (cluster ``executeCommandConfiguration.kmsKeyId`` or Session
+    #: Manager preferences ``inputs.kmsKeyId``); ``None``: no encryption. Never set for Port.
+    kms_key_id: str | None = None
+    #: SSM document name (``None`` for the default shell / ECS exec).
+    document_name: str | None = None
+    #: SSM StartSession ``Parameters`` (name -> list of values).
+    parameters: dict[str, list[str]] = field(default_factory=dict)
+    #: The command to run (ECS ExecuteCommand ``command``, or InteractiveCommands ``command``).
+    command: str | None = None
+    #: Handshake ``SessionType.Properties`` (port sessions), or ``None``.
+    properties: dict[str, str] | None = None
+    status: Literal["Connected", "Terminated"] = "Connected"
+    #: Who started it (the caller's access key id), to attribute a session to a matrix cell.
+    access_key_id: str | None = None
+
+
+class UnknownSessionError(KeyError):
+    """No session with that id was started through the fake AWS."""
+
+
+class SessionRegistry:
+    """Thread-safe map of session id -> :class:`SessionSpec`, shared by moto and the agent."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._sessions: dict[str, SessionSpec] = {}
+        #: Base of every stream URL, e.g. ``ws://127.0.0.1:PORT``; set when the agent starts.
+        self.agent_url = "ws://127.0.0.1:9"
+
+    def stream_url(self, session_id: str) -> str:
+        """The URL a client dials, shaped like the real one (``/v1/data-channel/<sid>``)."""
+        return f"{self.agent_url}/v1/data-channel/{session_id}?role=publish_subscribe"
+
+    def add(self, spec: SessionSpec) -> None:
+        with self._lock:
+            self._sessions[spec.session_id] = spec
+
+    def get(self, session_id: str) -> SessionSpec:
+        with self._lock:
+            try:
+                return self._sessions[session_id]
+            except KeyError:
+                raise UnknownSessionError(session_id) from None
+
+    def update(self, session_id: str, **changes: object) -> SessionSpec:
+        """Replace fields of a session (e.g. a new token on ResumeSession, status on Terminate)."""
+        with self._lock:
+            try:
+                spec = replace(self._sessions[session_id], **changes)  # type: ignore[arg-type]
+            except KeyError:
+                raise UnknownSessionError(session_id) from None
+            self._sessions[session_id] = spec
+            return spec
+
+    def __iter__(self) -> Iterator[SessionSpec]:
+        with self._lock:
+            return iter(list(self._sessions.values()))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._sessions.clear()

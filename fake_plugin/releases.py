@@ -1,0 +1,107 @@
+"""Release profiles: every caller-visible difference between session-manager-plugin releases.
+
+Facts and citations: ``shared/research/plugin-spec.md`` §5 (version table), §2.1 (legacy-CLI
+KMS text), §1.2 (env-var response mode), §3.1 (``ClientVersion``), §1 (1.2.205.0 timeout).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+#: Selects the emulated release; see :func:`current`.
+RELEASE_ENV = "SMP_COMPAT_PLUGIN_RELEASE"
+DEFAULT_RELEASE = "1.2.677.0"
+
+#: ``SMP@1.2.234.0:src/datachannel/streaming.go:832`` (1.2.54.0 … 1.2.234.0).
+LEGACY_KMS_TEXT_OLD = (
+    "Installed version of AWS CLI does not support Session Manager encryption feature. "
+    "Please upgrade to latest version of AWS CLI"
+)
+#: Commit b5222c73, first in 1.2.245.0 (aws/session-manager-plugin#8).
+LEGACY_KMS_TEXT_NEW = (
+    "Installed version of CLI does not support Session Manager encryption feature. "
+    "Please upgrade to the latest version of your CLI (e.g., AWS CLI)."
+)
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """Sort key for dotted versions such as ``1.2.677.0``."""
+    return tuple(int(part) for part in version.split("."))
+
+
+@dataclass(frozen=True)
+class Release:
+    """What one release of the real plugin does differently, as a caller can observe it."""
+
+    #: The bare version string printed by ``--version`` (plus a newline).
+    version: str
+    #: Error returned for a KMSEncryption handshake action after a 4-element argv.
+    legacy_kms_error: str
+    #: ``args[1]`` starting with ``AWS_SSM_START_SESSION_RESPONSE`` names an env var (37e325f4).
+    env_response_mode: bool
+    #: OpenDataChannel carries ``"ClientVersion"`` (9b57835a).
+    sends_client_version: bool
+    #: Seconds after which 1.2.205.0 gives up waiting for a session type (34bde908, reverted
+    #: by 08ff034f); ``None``: wait forever.
+    client_timeout_s: float | None
+    #: ``start_publication``/``pause_publication`` accepted (b68c608c); before: "Invalid message type".
+    accepts_publication_messages: bool
+    #: After the stream-resend limit the plugin calls SSM TerminateSession.
+    resend_timeout_terminates: bool
+    #: PayloadTypes decrypted when encryption is on: ``(1,)`` before 1.2.312.0 (6cff96f7), then 1, 11, 12.
+    decrypted_payload_types: tuple[int, ...]
+
+
+def _profile(version: str) -> Release:
+    key = version_key(version)
+    return Release(
+        version=version,
+        legacy_kms_error=LEGACY_KMS_TEXT_NEW if key >= (1, 2, 245, 0) else LEGACY_KMS_TEXT_OLD,
+        env_response_mode=key >= (1, 2, 536, 0),
+        sends_client_version=key >= (1, 2, 677, 0),
+        client_timeout_s=10.0 if version == "1.2.205.0" else None,
+        accepts_publication_messages=key >= (1, 2, 295, 0),
+        resend_timeout_terminates=key >= (1, 2, 295, 0),
+        decrypted_payload_types=(1, 11, 12) if key >= (1, 2, 312, 0) else (1,),
+    )
+
+
+#: The releases emulated, oldest first (plugin-spec.md §5 names each one's change).
+RELEASES: dict[str, Release] = {
+    v: _profile(v)
+    for v in (
+        "1.2.54.0",
+        "1.2.205.0",
+        "1.2.234.0",
+        "1.2.245.0",
+        "1.2.295.0",
+        "1.2.312.0",
+        "1.2.497.0",
+        "1.2.536.0",
+        "1.2.677.0",
+    )
+}
+
+
+class UnknownReleaseError(ValueError):
+    """The requested release is not one the emulator has a profile for."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+        known = ", ".join(RELEASES)
+        super().__init__(f"unknown session-manager-plugin release {version!r}; known: {known}")
+
+
+def get(version: str) -> Release:
+    """The profile of ``version``, or :class:`UnknownReleaseError` naming the known ones."""
+    try:
+        return RELEASES[version]
+    except KeyError:
+        raise UnknownReleaseError(version) from None
+
+
+def current(environ: dict[str, str] | None = None) -> Release:
+    """The release selected by ``SMP_COMPAT_PLUGIN_RELEASE`` (default 1.2.677.0)."""
+    env = os.environ if environ is None else environ
+    return get(env.get(RELEASE_ENV) or DEFAULT_RELEASE)
