@@ -1,0 +1,245 @@
+"""The fake SSM agent/MGS: a websocket server on 127.0.0.1 driving one AgentSession per connection.
+
+Lifecycle after pytest-httpserver's ``HTTPServer`` (start binds port 0 and reads the port back,
+stop is idempotent and joins, a second start raises) and websockets' sync server (handler
+threads are not daemons; ``shutdown`` closes connections and waits for them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+import time
+import traceback
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.datastructures import Headers
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+from websockets.sync.server import Server, ServerConnection, serve
+
+from compat.agent.kms import KmsDecryptor
+from compat.agent.protocol import AgentConfig, AgentSession, Close
+from compat.agent.transcript import write_atomically
+from compat.fakeaws.sessions import SessionRegistry, UnknownSessionError
+
+__all__ = ["AgentError", "FakeAgent"]
+
+#: The real path: ``/v1/data-channel/<sid>?role=publish_subscribe`` (plugin-spec.md §3.1).
+_PATH = re.compile(r"^/v1/data-channel/(?P<sid>[A-Za-z0-9][A-Za-z0-9._:@+=-]*)$")
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+class AgentError(RuntimeError):
+    """The fake agent failed (not the client): raised by :meth:`FakeAgent.check_errors`."""
+
+
+class FakeAgent:
+    """Serves ``/v1/data-channel/<sessionId>`` for the sessions in ``registry``.
+
+    Args:
+        registry: what the control plane promised per session (token, target, key...).
+        kms_endpoint_url: moto's URL; the agent's ``kms:Decrypt`` goes there over HTTP.
+        transcript_dir: where ``<sessionId>.json`` transcripts are written.
+        host: loopback only; anything else raises ``ValueError``.
+        port: 0 picks a free port; :attr:`url` tells which.
+        handshake_timeout_s: the agent's 15 s handshake and challenge timeouts.
+        idle_timeout_s: a session with no client frame for this long is closed.
+    """
+
+    def __init__(
+        self,
+        registry: SessionRegistry,
+        kms_endpoint_url: str | None,
+        transcript_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        handshake_timeout_s: float = 15.0,
+        idle_timeout_s: float = 30.0,
+    ) -> None:
+        if host not in _LOOPBACK:
+            raise ValueError(f"the fake agent listens on loopback only, not {host!r}")
+        self.registry = registry
+        self.transcript_dir = Path(transcript_dir)
+        self.host = host
+        self.port = port
+        self.config = AgentConfig(
+            handshake_timeout_s=handshake_timeout_s, idle_timeout_s=idle_timeout_s
+        )
+        self._kms = KmsDecryptor(kms_endpoint_url)
+        self._server: Server | None = None
+        self._thread: threading.Thread | None = None
+        self._started = False
+        self._stopping = False
+        self._done = threading.Condition()
+        self._transcripts: dict[str, dict[str, Any]] = {}
+        self._errors: list[BaseException] = []
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Bind, read the real port back, and serve from a (non-daemon) thread."""
+        if self._started:
+            raise AgentError("FakeAgent.start() was already called; create a new FakeAgent")
+        self._started = True
+        self._server = serve(
+            self._handle,
+            self.host,
+            self.port,
+            process_request=self._check_path,
+            compression=None,
+            # MGS answers no pings of its own; the plugin pings every 5 min (§3.1).
+            ping_interval=None,
+        )
+        self.port = int(self._server.socket.getsockname()[1])
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"fake-agent:{self.port}", daemon=False
+        )
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        """``ws://127.0.0.1:PORT``, the base the registry builds stream URLs on."""
+        if self._server is None:
+            raise AgentError("FakeAgent is not started; call start() first")
+        return f"ws://{self.host}:{self.port}"
+
+    def stop(self) -> None:
+        """Close the listener and every connection, join the threads. Idempotent."""
+        self._stopping = True
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join()
+
+    def __enter__(self) -> FakeAgent:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- results ----------------------------------------------------------------------------
+
+    def transcript(self, session_id: str) -> dict[str, Any] | None:
+        """The finished transcript of the session's last connection, or None."""
+        with self._done:
+            return self._transcripts.get(session_id)
+
+    def wait_closed(self, session_id: str, timeout: float) -> dict[str, Any] | None:
+        """Wait until a connection for ``session_id`` has finished; None on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._done:
+            while session_id not in self._transcripts:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                self._done.wait(left)
+            return self._transcripts[session_id]
+
+    def clear(self) -> None:
+        """Forget finished transcripts (not the files) and stored errors, e.g. per cell."""
+        with self._done:
+            self._transcripts.clear()
+            self._errors.clear()
+
+    def check_errors(self) -> None:
+        """Re-raise the first fault of a handler thread, like httpserver's check_handler_errors."""
+        with self._done:
+            if self._errors:
+                raise AgentError("the fake agent failed") from self._errors[0]
+
+    # -- serving ----------------------------------------------------------------------------
+
+    def _check_path(self, connection: ServerConnection, request: Request) -> Response | None:
+        if _PATH.match(urlsplit(request.path).path):
+            return None
+        body = b"Not Found\n"
+        headers = Headers([("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+        return Response(404, "Not Found", headers, body)
+
+    def _handle(self, connection: ServerConnection) -> None:
+        assert connection.request is not None
+        parts = urlsplit(connection.request.path)
+        match = _PATH.match(parts.path)
+        assert match is not None
+        session_id = match.group("sid")
+        try:
+            spec = self.registry.get(session_id)
+        except UnknownSessionError:
+            spec = None
+        session = AgentSession(session_id, spec, self.config, time.monotonic())
+        session.transcript.agent["path"] = connection.request.path.split("?")[0]
+        session.transcript.agent["role"] = parse_qs(parts.query).get("role", [None])[0]
+        try:
+            self._serve(connection, session)
+        except Exception as exc:
+            with self._done:
+                self._errors.append(exc)
+            session.fail(time.monotonic(), f"agent fault: {exc!r}")
+            session.transcript.errors.append(traceback.format_exc())
+            with contextlib.suppress(Exception):
+                self._flush(connection, session)
+        finally:
+            self._finish(session)
+
+    def _serve(self, connection: ServerConnection, session: AgentSession) -> None:
+        while not session.closed:
+            now = time.monotonic()
+            try:
+                frame = connection.recv(timeout=session.next_wakeup(now))
+            except TimeoutError:
+                frame = None
+            except ConnectionClosed:
+                outcome = "agent-stopped" if self._stopping else "client-disconnected"
+                session.connection_lost(time.monotonic(), outcome)
+                return
+            now = time.monotonic()
+            if isinstance(frame, str):
+                session.receive_text(frame, now)
+            elif isinstance(frame, bytes):
+                session.receive_binary(frame, now)
+            while session.pending_kms:
+                results = [self._kms.decrypt(request) for request in session.pending_kms]
+                session.kms_done(results, time.monotonic())
+            session.tick(time.monotonic())
+            if not self._flush(connection, session):
+                return
+
+    def _flush(self, connection: ServerConnection, session: AgentSession) -> bool:
+        """Send what the session queued; False once the websocket is closed."""
+        for item in session.take_outgoing():
+            try:
+                if isinstance(item, Close):
+                    connection.close(item.code, item.reason)
+                    return False
+                connection.send(item)
+            except ConnectionClosed:
+                session.connection_lost(time.monotonic())
+                return False
+        return True
+
+    def _finish(self, session: AgentSession) -> None:
+        if session.transcript.outcome is None:
+            session.connection_lost(time.monotonic())
+        data = session.transcript.to_dict()
+        try:
+            write_atomically(self.transcript_dir / f"{session.session_id}.json", data)
+        except OSError as exc:
+            with self._done:
+                self._errors.append(exc)
+        with self._done:
+            self._transcripts[session.session_id] = data
+            self._done.notify_all()

@@ -1,0 +1,241 @@
+"""The agent state machine fed bytes and a clock, no sockets (AGENT@1c217c89 datachannel.go)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from compat.agent import texts
+from compat.agent.kms import KmsResult
+from compat.agent.protocol import AgentConfig, AgentSession, Close
+from compat.agent.shell import ScriptedShell, is_interactive
+from compat.fakeaws.sessions import SessionSpec
+from fake_plugin import wire
+from fake_plugin.crypto import SessionCipher
+from fake_plugin.handshake import (
+    HandshakeResponse,
+    ProcessedAction,
+    challenge_payload,
+    kms_action_result,
+    unb64,
+)
+from fake_plugin.wire import ClientMessage, MessageType, PayloadType
+
+T0 = 1000.0
+SPEC = SessionSpec(
+    session_id="sess-1",
+    token_value="tok",
+    kind="ecs",
+    target="ecs:c_t_r",
+    region="us-east-1",
+    account_id="123456789012",
+    session_type="InteractiveCommands",
+    kms_key_id="alias/k",
+    command="/bin/sh",
+)
+
+
+def _open(spec=SPEC, timeout=15.0):
+    session = AgentSession(spec.session_id, spec, AgentConfig(handshake_timeout_s=timeout), T0)
+    session.receive_text(wire.open_data_channel(spec.token_value, "c", "r", "1.2.677.0"), T0)
+    return session
+
+
+def _frames(session):
+    out = []
+    for item in session.take_outgoing():
+        out.append(item if isinstance(item, Close) else wire.decode(item))
+    return out
+
+
+def _input(seq, payload_type, payload):
+    return wire.encode(ClientMessage(MessageType.INPUT, seq, payload_type, payload))
+
+
+def _closing(frames):
+    closed = [
+        f for f in frames if isinstance(f, ClientMessage) and f.message_type == "channel_closed"
+    ]
+    return closed[0].json()["Output"] if closed else None
+
+
+def test_last_failing_action_sets_the_text():
+    """datachannel.go:861-884: each failing action overwrites the error; the last one wins,
+    and a successful KMSEncryption after a failed one is still decrypted."""
+    session = _open()
+    _frames(session)
+    response = HandshakeResponse(
+        "1.2.677.0",
+        (
+            ProcessedAction("SessionType", 2, None, "Failed to process action SessionType: x"),
+            ProcessedAction("KMSEncryption", 1, kms_action_result(b"blob")),
+        ),
+    )
+    session.receive_binary(_input(0, PayloadType.HANDSHAKE_RESPONSE, response.payload()), T0 + 1)
+    assert [r.ciphertext for r in session.pending_kms] == [b"blob"]
+    assert session.pending_kms[0].context == {
+        "aws:ssm:SessionId": "sess-1",
+        "aws:ssm:TargetId": "ecs:c_t_r",
+    }
+    session.kms_done(
+        [KmsResult(None, texts.sdk_error("IncorrectKeyException", "bad key", 400, "rid"))], T0 + 1
+    )
+    frames = _frames(session)
+    assert frames[0].message_type == "acknowledge"
+    assert _closing(frames) == texts.ERROR_TITLE + (
+        "Encountered error while initiating handshake. Fetching data key failed: Unable to "
+        "retrieve data key, Error when decrypting data key IncorrectKeyException: bad key"
+    )
+    assert session.transcript.outcome == "kms-decrypt-failed"
+
+
+def test_unsupported_action_reported_with_status_zero():
+    session = _open()
+    _frames(session)
+    response = HandshakeResponse(
+        "1.2.677.0",
+        (
+            ProcessedAction("SessionType", 1),
+            ProcessedAction("KMSEncryption", 0, None, "Unsupported action KMSEncryption"),
+        ),
+    )
+    session.receive_binary(_input(0, PayloadType.HANDSHAKE_RESPONSE, response.payload()), T0 + 1)
+    assert _closing(_frames(session)).endswith(
+        "KMSEncryption failed on client with status 0 error: Unsupported action KMSEncryption"
+    )
+    assert session.transcript.outcome == "client-handshake-error"
+
+
+def _through_kms(session, key):
+    response = HandshakeResponse(
+        "1.2.677.0",
+        (
+            ProcessedAction("SessionType", 1),
+            ProcessedAction("KMSEncryption", 1, kms_action_result(b"blob")),
+        ),
+    )
+    session.receive_binary(_input(0, PayloadType.HANDSHAKE_RESPONSE, response.payload()), T0 + 1)
+    session.kms_done([KmsResult(key)], T0 + 1)
+    frames = _frames(session)
+    return next(f for f in frames if f.payload_type == PayloadType.ENC_CHALLENGE_REQUEST)
+
+
+def test_challenge_mismatch_is_unacked_then_times_out():
+    """datachannel.go:892-916: a wrong answer is never signalled, so the agent's only text is
+    the challenge timeout; the transcript still says why."""
+    key = os.urandom(64)
+    session = _open(timeout=2.0)
+    _frames(session)
+    _through_kms(session, key)
+    wrong = SessionCipher(key, role="client").encrypt(b"x" * 64)
+    session.receive_binary(
+        _input(1, PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(wrong)), T0 + 1.5
+    )
+    assert _frames(session) == []  # no ack
+    session.tick(T0 + 3.6)
+    assert _closing(_frames(session)) == (
+        texts.ERROR_TITLE + "Encountered error while initiating handshake. "
+        "Timed out waiting for encryption challenge."
+    )
+    assert session.transcript.outcome == "challenge-failed"
+    assert session.transcript.challenge == "failed"
+
+
+def test_no_challenge_response_times_out():
+    key = os.urandom(64)
+    session = _open(timeout=2.0)
+    _frames(session)
+    challenge = _through_kms(session, key)
+    assert (
+        len(SessionCipher(key, role="client").decrypt(unb64(challenge.json()["Challenge"]))) == 64
+    )
+    session.tick(T0 + 3.1)
+    assert _closing(_frames(session)).endswith("Timed out waiting for encryption challenge.")
+    assert session.transcript.outcome == "challenge-timeout"
+
+
+def test_input_during_handshake_is_acked_and_ignored():
+    """datachannel.go:839-843: stream data before the handshake ends is dropped, yet acked."""
+    session = _open()
+    _frames(session)
+    session.receive_binary(_input(0, PayloadType.SIZE, b'{"cols":1,"rows":1}'), T0 + 0.1)
+    frames = _frames(session)
+    assert [f.message_type for f in frames] == ["acknowledge"]
+    assert "ignored-during-handshake" in [d["event"] for d in session.transcript.decisions]
+
+
+def test_undecryptable_client_output_stays_unacked():
+    key = os.urandom(64)
+    session = _open()
+    _frames(session)
+    challenge = _through_kms(session, key)
+    client = SessionCipher(key, role="client")
+    answer = client.encrypt(client.decrypt(unb64(challenge.json()["Challenge"])))
+    session.receive_binary(
+        _input(1, PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(answer)), T0 + 2
+    )
+    session.receive_binary(_input(2, PayloadType.SIZE, b'{"cols":1,"rows":1}'), T0 + 2)
+    _frames(session)
+    session.receive_binary(_input(3, PayloadType.OUTPUT, b"not encrypted at all, sorry"), T0 + 2)
+    assert _frames(session) == []
+    assert "decrypt-failed" in [d["event"] for d in session.transcript.decisions]
+
+
+def test_binary_before_open_is_a_protocol_error():
+    session = AgentSession("s", SPEC, AgentConfig(), T0)
+    session.receive_binary(_input(0, PayloadType.SIZE, b"{}"), T0)
+    assert session.take_outgoing() == [Close(1008, "binary frame before OpenDataChannel")]
+    assert session.transcript.outcome == "protocol-error"
+
+
+@pytest.mark.parametrize(
+    ("stdout", "stderr", "expected"),
+    [
+        ("", "boom", "\n----------ERROR-------\nboom"),
+        ("out", "", "out"),
+        ("", "e" * 3000, "\n----------ERROR-------\n" + "e" * 2453 + "\n---Error truncated----"),
+    ],
+    ids=["error-only", "output-only", "truncated"],
+)
+def test_truncate_output(stdout, stderr, expected):
+    """iohandler.go:436-470 (TruncateOutput, 2500 bytes)."""
+    assert texts.truncate_output(stdout, stderr) == expected
+
+
+def test_sdk_error_formats():
+    """Modeled KMS exceptions print ``Code: Message``; others add status and request id."""
+    assert (
+        texts.sdk_error("InvalidCiphertextException", "", 400, "r")
+        == "InvalidCiphertextException: "
+    )
+    assert texts.sdk_error("AccessDeniedException", "no", 400, "r-1") == (
+        "AccessDeniedException: no\n\tstatus code: 400, request id: r-1"
+    )
+
+
+@pytest.mark.parametrize(
+    ("command", "interactive"),
+    [(None, True), ("/bin/sh", True), ("bash -l", True), ("sh -c 'echo a'", False), ("ls", False)],
+)
+def test_is_interactive(command, interactive):
+    assert is_interactive(command) is interactive
+
+
+def test_one_shot_script_answers():
+    shell = ScriptedShell("sh -c 'echo a b; whoami && hostname; cat /etc/os-release; frob'")
+    step = shell.start()
+    assert step.exited
+    text = step.output.decode()
+    assert text.startswith("a b\r\nroot\r\nsmp-compat-target\r\nPRETTY_NAME=")
+    assert text.endswith("sh: 1: frob: not found\r\n")
+
+
+def test_interactive_shell_echo_like_a_pty():
+    shell = ScriptedShell("/bin/bash")
+    assert shell.start().output == b"# "
+    assert shell.feed(b"ech").output == b"ech"
+    assert shell.feed(b"o hi\r").output == b"o hi\r\nhi\r\n# "
+    assert shell.feed(b"x\x7f\x03").output == b"x\b \b^C\r\n# "
+    step = shell.feed(b"exit\r")
+    assert step.exited and step.output == b"exit\r\n"
