@@ -1,0 +1,757 @@
+"""Read adapter TOML files into :mod:`compat.adapter` objects, or say exactly what is wrong.
+
+Every problem names the file, the dotted key (with the variant's index and version), what was
+expected and what was found, with a "did you mean" hint for near-miss names. All problems of a
+file are reported together, so a maintainer fixes them in one pass (STYLE.md §4).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal, cast, get_args
+
+from compat.adapter import (
+    Adapter,
+    Citation,
+    Launch,
+    Reach,
+    Requirement,
+    SessionKind,
+    Target,
+    Variant,
+)
+from compat.errors import UserError
+from compat.formats import SESSION_FORMATS, TARGET_FORMATS, SessionFormat, TargetFormat
+from compat.placeholders import API_CALLS, PLACEHOLDERS, ApiCall, Kind, Mode
+from compat.templating import ArgvItem, Part, TemplateSyntaxError, Text, parse, placeholders
+
+__all__ = ["AdapterError", "Problem", "builtin_paths", "load_adapter", "load_adapters"]
+
+_KINDS: tuple[Kind, ...] = get_args(Kind)
+_MODES: tuple[Mode, ...] = get_args(Mode)
+_REACHES: tuple[Reach, ...] = get_args(Reach)
+_VIA = ("flag", "env")
+
+_TOOL_KEYS = ("name", "homepage", "kind", "description", "variant")
+_COMMON_VARIANT_KEYS = (
+    "id",
+    "version",
+    "mode",
+    "kind",
+    "reach",
+    "tty",
+    "cluster",
+    "profile_via",
+    "region_via",
+    "timeout",
+    "notes",
+    "port_forward",
+)
+_RUN_LAUNCH_KEYS = ("command", "env")
+_REPLAY_LAUNCH_KEYS = (
+    "source",
+    "calls",
+    "argv",
+    "session",
+    "target",
+    "target_format",
+    "document",
+    "parameters",
+    "env",
+)
+_REQUIRES_KEYS = ("pypi", "binary", "path_env", "version_args", "version_match", "hint")
+
+_NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
+_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
+_ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_CITATION_RE = re.compile(
+    r"(?P<repo>[\w.-]+/[\w.-]+)@(?P<commit>[0-9a-f]{7,40}):(?P<path>[^:\s]+):"
+    r"(?P<line>\d+(?:-\d+)?)"
+)
+_TOML_POS_RE = re.compile(r"\(at line (\d+), column (\d+)\)")
+_EXAMPLE_GROUP = '["--profile", "{profile}"]'
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in an adapter file."""
+
+    #: Dotted key, e.g. ``variant[1] (1.6.0).argv[4]``; "" for the whole file.
+    key: str
+    message: str
+    line: int | None = None
+    column: int | None = None
+
+
+class AdapterError(UserError):
+    """An adapter file (or a set of them) is malformed; one line per problem."""
+
+    def __init__(self, path: Path | str, problems: Sequence[Problem]) -> None:
+        self.path = Path(path)
+        self.problems = tuple(problems)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        lines = []
+        for p in self.problems:
+            where = str(self.path)
+            if p.line is not None:
+                where += f":{p.line}:{p.column}"
+            lines.append(f"{where}: {p.key}: {p.message}" if p.key else f"{where}: {p.message}")
+        return "\n".join(lines)
+
+
+def _describe(value: object) -> str:
+    """How a found TOML value reads in an error message."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return f"string {value!r}"
+    if isinstance(value, int | float):
+        return f"number {value}"
+    if isinstance(value, list):
+        return f"an array of {len(value)}"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _quoted(choices: Iterable[str]) -> str:
+    return ", ".join(f'"{c}"' for c in choices)
+
+
+class _FileLoader:
+    """Validates one parsed file, collecting problems instead of stopping at the first."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.problems: list[Problem] = []
+
+    def fail(self, key: str, message: str) -> None:
+        self.problems.append(Problem(key, message))
+
+    # -- scalar readers ----------------------------------------------------------------------
+
+    def keys(
+        self, table: Mapping[str, Any], allowed: Sequence[str], prefix: str, elsewhere: str = ""
+    ) -> None:
+        for key in table:
+            if key in allowed:
+                continue
+            hint = _did_you_mean(key, allowed)
+            extra = f" ({elsewhere})" if elsewhere and key in _ALL_LAUNCH_KEYS else ""
+            self.fail(
+                _join(prefix, key),
+                f"unknown key{extra}; expected one of {', '.join(allowed)}{hint}",
+            )
+
+    def string(
+        self,
+        table: Mapping[str, Any],
+        key: str,
+        prefix: str,
+        *,
+        required: bool = False,
+        choices: Sequence[str] = (),
+    ) -> str | None:
+        if key not in table:
+            if required:
+                self.fail(_join(prefix, key), "missing; expected a string")
+            return None
+        value = table[key]
+        if not isinstance(value, str):
+            self.fail(_join(prefix, key), f"expected a string, found {_describe(value)}")
+            return None
+        if choices and value not in choices:
+            self.fail(
+                _join(prefix, key),
+                f"expected one of {_quoted(choices)}, found {value!r}"
+                + _did_you_mean(value, choices),
+            )
+            return None
+        return value
+
+    def boolean(self, table: Mapping[str, Any], key: str, prefix: str, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(_join(prefix, key), f"expected true or false, found {_describe(value)}")
+            return default
+        return value
+
+    def strings(self, table: Mapping[str, Any], key: str, prefix: str) -> tuple[str, ...] | None:
+        if key not in table:
+            return None
+        value = table[key]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            self.fail(_join(prefix, key), f"expected an array of strings, found {_describe(value)}")
+            return None
+        return tuple(value)
+
+    def str_table(self, table: Mapping[str, Any], key: str, prefix: str) -> dict[str, str]:
+        value = table.get(key, {})
+        if not isinstance(value, dict):
+            self.fail(_join(prefix, key), f"expected a table of strings, found {_describe(value)}")
+            return {}
+        out: dict[str, str] = {}
+        for name, item in value.items():
+            if isinstance(item, str):
+                out[name] = item
+            else:
+                self.fail(
+                    _join(prefix, f"{key}.{name}"), f"expected a string, found {_describe(item)}"
+                )
+        return out
+
+    # -- templates ---------------------------------------------------------------------------
+
+    def text(self, source: str, key: str, ctx: _TemplateContext, *, in_group: bool) -> Text | None:
+        try:
+            text = parse(source)
+        except TemplateSyntaxError as exc:
+            self.fail(key, f"{exc.problem} at character {exc.position + 1} of {source!r}")
+            return None
+        for part in text.parts:
+            self.placeholder(part, key, ctx, in_group=in_group)
+        return text
+
+    def placeholder(self, part: Part, key: str, ctx: _TemplateContext, *, in_group: bool) -> None:
+        spec = PLACEHOLDERS.get(part.name)
+        if spec is None:
+            close = difflib.get_close_matches(part.name, list(PLACEHOLDERS), n=1, cutoff=0.6)
+            hint = f"; did you mean {{{close[0]}}}?" if close else ""
+            self.fail(
+                key,
+                f"unknown placeholder {{{part.name}}}{hint} (adapters/README.md lists them all)",
+            )
+            return
+        if ctx.kind not in spec.kinds:
+            (other,) = spec.kinds
+            self.fail(key, f"{{{part.name}}} is for {other} tools; this variant is {ctx.kind}")
+        if ctx.mode not in spec.modes:
+            self.fail(key, f"{{{part.name}}} only exists in replays; a run variant's tool makes it")
+        if spec.port_forward_only and ctx.session != "port-forward":
+            self.fail(key, f"{{{part.name}}} is only set in a port_forward launch")
+        if spec.optional and not (in_group or part.empty_if_unset):
+            self.fail(
+                key,
+                f"{{{part.name}}} may be unset; put it in an optional group like "
+                f"{_EXAMPLE_GROUP} or write {{{part.name}?}} for an empty string",
+            )
+        if ctx.mode == "replay" and spec.produced_by and not spec.produced_by & set(ctx.calls):
+            self.fail(
+                key,
+                f"{{{part.name}}} needs one of these in `calls`: "
+                f"{_quoted(sorted(spec.produced_by))}",
+            )
+        if part.name == "target_json" and not ctx.has_target:
+            self.fail(key, "{target_json} needs `target` (and `target_format`) in this launch")
+
+    def argv(
+        self, table: Mapping[str, Any], key: str, prefix: str, ctx: _TemplateContext
+    ) -> tuple[ArgvItem, ...] | None:
+        value = table.get(key)
+        where = _join(prefix, key)
+        if value is None:
+            self.fail(
+                where, "missing; expected an array of strings (nested arrays: optional groups)"
+            )
+            return None
+        if not isinstance(value, list) or not value:
+            self.fail(where, f"expected a non-empty array of strings, found {_describe(value)}")
+            return None
+        items: list[ArgvItem] = []
+        for i, item in enumerate(value):
+            item_key = f"{where}[{i}]"
+            if isinstance(item, str):
+                text = self.text(item, item_key, ctx, in_group=False)
+                if text is not None:
+                    items.append(text)
+            elif isinstance(item, list):
+                group = self.group(item, item_key, ctx)
+                if group is not None:
+                    items.append(group)
+            else:
+                self.fail(
+                    item_key,
+                    f"expected a string or an optional group (array of strings), found "
+                    f"{_describe(item)}",
+                )
+        if not isinstance(value[0], str) or (
+            items and isinstance(items[0], Text) and items[0].parts
+        ):
+            self.fail(f"{where}[0]", "expected the program name as a plain string")
+        return tuple(items)
+
+    def group(self, item: list[Any], key: str, ctx: _TemplateContext) -> tuple[Text, ...] | None:
+        if not item or not all(isinstance(s, str) for s in item):
+            self.fail(
+                key,
+                f"an optional group must be a non-empty array of strings, found {_describe(item)}",
+            )
+            return None
+        texts = [self.text(s, f"{key}[{j}]", ctx, in_group=True) for j, s in enumerate(item)]
+        if any(t is None for t in texts):
+            return None
+        group = tuple(t for t in texts if t is not None)
+        if not any(
+            PLACEHOLDERS[p.name].optional for p in placeholders(group) if p.name in PLACEHOLDERS
+        ):
+            self.fail(
+                key,
+                "this optional group has no placeholder that can be unset, so it is always kept; "
+                "use {profile} or {user_region} in it, or drop the brackets",
+            )
+        return group
+
+    def texts(
+        self, table: Mapping[str, Any], key: str, prefix: str, ctx: _TemplateContext
+    ) -> dict[str, Text]:
+        out: dict[str, Text] = {}
+        for name, source in self.str_table(table, key, prefix).items():
+            text = self.text(source, _join(prefix, f"{key}.{name}"), ctx, in_group=False)
+            if text is not None:
+                out[name] = text
+        return out
+
+
+_ALL_LAUNCH_KEYS = frozenset(_RUN_LAUNCH_KEYS) | frozenset(_REPLAY_LAUNCH_KEYS)
+
+
+@dataclass(frozen=True)
+class _TemplateContext:
+    """What decides whether a placeholder is allowed where it appears."""
+
+    mode: Mode
+    kind: Kind
+    session: SessionKind
+    calls: tuple[ApiCall, ...] = ()
+    has_target: bool = False
+
+
+def _join(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+# -- variants ---------------------------------------------------------------------------------
+
+
+def _requirement(
+    fl: _FileLoader, raw: object, prefix: str, command: tuple[ArgvItem, ...] | None
+) -> Requirement | None:
+    key = _join(prefix, "requires")
+    if raw is None:
+        first = command[0] if command else None
+        if isinstance(first, Text) and not first.parts:
+            return Requirement(binary=first.source)
+        return None
+    if not isinstance(raw, dict):
+        fl.fail(key, f"expected a table (requires.pypi / requires.binary), found {_describe(raw)}")
+        return None
+    fl.keys(raw, _REQUIRES_KEYS, key)
+    pypi = fl.string(raw, "pypi", key)
+    binary = fl.string(raw, "binary", key)
+    path_env = fl.string(raw, "path_env", key)
+    if pypi is not None and (binary is not None or path_env is not None):
+        fl.fail(key, "expected either `pypi` or `binary`/`path_env`, found both")
+    if pypi is None and binary is None and path_env is None:
+        fl.fail(key, "expected one of `pypi`, `binary` or `path_env`")
+    if path_env is not None and not _ENV_RE.fullmatch(path_env):
+        fl.fail(
+            _join(key, "path_env"), f"expected an environment variable name, found {path_env!r}"
+        )
+    version_match = fl.string(raw, "version_match", key)
+    if version_match is not None:
+        try:
+            re.compile(version_match)
+        except re.error as exc:
+            fl.fail(_join(key, "version_match"), f"expected a regular expression: {exc}")
+    version_args = fl.strings(raw, "version_args", key) or ()
+    if bool(version_match) != bool(version_args):
+        fl.fail(key, "`version_args` and `version_match` go together")
+    return Requirement(
+        pypi=pypi,
+        binary=binary,
+        path_env=path_env,
+        version_args=version_args,
+        version_match=version_match,
+        hint=fl.string(raw, "hint", key),
+    )
+
+
+def _citation(fl: _FileLoader, table: Mapping[str, Any], prefix: str) -> Citation | None:
+    source = fl.string(table, "source", prefix, required=True)
+    if source is None:
+        return None
+    match = _CITATION_RE.fullmatch(source)
+    if match is None:
+        fl.fail(
+            _join(prefix, "source"),
+            f"expected owner/repo@commit:path:line (e.g. kayac/ecspresso@0bdf55b:exec.go:87), "
+            f"found {source!r}",
+        )
+        return None
+    return Citation(match["repo"], match["commit"], match["path"], match["line"])
+
+
+def _calls(fl: _FileLoader, table: Mapping[str, Any], prefix: str) -> tuple[ApiCall, ...]:
+    raw = fl.strings(table, "calls", prefix)
+    if raw is None:
+        if "calls" not in table:
+            fl.fail(_join(prefix, "calls"), f"missing; expected an array of {_quoted(API_CALLS)}")
+        return ()
+    calls: list[ApiCall] = []
+    for i, call in enumerate(raw):
+        if call in API_CALLS:
+            calls.append(cast(ApiCall, call))
+        else:
+            fl.fail(
+                f"{_join(prefix, 'calls')}[{i}]",
+                f"expected one of {_quoted(API_CALLS)}, found {call!r}"
+                + _did_you_mean(call, API_CALLS),
+            )
+    if not {"ecs.ExecuteCommand", "ssm.StartSession"} & set(calls):
+        fl.fail(
+            _join(prefix, "calls"),
+            'expected "ecs.ExecuteCommand" or "ssm.StartSession" among the calls: a release '
+            "starts the session before it starts the plugin",
+        )
+    return tuple(calls)
+
+
+def _target(
+    fl: _FileLoader, table: Mapping[str, Any], prefix: str, ctx: _TemplateContext
+) -> Target | None:
+    value = fl.string(table, "target", prefix)
+    fmt = fl.string(table, "target_format", prefix, choices=tuple(TARGET_FORMATS))
+    document = fl.string(table, "document", prefix)
+    raw_params = table.get("parameters")
+    if value is None:
+        for key in ("target_format", "document", "parameters"):
+            if key in table:
+                fl.fail(_join(prefix, key), "only meaningful with `target`")
+        return None
+    text = fl.text(value, _join(prefix, "target"), ctx, in_group=False)
+    if "target_format" not in table:
+        fl.fail(
+            _join(prefix, "target_format"),
+            f"missing; expected one of {_quoted(TARGET_FORMATS)} (how the release serialises it)",
+        )
+    params: dict[str, tuple[Text, ...]] | None = None
+    if raw_params is not None:
+        params = {}
+        if not isinstance(raw_params, dict):
+            fl.fail(_join(prefix, "parameters"), f"expected a table, found {_describe(raw_params)}")
+        else:
+            for name, values in raw_params.items():
+                key = _join(prefix, f"parameters.{name}")
+                if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                    fl.fail(key, f"expected an array of strings, found {_describe(values)}")
+                    continue
+                texts = [
+                    fl.text(v, f"{key}[{i}]", ctx, in_group=False) for i, v in enumerate(values)
+                ]
+                params[name] = tuple(t for t in texts if t is not None)
+    if text is None or fmt is None:
+        return None
+    return Target(text, cast(TargetFormat, fmt), document, params)
+
+
+def _launch(
+    fl: _FileLoader,
+    table: Mapping[str, Any],
+    prefix: str,
+    *,
+    mode: Mode,
+    kind: Kind,
+    session: SessionKind,
+    base_env: Mapping[str, Text],
+) -> Launch | None:
+    if mode == "run":
+        ctx = _TemplateContext(mode, kind, session)
+        command = fl.argv(table, "command", prefix, ctx)
+        env = {**base_env, **fl.texts(table, "env", prefix, ctx)}
+        return None if command is None else Launch(session, command=command, env=env)
+    calls = _calls(fl, table, prefix)
+    ctx = _TemplateContext(mode, kind, session, calls, has_target="target" in table)
+    source = _citation(fl, table, prefix)
+    fmt = fl.string(table, "session", prefix, choices=tuple(SESSION_FORMATS))
+    target = _target(fl, table, prefix, ctx)
+    argv = fl.argv(table, "argv", prefix, ctx)
+    env = {**base_env, **fl.texts(table, "env", prefix, ctx)}
+    used = placeholders((*(argv or ()), *env.values()))
+    names = {p.name for p in used}
+    if fmt is None and "session" not in table and names & {"session_json"}:
+        fl.fail(
+            _join(prefix, "session"),
+            f"missing; {{session_json}} needs a format, one of {_quoted(SESSION_FORMATS)}",
+        )
+    if target is not None and "target_json" not in names:
+        fl.fail(_join(prefix, "target"), "set, but neither argv nor env uses {target_json}")
+    if argv is None or source is None:
+        return None
+    return Launch(
+        session,
+        argv=argv,
+        source=source,
+        calls=calls,
+        session_format=cast(SessionFormat | None, fmt),
+        target=target,
+        env=env,
+    )
+
+
+def _variant(fl: _FileLoader, raw: object, index: int, tool_kind: Kind | None) -> Variant | None:
+    prefix = f"variant[{index}]"
+    if not isinstance(raw, dict):
+        fl.fail(prefix, f"expected a table ([[variant]]), found {_describe(raw)}")
+        return None
+    version = fl.string(raw, "version", prefix, required=True)
+    if version is not None:
+        prefix = f"variant[{index}] ({version})"
+    mode = cast(Mode | None, fl.string(raw, "mode", prefix, required=True, choices=_MODES))
+    kind = cast(Kind | None, fl.string(raw, "kind", prefix, choices=_KINDS)) or tool_kind
+    if mode is None or kind is None or version is None:
+        # Without these nothing else can be checked meaningfully.
+        fl.keys(raw, (*_COMMON_VARIANT_KEYS, *_ALL_LAUNCH_KEYS, "requires", "files"), prefix)
+        return None
+    launch_keys = _RUN_LAUNCH_KEYS if mode == "run" else _REPLAY_LAUNCH_KEYS
+    allowed = (
+        *_COMMON_VARIANT_KEYS,
+        *launch_keys,
+        *(("requires", "files") if mode == "run" else ()),
+    )
+    other = "a replay variant's" if mode == "run" else "a run variant's"
+    fl.keys(raw, allowed, prefix, elsewhere=f"it is {other} key; this one is mode = {mode!r}")
+    if mode == "replay" and "requires" in raw:
+        fl.fail(_join(prefix, "requires"), "a replay needs nothing installed; remove it")
+
+    files = fl.texts(raw, "files", prefix, _TemplateContext(mode, kind, "shell"))
+    for name in files:
+        pure = PurePosixPath(name)
+        if pure.is_absolute() or ".." in pure.parts:
+            fl.fail(
+                _join(prefix, f"files.{name}"), "expected a path relative to the cell's directory"
+            )
+    launches: dict[SessionKind, Launch] = {}
+    shell = _launch(fl, raw, prefix, mode=mode, kind=kind, session="shell", base_env={})
+    if shell is not None:
+        launches["shell"] = shell
+    pf_raw = raw.get("port_forward")
+    if pf_raw is not None:
+        pf_prefix = _join(prefix, "port_forward")
+        if not isinstance(pf_raw, dict):
+            fl.fail(pf_prefix, f"expected a table, found {_describe(pf_raw)}")
+        else:
+            fl.keys(pf_raw, launch_keys, pf_prefix)
+            pf = _launch(
+                fl,
+                pf_raw,
+                pf_prefix,
+                mode=mode,
+                kind=kind,
+                session="port-forward",
+                base_env=shell.env if shell is not None else {},
+            )
+            if pf is not None:
+                launches["port-forward"] = pf
+
+    timeout = raw.get("timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+    ):
+        fl.fail(_join(prefix, "timeout"), f"expected seconds > 0, found {_describe(timeout)}")
+        timeout = None
+    variant_id = fl.string(raw, "id", prefix) or version
+    if not _ID_RE.fullmatch(variant_id):
+        fl.fail(
+            _join(prefix, "id" if "id" in raw else "version"),
+            f'{variant_id!r} cannot be a cell id segment (letters, digits, . _ + -); set id = "…"',
+        )
+    requires = (
+        _requirement(fl, raw.get("requires"), prefix, shell.command if shell else None)
+        if mode == "run"
+        else None
+    )
+    derived_profile = "flag" if any(lc.uses("profile") for lc in launches.values()) else "env"
+    derived_region = "flag" if any(lc.uses("user_region") for lc in launches.values()) else "env"
+    return Variant(
+        id=variant_id,
+        version=version,
+        mode=mode,
+        kind=kind,
+        launches=launches,
+        reach=cast(Reach, fl.string(raw, "reach", prefix, choices=_REACHES) or "endpoint"),
+        tty=fl.boolean(raw, "tty", prefix, default=False),
+        requires=requires,
+        files=files,
+        cluster=fl.string(raw, "cluster", prefix),
+        profile_via=cast(
+            Literal["flag", "env"],
+            fl.string(raw, "profile_via", prefix, choices=_VIA) or derived_profile,
+        ),
+        region_via=cast(
+            Literal["flag", "env"],
+            fl.string(raw, "region_via", prefix, choices=_VIA) or derived_region,
+        ),
+        timeout=float(timeout) if timeout is not None else None,
+        notes=fl.string(raw, "notes", prefix) or "",
+    )
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def _parse_toml(path: Path, data: bytes) -> dict[str, Any]:
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise AdapterError(path, [Problem("", f"not UTF-8 text ({exc.reason})")]) from None
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = _TOML_POS_RE.search(message)
+        line = int(match[1]) if match else None
+        column = int(match[2]) if match else None
+        text = _TOML_POS_RE.sub("", message).strip()
+        raise AdapterError(path, [Problem("", f"invalid TOML: {text}", line, column)]) from None
+
+
+def _adapter(path: Path, doc: Mapping[str, Any]) -> Adapter:
+    fl = _FileLoader(path)
+    fl.keys(doc, _TOOL_KEYS, "")
+    name = fl.string(doc, "name", "", required=True)
+    if name is not None and not _NAME_RE.fullmatch(name):
+        fl.fail(
+            "name", f"expected lowercase letters, digits, . _ - (a cell id segment), found {name!r}"
+        )
+    homepage = fl.string(doc, "homepage", "", required=True)
+    kind = cast(Kind | None, fl.string(doc, "kind", "", required=True, choices=_KINDS))
+    raw_variants = doc.get("variant")
+    variants: list[Variant] = []
+    if not isinstance(raw_variants, list) or not raw_variants:
+        fl.fail(
+            "variant", f"expected at least one [[variant]] table, found {_describe(raw_variants)}"
+        )
+    else:
+        seen: dict[str, int] = {}
+        for i, raw in enumerate(raw_variants):
+            variant = _variant(fl, raw, i, kind)
+            if variant is None:
+                continue
+            if variant.id in seen:
+                fl.fail(
+                    f"variant[{i}] ({variant.version})",
+                    f"id {variant.id!r} is already used by variant[{seen[variant.id]}]; "
+                    'give one of them id = "…"',
+                )
+            seen.setdefault(variant.id, i)
+            variants.append(variant)
+    if fl.problems:
+        raise AdapterError(path, fl.problems)
+    assert name is not None and homepage is not None and kind is not None
+    return Adapter(
+        name=name,
+        homepage=homepage,
+        kind=kind,
+        variants=tuple(variants),
+        description=cast(str, doc.get("description", "")),
+        path=path,
+    )
+
+
+def load_adapter(path: Path | str, data: bytes | None = None) -> Adapter:
+    """Load one adapter file; :class:`AdapterError` lists every problem in it."""
+    path = Path(path)
+    if data is None:
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise AdapterError(path, [Problem("", f"cannot read: {exc.strerror}")]) from None
+    return _adapter(path, _parse_toml(path, data))
+
+
+def builtin_paths() -> list[Path]:
+    """The adapter files shipped in the ``adapters`` package, sorted by name."""
+    root = resources.files("adapters")
+    return sorted(
+        (Path(str(entry)) for entry in root.iterdir() if entry.name.endswith(".toml")),
+        key=lambda p: p.name,
+    )
+
+
+def _expand(paths: Iterable[Path | str]) -> Iterator[Path]:
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(path.glob("*.toml"))
+            if not found:
+                raise AdapterError(path, [Problem("", "directory holds no *.toml adapter files")])
+            yield from found
+        else:
+            yield path
+
+
+def load_adapters(paths: Iterable[Path | str] = (), *, builtin: bool = True) -> tuple[Adapter, ...]:
+    """The built-in adapters (unless ``builtin=False``) followed by the user's files.
+
+    ``paths`` may name files or directories (every ``*.toml`` in them). Two adapters with the
+    same ``name`` are an error naming both files: a user adapter never silently shadows a
+    built-in one.
+    """
+    files = [*(builtin_paths() if builtin else []), *_expand(paths)]
+    adapters: list[Adapter] = []
+    errors: list[AdapterError] = []
+    by_name: dict[str, Adapter] = {}
+    for path in files:
+        try:
+            adapter = load_adapter(path)
+        except AdapterError as exc:
+            errors.append(exc)
+            continue
+        previous = by_name.get(adapter.name)
+        if previous is not None:
+            if previous.path is not None and previous.path.resolve() == path.resolve():
+                continue
+            errors.append(
+                AdapterError(
+                    path,
+                    [
+                        Problem(
+                            "name",
+                            f"tool {adapter.name!r} is already defined in {previous.path}; "
+                            "rename one of them",
+                        )
+                    ],
+                )
+            )
+            continue
+        by_name[adapter.name] = adapter
+        adapters.append(adapter)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise _CombinedAdapterError(errors)
+    return tuple(adapters)
+
+
+class _CombinedAdapterError(AdapterError):
+    """Problems from several files; each line still names its own file."""
+
+    def __init__(self, errors: Sequence[AdapterError]) -> None:
+        self.errors = tuple(errors)
+        super().__init__(errors[0].path, [p for e in errors for p in e.problems])
+
+    def __str__(self) -> str:
+        if not hasattr(self, "errors"):  # during AdapterError.__init__
+            return ""
+        return "\n".join(str(e) for e in self.errors)

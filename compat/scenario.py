@@ -1,0 +1,199 @@
+"""The scenario catalogue: the situations (matrix columns) every tool is tried in.
+
+A scenario is data in three parts, so the runner can act on each without knowing its name:
+what the fake AWS is seeded with, what the cell's sandbox holds (where the credentials and the
+default region live), and what the user did (profile, region, kind of session). Which flag or
+variable carries the user's choice is the adapter's business (``Variant.profile_via``).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from compat.adapter import Kind, SessionKind
+from compat.errors import UserError
+
+__all__ = [
+    "CATALOGUE",
+    "DEFAULT_REGION",
+    "DEFAULT_RELEASES",
+    "OTHER_REGION",
+    "PROFILE_NAME",
+    "Sandbox",
+    "Scenario",
+    "Seed",
+    "UnknownScenarioError",
+    "UserChoice",
+    "get",
+    "select",
+]
+
+#: Plugin releases every scenario runs against by default: the last with the old legacy-CLI
+#: text, the last without env-var response mode, and the newest (plugin-spec.md §2.1, §1.2, §5).
+DEFAULT_RELEASES: tuple[str, ...] = ("1.2.234.0", "1.2.497.0", "1.2.677.0")
+DEFAULT_REGION = "us-east-1"
+#: A region no tool would pick by default (eu-central-1 is aws-ssm-juggle's own default).
+OTHER_REGION = "eu-west-1"
+#: The named profile of ``kms-profile``.
+PROFILE_NAME = "smp-compat-user"
+
+#: Where a cell's credentials live.
+Credentials = Literal["default-profile", "named-profile", "env"]
+#: Where the sandbox's default region lives: the ``[default]`` section of the config file, the
+#: ``AWS_REGION``/``AWS_DEFAULT_REGION`` variables, or nowhere.
+RegionSource = Literal["config", "env", "none"]
+#: Where the KMS key a session must use is configured, per tool kind (issue 4 item 3).
+KMS_LOCATION: Mapping[Kind, str] = {
+    "ecs-exec": "cluster configuration.executeCommandConfiguration.kmsKeyId",
+    "ssm-session": "Session Manager preferences: SSM-SessionManagerRunShell inputs.kmsKeyId",
+}
+
+
+@dataclass(frozen=True)
+class Seed:
+    """What the fake AWS holds for the cell's target."""
+
+    #: A KMS key is configured, so the agent demands KMS encryption (never for port sessions).
+    kms: bool
+    #: Region the target (cluster/task or instance) and the key live in.
+    region: str = DEFAULT_REGION
+
+    def kms_location(self, kind: Kind) -> str | None:
+        """Where the key goes for this kind of tool; ``None`` without KMS."""
+        return KMS_LOCATION[kind] if self.kms else None
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """What the cell's HOME and environment hold before the tool starts."""
+
+    credentials: Credentials = "default-profile"
+    region_source: RegionSource = "config"
+    #: The default region the sandbox advertises (config ``[default]`` or env).
+    default_region: str = DEFAULT_REGION
+    #: Name of the profile holding the credentials when ``credentials == "named-profile"``.
+    profile_name: str | None = None
+
+
+@dataclass(frozen=True)
+class UserChoice:
+    """What the user asked for on the command line (or, per the adapter, in the environment)."""
+
+    #: Named profile chosen explicitly; ``None``: none chosen.
+    profile: str | None = None
+    #: Region chosen explicitly; ``None``: the sandbox default applies.
+    region: str | None = None
+    session: SessionKind = "shell"
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One column of the matrix."""
+
+    name: str
+    title: str
+    #: Why the column exists: the caller bug it catches.
+    why: str
+    seed: Seed
+    sandbox: Sandbox
+    user: UserChoice
+    kinds: frozenset[Kind] = frozenset({"ecs-exec", "ssm-session"})
+    releases: tuple[str, ...] = DEFAULT_RELEASES
+
+    @property
+    def region(self) -> str:
+        """The region the session runs in (``{region}``)."""
+        return self.user.region or self.sandbox.default_region
+
+
+_SCENARIOS = (
+    Scenario(
+        name="shell",
+        title="shell, no KMS",
+        why="The baseline: any argv length works when the agent asks for no encryption.",
+        seed=Seed(kms=False),
+        sandbox=Sandbox(),
+        user=UserChoice(),
+    ),
+    Scenario(
+        name="kms",
+        title="shell, KMS key configured",
+        why="A 4-element argv is refused as an old CLI; a missing or wrong Target fails the "
+        "data key (plugin-spec.md §2.1, §2.3).",
+        seed=Seed(kms=True),
+        sandbox=Sandbox(),
+        user=UserChoice(),
+    ),
+    Scenario(
+        name="kms-profile",
+        title="KMS, credentials only in a named profile",
+        why="The plugin's KMS client uses argv[4]; a tool that drops the chosen profile leaves "
+        "it without credentials (plugin-spec.md §1.3).",
+        seed=Seed(kms=True),
+        sandbox=Sandbox(credentials="named-profile", profile_name=PROFILE_NAME),
+        user=UserChoice(profile=PROFILE_NAME),
+    ),
+    Scenario(
+        name="kms-env-credentials",
+        title="KMS, credentials only in environment variables",
+        why='A tool that passes "default" as argv[4] makes the plugin skip env credentials '
+        "(callers.md §0).",
+        seed=Seed(kms=True),
+        sandbox=Sandbox(credentials="env", region_source="env"),
+        user=UserChoice(),
+    ),
+    Scenario(
+        name="kms-region",
+        title="KMS in a region chosen explicitly",
+        why="argv[2] must carry the region the user chose, or KMS is asked in the wrong region.",
+        seed=Seed(kms=True, region=OTHER_REGION),
+        sandbox=Sandbox(),
+        user=UserChoice(region=OTHER_REGION),
+    ),
+    Scenario(
+        name="port-forward",
+        title="port forwarding",
+        why="A Port session with AWS-StartPortForwardingSession; n/a for tools without it.",
+        seed=Seed(kms=False),
+        sandbox=Sandbox(),
+        user=UserChoice(session="port-forward"),
+    ),
+)
+
+#: Scenario name -> scenario, in column order.
+CATALOGUE: Mapping[str, Scenario] = {s.name: s for s in _SCENARIOS}
+
+
+class UnknownScenarioError(UserError):
+    """A scenario name or pattern matched nothing; lists the known ones."""
+
+    def __init__(self, name: str, known: Iterable[str]) -> None:
+        self.name = name
+        self.known = tuple(known)
+        super().__init__(f"unknown scenario {name!r}; known: {', '.join(self.known)}")
+
+
+def get(name: str) -> Scenario:
+    """The scenario called ``name``, or :class:`UnknownScenarioError`."""
+    try:
+        return CATALOGUE[name]
+    except KeyError:
+        raise UnknownScenarioError(name, CATALOGUE) from None
+
+
+def select(patterns: Sequence[str] = ()) -> tuple[Scenario, ...]:
+    """Scenarios matching any of ``patterns`` (names or globs), in catalogue order; all if none.
+
+    A pattern that matches nothing is an error, so a typo never silently empties the matrix.
+    """
+    if not patterns:
+        return tuple(CATALOGUE.values())
+    for pattern in patterns:
+        if not fnmatch.filter(CATALOGUE, pattern):
+            raise UnknownScenarioError(pattern, CATALOGUE)
+    return tuple(
+        s for s in CATALOGUE.values() if any(fnmatch.fnmatchcase(s.name, p) for p in patterns)
+    )
