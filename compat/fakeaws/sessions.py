@@ -45,6 +45,13 @@ class SessionSpec:
     status: Literal["Connected", "Terminated"] = "Connected"
     #: Who started it (the caller's access key id), to attribute a session to a matrix cell.
     access_key_id: str | None = None
+    #: Epoch seconds of StartSession/ExecuteCommand and of TerminateSession (DescribeSessions).
+    started_at: float = 0.0
+    ended_at: float | None = None
+    #: The caller's ARN as DescribeSessions reports it (``Owner``).
+    owner: str | None = None
+    #: StartSession ``Reason``.
+    reason: str | None = None
 
 
 class UnknownSessionError(KeyError):

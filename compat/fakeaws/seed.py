@@ -1,0 +1,243 @@
+"""Seed the fake AWS for a scenario: KMS keys, ECS clusters and tasks, EC2 instances."""
+
+# Seeding goes through boto3 over real HTTP to the moto server, like any caller, so what a
+# scenario seeds is exactly what DescribeTasks/DescribeClusters will show a tool.
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import secrets
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from compat.fakeaws import documents
+
+_counter = itertools.count(1)
+_counter_lock = threading.Lock()
+#: A public image name; the fake never pulls it.
+_IMAGE = "public.ecr.aws/docker/library/busybox:latest"
+
+
+def unique_name(prefix: str) -> str:
+    """``<prefix>-<n>-<6 hex>``: unique per call and per process, readable in reports."""
+    with _counter_lock:
+        n = next(_counter)
+    return f"{prefix}-{n}-{secrets.token_hex(3)}"
+
+
+@dataclass(frozen=True)
+class KmsKey:
+    key_id: str
+    arn: str
+    alias: str
+
+
+@dataclass(frozen=True)
+class EcsTarget:
+    """A running ECS task container a tool can exec into."""
+
+    cluster_name: str
+    cluster_arn: str
+    task_arn: str
+    task_id: str
+    container_name: str
+    runtime_id: str
+    #: ``ecs:<cluster>_<taskId>_<runtimeId>``: the target the agent expects (plugin-spec §2.3).
+    ssm_target: str
+    region: str
+    #: What ``executeCommandConfiguration.kmsKeyId`` holds, or ``None``.
+    kms_key_id: str | None
+    exec_enabled: bool
+    containers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Ec2Target:
+    """A running EC2 instance a tool can start an SSM session on."""
+
+    instance_id: str
+    region: str
+    #: The region's Session Manager preferences key after seeding, or ``None``.
+    kms_key_id: str | None
+
+    @property
+    def ssm_target(self) -> str:
+        return self.instance_id
+
+
+class Seeder:
+    """Creates scenario resources through boto3 against the fake AWS endpoint."""
+
+    def __init__(self, endpoint_url: str, access_key_id: str, secret_access_key: str) -> None:
+        self._endpoint_url = endpoint_url
+        self._credentials = (access_key_id, secret_access_key)
+        self._images: dict[str, str] = {}
+        self._clients: dict[tuple[str, str], Any] = {}
+        self._clients_lock = threading.Lock()
+
+    def client(self, service: str, region: str) -> Any:
+        """A boto3 client for the fake AWS (no proxy, no retries: failures show at once).
+
+        Cached per service and region: building a client costs ~100 ms (model loading).
+        """
+        import boto3  # noqa: PLC0415 - boto3 loads only when a stage seeds
+        from botocore.config import Config  # noqa: PLC0415
+
+        with self._clients_lock:
+            cached = self._clients.get((service, region))
+        if cached is not None:
+            return cached
+        client = boto3.client(
+            service,
+            region_name=region,
+            endpoint_url=self._endpoint_url,
+            aws_access_key_id=self._credentials[0],
+            aws_secret_access_key=self._credentials[1],
+            config=Config(retries={"max_attempts": 1}, proxies={}),
+        )
+        with self._clients_lock:
+            return self._clients.setdefault((service, region), client)
+
+    def kms_key(self, region: str, name: str | None = None) -> KmsKey:
+        """A symmetric KMS key with ``alias/<name>``."""
+        kms = self.client("kms", region)
+        alias = f"alias/{name or unique_name('smp-key')}"
+        meta = kms.create_key(Description=f"smp-compat {alias}")["KeyMetadata"]
+        kms.create_alias(AliasName=alias, TargetKeyId=meta["KeyId"])
+        return KmsKey(key_id=meta["KeyId"], arn=meta["Arn"], alias=alias)
+
+    def ecs_task(
+        self,
+        *,
+        region: str,
+        cluster: str | None = None,
+        kms_key: bool | str = False,
+        exec_enabled: bool = True,
+        containers: Sequence[str] = ("app",),
+    ) -> EcsTarget:
+        """A cluster (with ``executeCommandConfiguration.kmsKeyId`` when ``kms_key``) and one
+        running Fargate task whose containers are ``containers``.
+
+        ``kms_key=True`` creates a key and uses its ARN; a string is used as the key id as is.
+        """
+        if not containers:
+            raise ValueError("containers must name at least one container")
+        ecs, ec2 = self.client("ecs", region), self.client("ec2", region)
+        cluster_name = cluster or unique_name("smp-cluster")
+        key_id = self.kms_key(region).arn if kms_key is True else (kms_key or None)
+        create: dict[str, Any] = {"clusterName": cluster_name}
+        if key_id:
+            create["configuration"] = {
+                "executeCommandConfiguration": {"kmsKeyId": key_id, "logging": "DEFAULT"}
+            }
+        cluster_arn = ecs.create_cluster(**create)["cluster"]["clusterArn"]
+        family = unique_name("smp-task")
+        ecs.register_task_definition(
+            family=family,
+            requiresCompatibilities=["FARGATE"],
+            networkMode="awsvpc",
+            cpu="256",
+            memory="512",
+            containerDefinitions=[
+                {"name": name, "image": _IMAGE, "essential": True, "memory": 128}
+                for name in containers
+            ],
+        )
+        subnet = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])[
+            "Subnets"
+        ][0]["SubnetId"]
+        group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+        task = ecs.run_task(
+            cluster=cluster_name,
+            taskDefinition=family,
+            launchType="FARGATE",
+            enableExecuteCommand=exec_enabled,
+            networkConfiguration={
+                "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}
+            },
+        )["tasks"][0]
+        first = task["containers"][0]
+        task_id = task["taskArn"].rsplit("/", 1)[-1]
+        return EcsTarget(
+            cluster_name=cluster_name,
+            cluster_arn=cluster_arn,
+            task_arn=task["taskArn"],
+            task_id=task_id,
+            container_name=first["name"],
+            runtime_id=first["runtimeId"],
+            ssm_target=f"ecs:{cluster_name}_{task_id}_{first['runtimeId']}",
+            region=region,
+            kms_key_id=key_id,
+            exec_enabled=exec_enabled,
+            containers=tuple(c["name"] for c in task["containers"]),
+        )
+
+    def ec2_instance(self, *, region: str, kms_key: bool | str | None = None) -> Ec2Target:
+        """A running instance. ``kms_key`` sets the region's Session Manager preferences.
+
+        Preferences are regional, as on AWS: ``True`` (new key) or a key id turns encryption
+        on for every shell session in ``region``, ``False`` turns it off, ``None`` leaves the
+        preferences as they are. Cells that need different preferences need different regions.
+        """
+        ec2 = self.client("ec2", region)
+        image = self._image(ec2, region)
+        instance = ec2.run_instances(
+            ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro"
+        )["Instances"][0]
+        key_id = (
+            self.preferences(region, kms_key)
+            if kms_key is not None
+            else self.preferences_key(region)
+        )
+        return Ec2Target(instance_id=instance["InstanceId"], region=region, kms_key_id=key_id)
+
+    def preferences(self, region: str, kms_key: bool | str) -> str | None:
+        """Write ``SSM-SessionManagerRunShell`` with ``inputs.kmsKeyId`` (``""`` when off)."""
+        key_id = self.kms_key(region).arn if kms_key is True else (kms_key or "")
+        content = {
+            "schemaVersion": "1.0",
+            "description": "Document to hold regional settings for Session Manager",
+            "sessionType": "Standard_Stream",
+            "inputs": {
+                "s3BucketName": "",
+                "s3KeyPrefix": "",
+                "s3EncryptionEnabled": True,
+                "cloudWatchLogGroupName": "",
+                "cloudWatchEncryptionEnabled": True,
+                "cloudWatchStreamingEnabled": False,
+                "kmsKeyId": key_id,
+                "runAsEnabled": False,
+                "runAsDefaultUser": "",
+                "idleSessionTimeout": "20",
+                "shellProfile": {"windows": "", "linux": ""},
+            },
+        }
+        ssm = self.client("ssm", region)
+        with contextlib.suppress(ssm.exceptions.InvalidDocument):
+            ssm.delete_document(Name=documents.PREFERENCES_DOCUMENT)
+        ssm.create_document(
+            Name=documents.PREFERENCES_DOCUMENT,
+            Content=json.dumps(content),
+            DocumentType="Session",
+            DocumentFormat="JSON",
+        )
+        return key_id or None
+
+    def preferences_key(self, region: str) -> str | None:
+        ssm = self.client("ssm", region)
+        try:
+            content = ssm.get_document(Name=documents.PREFERENCES_DOCUMENT)["Content"]
+        except ssm.exceptions.InvalidDocument:
+            return None
+        key = json.loads(content).get("inputs", {}).get("kmsKeyId")
+        return str(key) if key else None
+
+    def _image(self, ec2: Any, region: str) -> str:
+        if region not in self._images:
+            images = ec2.describe_images(Owners=["amazon"])["Images"]
+            self._images[region] = images[0]["ImageId"]
+        return self._images[region]
