@@ -214,6 +214,17 @@ class FakeAWS:
     def agent_url(self) -> str | None:
         return str(self._agent.url) if self._agent is not None else None
 
+    def wait_transcript(self, session_id: str, timeout: float = 10.0) -> dict[str, Any] | None:
+        """The agent's finished transcript of ``session_id``, waiting up to ``timeout`` s.
+
+        ``None`` when the session never reached the agent or did not end in time.
+        """
+        self._require_started()
+        if self._agent is None:
+            raise FakeAWSError("FakeAWS was started without the fake agent")
+        found: dict[str, Any] | None = self._agent.wait_closed(session_id, timeout)
+        return found
+
     def bound_addresses(self) -> list[tuple[str, int]]:
         """Every listening address (for the "nothing beyond 127.0.0.1" check)."""
         self._require_started()

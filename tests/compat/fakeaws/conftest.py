@@ -8,6 +8,13 @@ from typing import Any
 import pytest
 
 from compat.fakeaws import FakeAWS
+from tests.shared_stage import stop_shared
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _own_stage() -> None:
+    """These tests build their own FakeAWS: stop the shared one first (one per process)."""
+    stop_shared()
 
 
 @pytest.fixture(scope="module")

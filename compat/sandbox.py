@@ -1,0 +1,145 @@
+"""A sandbox per cell: own HOME, AWS files, fake keys, a bin dir with the plugin, a record file.
+
+Nothing of the user's environment leaks in (no ``~/.aws``, no inherited ``AWS_*``), so a cell
+can neither use nor harm a real account (DESIGN.md, "Never touch a real account").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compat.shim import write_shim
+
+#: System directories a tool may need (``sh``, ``env``, ``openssl``...); never the user's PATH.
+SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """The directories and environment of one cell."""
+
+    root: Path
+    home: Path
+    bin_dir: Path
+    record_file: Path
+    env: dict[str, str]
+
+    @property
+    def aws_config(self) -> Path:
+        return self.home / ".aws" / "config"
+
+    @property
+    def aws_credentials(self) -> Path:
+        return self.home / ".aws" / "credentials"
+
+    def records(self) -> list[dict[str, Any]]:
+        """The plugin starts recorded so far, oldest first."""
+        if not self.record_file.exists():
+            return []
+        lines = self.record_file.read_text(encoding="utf-8").splitlines()
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+def make_sandbox(
+    root: Path,
+    fake_env: Mapping[str, str],
+    *,
+    release: str | None = None,
+    real_plugin: Path | None = None,
+    tool_dirs: Sequence[Path] = (),
+    aws_config: str = "",
+    aws_credentials: str = "",
+) -> Sandbox:
+    """Lay out ``root`` and return the environment a tool runs with.
+
+    ``fake_env`` comes from :meth:`compat.fakeaws.FakeAWS.env` (endpoint, proxy, CA, keys,
+    region); a scenario removes or moves keys before calling this. ``tool_dirs`` go on PATH
+    after the sandbox's own bin dir, so the shim always wins over any other plugin.
+    """
+    home = root / "home"
+    bin_dir = root / "bin"
+    record_file = root / "plugin-record.jsonl"
+    (home / ".aws").mkdir(parents=True, exist_ok=True)
+    (home / ".aws" / "config").write_text(aws_config, encoding="utf-8")
+    (home / ".aws" / "credentials").write_text(aws_credentials, encoding="utf-8")
+    write_shim(bin_dir, release=release, record=record_file, real=real_plugin)
+    path = os.pathsep.join([str(bin_dir), *(str(d) for d in tool_dirs), *SYSTEM_PATH])
+    env = {
+        "HOME": str(home),
+        "PATH": path,
+        "LANG": "C.UTF-8",
+        "LC_ALL": "C.UTF-8",
+        "TERM": "dumb",
+        "TMPDIR": str(root),
+        "AWS_CONFIG_FILE": str(home / ".aws" / "config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(home / ".aws" / "credentials"),
+        "AWS_PAGER": "",
+        **fake_env,
+    }
+    return Sandbox(root=root, home=home, bin_dir=bin_dir, record_file=record_file, env=env)
+
+
+_KEY_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+_REGION_NAMES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+
+
+@dataclass(frozen=True)
+class AwsSetup:
+    """What a scenario puts in the cell's AWS files and environment."""
+
+    config: str
+    credentials: str
+    env: dict[str, str]
+
+
+def aws_setup(
+    fake_env: Mapping[str, str],
+    *,
+    credentials: str,
+    region_source: str,
+    default_region: str,
+    profile_name: str | None,
+    user_profile: str | None,
+    user_region: str | None,
+    profile_via: str,
+    region_via: str,
+) -> AwsSetup:
+    """Move the fake keys and region where the scenario says they live.
+
+    ``credentials``: ``default-profile`` (``[default]`` in the credentials file),
+    ``named-profile`` (only ``[profile_name]``) or ``env`` (only ``AWS_ACCESS_KEY_ID``…);
+    ``region_source``: ``config``, ``env`` or ``none``. What the user chose goes where the
+    tool reads it: a flag (the runner fills ``{profile}``/``{user_region}``) or ``AWS_PROFILE``
+    / ``AWS_REGION`` in the environment (``profile_via``/``region_via`` = ``"env"``).
+    """
+    env = {k: v for k, v in fake_env.items() if k not in _KEY_NAMES + _REGION_NAMES}
+    key_id = fake_env["AWS_ACCESS_KEY_ID"]
+    secret = fake_env["AWS_SECRET_ACCESS_KEY"]
+    keys = f"aws_access_key_id = {key_id}\naws_secret_access_key = {secret}\n"
+    config_lines: list[str] = []
+    creds_lines: list[str] = []
+    section = "default"
+    if credentials == "env":
+        env["AWS_ACCESS_KEY_ID"] = key_id
+        env["AWS_SECRET_ACCESS_KEY"] = secret
+    elif credentials == "named-profile":
+        section = profile_name or "default"
+        creds_lines.append(f"[{section}]\n{keys}")
+    else:
+        creds_lines.append(f"[default]\n{keys}")
+    if region_source == "config":
+        config_lines.append(f"[default]\nregion = {default_region}\n")
+        if section != "default":
+            config_lines.append(f"[profile {section}]\nregion = {default_region}\n")
+    elif region_source == "env":
+        env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = default_region
+    if user_profile is not None and profile_via == "env":
+        env["AWS_PROFILE"] = user_profile
+    if user_region is not None and region_via == "env":
+        env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = user_region
+    return AwsSetup("\n".join(config_lines), "\n".join(creds_lines), env)
