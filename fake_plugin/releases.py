@@ -9,9 +9,29 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-#: Selects the emulated release; see :func:`current`.
-RELEASE_ENV = "SMP_COMPAT_PLUGIN_RELEASE"
-DEFAULT_RELEASE = "1.2.677.0"
+# The names below live in the dependency-free ``versions`` module so that the fast
+# command-line branches can check a release without importing ``dataclasses``.
+from fake_plugin.versions import (
+    DEFAULT_RELEASE,
+    KNOWN_RELEASES,
+    RELEASE_ENV,
+    UnknownReleaseError,
+    env_response_mode,
+    version_key,
+)
+
+__all__ = [
+    "DEFAULT_RELEASE",
+    "LEGACY_KMS_TEXT_NEW",
+    "LEGACY_KMS_TEXT_OLD",
+    "RELEASES",
+    "RELEASE_ENV",
+    "Release",
+    "UnknownReleaseError",
+    "current",
+    "get",
+    "version_key",
+]
 
 #: ``SMP@1.2.234.0:src/datachannel/streaming.go:832`` (1.2.54.0 … 1.2.234.0).
 LEGACY_KMS_TEXT_OLD = (
@@ -23,11 +43,6 @@ LEGACY_KMS_TEXT_NEW = (
     "Installed version of CLI does not support Session Manager encryption feature. "
     "Please upgrade to the latest version of your CLI (e.g., AWS CLI)."
 )
-
-
-def version_key(version: str) -> tuple[int, ...]:
-    """Sort key for dotted versions such as ``1.2.677.0``."""
-    return tuple(int(part) for part in version.split("."))
 
 
 @dataclass(frozen=True)
@@ -45,11 +60,13 @@ class Release:
     #: Seconds after which 1.2.205.0 gives up waiting for a session type (34bde908, reverted
     #: by 08ff034f); ``None``: wait forever.
     client_timeout_s: float | None
-    #: ``start_publication``/``pause_publication`` accepted (b68c608c); before: "Invalid message type".
+    #: ``start_publication``/``pause_publication`` accepted (b68c608c);
+    #: before: "Invalid message type".
     accepts_publication_messages: bool
     #: After the stream-resend limit the plugin calls SSM TerminateSession.
     resend_timeout_terminates: bool
-    #: PayloadTypes decrypted when encryption is on: ``(1,)`` before 1.2.312.0 (6cff96f7), then 1, 11, 12.
+    #: PayloadTypes decrypted when encryption is on: ``(1,)`` before 1.2.312.0 (6cff96f7),
+    #: then 1, 11, 12.
     decrypted_payload_types: tuple[int, ...]
 
 
@@ -58,7 +75,7 @@ def _profile(version: str) -> Release:
     return Release(
         version=version,
         legacy_kms_error=LEGACY_KMS_TEXT_NEW if key >= (1, 2, 245, 0) else LEGACY_KMS_TEXT_OLD,
-        env_response_mode=key >= (1, 2, 536, 0),
+        env_response_mode=env_response_mode(version),
         sends_client_version=key >= (1, 2, 677, 0),
         client_timeout_s=10.0 if version == "1.2.205.0" else None,
         accepts_publication_messages=key >= (1, 2, 295, 0),
@@ -68,29 +85,7 @@ def _profile(version: str) -> Release:
 
 
 #: The releases emulated, oldest first (plugin-spec.md §5 names each one's change).
-RELEASES: dict[str, Release] = {
-    v: _profile(v)
-    for v in (
-        "1.2.54.0",
-        "1.2.205.0",
-        "1.2.234.0",
-        "1.2.245.0",
-        "1.2.295.0",
-        "1.2.312.0",
-        "1.2.497.0",
-        "1.2.536.0",
-        "1.2.677.0",
-    )
-}
-
-
-class UnknownReleaseError(ValueError):
-    """The requested release is not one the emulator has a profile for."""
-
-    def __init__(self, version: str) -> None:
-        self.version = version
-        known = ", ".join(RELEASES)
-        super().__init__(f"unknown session-manager-plugin release {version!r}; known: {known}")
+RELEASES: dict[str, Release] = {v: _profile(v) for v in KNOWN_RELEASES}
 
 
 def get(version: str) -> Release:
