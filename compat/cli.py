@@ -16,6 +16,7 @@ from compat.errors import UserError
 COMMANDS: dict[str, str] = {
     "shim": "compat.cmd.shim",
     "serve": "compat.cmd.serve",
+    "run": "compat.cmd.run",
 }
 
 
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, module_name in COMMANDS.items():
-        module: _Command = importlib.import_module(module_name)  # type: ignore[assignment]
+        module: _Command = importlib.import_module(module_name)
         command = sub.add_parser(name, help=module.HELP, description=module.HELP)
         command.set_defaults(handler=module.main)
         module.add_arguments(command)

@@ -378,10 +378,12 @@ def run(invocation: Invocation, release: Release, console: Console) -> int:
     stderr and exit code 2 (never a traceback).
     """
     # Before the shell installs its handlers, Go's default signal disposition applies: the
-    # process dies from SIGINT/SIGTERM/SIGQUIT rather than raising KeyboardInterrupt.
+    # process dies from SIGINT/SIGTERM/SIGQUIT rather than raising KeyboardInterrupt. A handler
+    # the command line installed (it records, then dies by the same signal) is kept.
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGINT, signal.SIGQUIT, signal.SIGTSTP):
-            signal.signal(signum, signal.SIG_DFL)
+            if signal.getsignal(signum) in (signal.default_int_handler, signal.SIG_IGN):
+                signal.signal(signum, signal.SIG_DFL)
     import logging  # noqa: PLC0415
 
     # websockets logs through "websockets"; Python's last-resort handler would reach stderr.
