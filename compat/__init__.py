@@ -1,1 +1,1 @@
-"""The smp-compat harness: fake AWS, fake SSM agent, scenarios, runner, verdicts, matrix, reports."""
+"""The smp-compat harness: fake AWS, fake agent, scenarios, runner, verdicts, matrix, reports."""
