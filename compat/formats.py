@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, get_args
 
+from fake_plugin.wire import go_json
+
 __all__ = [
     "SESSION_FORMATS",
     "TARGET_FORMATS",
@@ -57,14 +59,7 @@ class SessionFields:
 
 def _go_json(value: Any) -> str:
     """Go ``encoding/json`` output: compact, UTF-8 kept, HTML-sensitive characters escaped."""
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return (
-        text.replace("&", "\\u0026")
-        .replace("<", "\\u003c")
-        .replace(">", "\\u003e")
-        .replace("\u2028", "\\u2028")
-        .replace("\u2029", "\\u2029")
-    )
+    return go_json(value).decode("utf-8")
 
 
 def session_json(

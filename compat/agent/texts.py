@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fake_plugin.kms import MODELED_KMS_EXCEPTIONS
+
 #: AGENT@1c217c89:agent/framework/processor/executer/iohandler/iohandler.go:33,35
 MAXIMUM_PLUGIN_OUTPUT_SIZE = 2500
 ERROR_TITLE = "\n----------ERROR-------\n"
@@ -25,60 +27,11 @@ ENCRYPTED_CUSTOMER_MESSAGE = "This session is encrypted using AWS KMS."
 #: KMS exceptions aws-sdk-go v1.51.20 models as typed errors (the agent's vendored SDK,
 #: AGENT@1c217c89:extra/aws-sdk-go/service/kms/errors.go). Their ``Error()`` is only
 #: ``"<Code>: <Message>"`` (``service/kms/api.go``, e.g. ``InvalidCiphertextException.Error``);
+#: ConflictException came to the KMS model after 1.51.20, so the agent does not know it;
 #: every other code falls back to ``awserr.NewRequestFailure`` (``private/protocol/jsonrpc/
 #: unmarshal_error.go``), which adds ``"\n\tstatus code: N, request id: ID"``
 #: (``aws/awserr/types.go`` ``SprintError`` and ``requestError.Error``).
-KMS_MODELED_EXCEPTIONS = frozenset(
-    {
-        "AlreadyExistsException",
-        "CloudHsmClusterInUseException",
-        "CloudHsmClusterInvalidConfigurationException",
-        "CloudHsmClusterNotActiveException",
-        "CloudHsmClusterNotFoundException",
-        "CloudHsmClusterNotRelatedException",
-        "CustomKeyStoreHasCMKsException",
-        "CustomKeyStoreInvalidStateException",
-        "CustomKeyStoreNameInUseException",
-        "CustomKeyStoreNotFoundException",
-        "DependencyTimeoutException",
-        "DisabledException",
-        "DryRunOperationException",
-        "ExpiredImportTokenException",
-        "IncorrectKeyException",
-        "IncorrectKeyMaterialException",
-        "IncorrectTrustAnchorException",
-        "KMSInternalException",
-        "InvalidAliasNameException",
-        "InvalidArnException",
-        "InvalidCiphertextException",
-        "InvalidGrantIdException",
-        "InvalidGrantTokenException",
-        "InvalidImportTokenException",
-        "InvalidKeyUsageException",
-        "InvalidMarkerException",
-        "KMSInvalidStateException",
-        "KMSInvalidMacException",
-        "KMSInvalidSignatureException",
-        "KeyUnavailableException",
-        "LimitExceededException",
-        "MalformedPolicyDocumentException",
-        "NotFoundException",
-        "TagException",
-        "UnsupportedOperationException",
-        "XksKeyAlreadyInUseException",
-        "XksKeyInvalidConfigurationException",
-        "XksKeyNotFoundException",
-        "XksProxyIncorrectAuthenticationCredentialException",
-        "XksProxyInvalidConfigurationException",
-        "XksProxyInvalidResponseException",
-        "XksProxyUriEndpointInUseException",
-        "XksProxyUriInUseException",
-        "XksProxyUriUnreachableException",
-        "XksProxyVpcEndpointServiceInUseException",
-        "XksProxyVpcEndpointServiceInvalidConfigurationException",
-        "XksProxyVpcEndpointServiceNotFoundException",
-    }
-)
+KMS_MODELED_EXCEPTIONS = MODELED_KMS_EXCEPTIONS - {"ConflictException"}
 
 
 def truncate_output(stdout: str, stderr: str, capacity: int = MAXIMUM_PLUGIN_OUTPUT_SIZE) -> str:
