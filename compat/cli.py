@@ -17,6 +17,8 @@ COMMANDS: dict[str, str] = {
     "shim": "compat.cmd.shim",
     "serve": "compat.cmd.serve",
     "run": "compat.cmd.run",
+    "report": "compat.cmd.report",
+    "diff": "compat.cmd.diff",
 }
 
 

@@ -1,0 +1,190 @@
+"""``matrix.md``: the matrix as GitHub-flavoured Markdown, short enough for a README or summary.
+
+One table row per tool variant, one column per scenario with a symbol per plugin release, a
+pass-rate row, then each failure reason once, with the cells it hit and its fix. Grouping by
+reason (not by cell) is what keeps a 300-cell run to a screenful.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from compat import reasons
+from compat.matrix import SYMBOLS
+from compat.report.model import Matrix, status_of
+
+__all__ = ["SYMBOLS", "cell_text", "prose", "render", "where"]
+
+_LABELS = {
+    "pass": "pass", "warn": "pass with a warning", "fail": "fail", "error": "no verdict",
+    "skipped": "not tried", "n/a": "does not apply",
+}  # fmt: skip
+
+
+def _md(text: object) -> str:
+    """Text safe inside a table cell (pipes and newlines would break the row)."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+_CODE_SPAN = re.compile(r"(`[^`]*`)")
+
+
+def prose(text: object) -> str:
+    """Text with ``<`` and ``>`` escaped outside code spans, so GitHub keeps ``<profile>``
+    visible instead of dropping it as an unknown HTML tag (and no markup gets in)."""
+    parts = _CODE_SPAN.split(str(text).replace("\n", " "))
+    return "".join(
+        part if part.startswith("`") and part.endswith("`") and len(part) > 1
+        else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for part in parts
+    )  # fmt: skip
+
+
+def cell_text(cell: Mapping[str, Any] | None) -> str:
+    """The symbol for one cell (a blank space where the plan had no cell)."""
+    return SYMBOLS[status_of(cell)] if cell is not None else "·"
+
+
+def render(
+    document: Mapping[str, Any],
+    *,
+    title: str = "session-manager-plugin compatibility",
+    level: int = 1,
+) -> str:
+    """The whole Markdown report; ``level`` is the heading level of its title (2 in summaries)."""
+    matrix = Matrix(document)
+    run = matrix.run
+    h = "#" * level
+    total = matrix.total()
+    counts = " · ".join(
+        f"{SYMBOLS[k]} {total.counts[k]} {_LABELS[k]}" for k in SYMBOLS if total.counts[k]
+    )
+    releases_by = {
+        b.scenario["name"]: [str(c["release"]) for c in b.columns] for b in matrix.blocks
+    }
+    release_sets = {tuple(v) for v in releases_by.values()}
+    lines = [
+        f"{h} {title}",
+        "",
+        f"{run['finished_at']} · {len(matrix.cells)} cells"
+        f" · plugin {run['plugin']['kind']} · {counts}",
+        "",
+        "| tool | version | mode | "
+        + " | ".join(_md(b.scenario["name"]) for b in matrix.blocks)
+        + " |",
+        "|---|---|---|" + ":-:|" * len(matrix.blocks),
+    ]
+    for row in matrix.rows:
+        marks = [
+            "".join(cell_text(matrix.cell(row["id"], c["id"])) for c in block.columns)
+            for block in matrix.blocks
+        ]
+        lines.append(
+            f"| {_md(row['tool'])} | {_md(row['version'])} | {row['mode']} | "
+            + " | ".join(marks)
+            + " |"
+        )
+    percents = []
+    for block in matrix.blocks:
+        passed = judged = 0
+        for column in block.columns:
+            tally = matrix.column_tally(column["id"])
+            passed, judged = passed + tally.passed, judged + tally.judged
+        percents.append(f"{passed * 100 // judged}%" if judged else "–")  # noqa: RUF001
+    lines.append("| **passing** | | | " + " | ".join(percents) + " |")
+    lines.append("")
+    if len(release_sets) == 1:
+        lines.append(
+            f"One symbol per plugin release, oldest first: {', '.join(next(iter(release_sets)))}."
+        )
+    else:
+        lines.append(
+            "One symbol per plugin release, oldest first: "
+            + "; ".join(f"{name}: {', '.join(rels)}" for name, rels in releases_by.items())
+            + "."
+        )
+    lines.append(
+        "Legend: "
+        + ", ".join(f"{SYMBOLS[k]} {_LABELS[k]}" for k in SYMBOLS)
+        + ". *passing* counts passes among judged cells (skipped and n/a cells are left out)."
+    )
+    lines += _findings(matrix, ("fail", "error"), f"{h}# What fails, and how to fix it")
+    lines += _warnings(matrix, f"{h}# Warnings (the session starts, but…)")
+    lines += _skipped(matrix)
+    return "\n".join(lines) + "\n"
+
+
+def where(matrix: Matrix, members: list[Mapping[str, Any]]) -> str:
+    """``kms, kms-profile (1.2.234.0)``: a scenario alone when every release of it is hit."""
+    by_scenario: dict[str, list[str]] = defaultdict(list)
+    for cell in members:
+        by_scenario[cell["scenario"]].append(str(cell["release"]))
+    parts = []
+    for block in matrix.blocks:
+        name = block.scenario["name"]
+        hit = by_scenario.get(name)
+        if not hit:
+            continue
+        if len(hit) == len(block.columns):
+            parts.append(name)
+        else:
+            parts.append(f"{name} ({', '.join(sorted(hit))})")
+    return ", ".join(parts)
+
+
+def _findings(matrix: Matrix, outcomes: tuple[str, ...], title: str) -> list[str]:
+    groups: dict[str, dict[str, list[Mapping[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for cell in matrix.cells:
+        if cell["outcome"] in outcomes:
+            groups[str(cell.get("reason") or "unknown")][cell["row"]].append(cell)
+    if not groups:
+        return []
+    lines = ["", title, ""]
+    for code, by_row in sorted(groups.items(), key=lambda kv: -sum(map(len, kv[1].values()))):
+        first = next(iter(by_row.values()))[0]
+        symbol = SYMBOLS[status_of(first)]
+        lines.append(f"- {symbol} **`{code}`** — " + "; ".join(
+            f"{_md(row)}: {where(matrix, cells)}" for row, cells in by_row.items()
+        ))  # fmt: skip
+        if first.get("explanation"):
+            lines.append(f"  - why: {prose(first['explanation'])}")
+        if first.get("remedy"):
+            lines.append(f"  - **fix:** {prose(first['remedy'])}")
+        if first.get("detail"):
+            lines.append(f"  - seen ({first['id']}): {prose(first['detail'])}")
+    return lines
+
+
+def _warnings(matrix: Matrix, title: str) -> list[str]:
+    groups: dict[str, dict[str, list[Mapping[str, Any]]]] = defaultdict(lambda: defaultdict(list))
+    for cell in matrix.cells:
+        for code in cell.get("warnings") or ():
+            groups[code][cell["row"]].append(cell)
+    if not groups:
+        return []
+    lines = ["", title, ""]
+    for code, by_row in groups.items():
+        lines.append(f"- {SYMBOLS['warn']} **`{code}`** — " + "; ".join(
+            f"{_md(row)}: {where(matrix, cells)}" for row, cells in by_row.items()
+        ))  # fmt: skip
+        reason = reasons.REASONS.get(code)
+        if reason is not None:
+            lines.append(f"  - why: {prose(reason.explanation)}")
+            lines.append(f"  - **fix:** {prose(reason.remedy)}")
+    return lines
+
+
+def _skipped(matrix: Matrix) -> list[str]:
+    rows: dict[str, set[str]] = defaultdict(set)
+    for cell in matrix.cells:
+        if cell["outcome"] == "skipped":
+            rows[str(cell.get("reason") or "skipped")].add(cell["row"])
+    lines = []
+    for code, ids in rows.items():
+        reason = reasons.REASONS.get(code)
+        why = f" — {prose(reason.explanation)}" if reason else ""
+        lines.append(f"{SYMBOLS['skipped']} Not tried (`{code}`): {', '.join(sorted(ids))}{why}")
+    return ["", *lines] if lines else []
