@@ -28,7 +28,7 @@ from moto.core.responses import ActionResult, BaseResponse
 from moto.core.utils import camelcase_to_underscores, method_names_from_class
 from moto.ec2.models import ec2_backends
 from moto.ecs.exceptions import InvalidParameterException
-from moto.ecs.models import Container, ecs_backends
+from moto.ecs.models import Container, Task, ecs_backends
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.moto_api import state_manager
 from moto.moto_api._internal.models import moto_api_backend
@@ -170,11 +170,21 @@ def _patch() -> None:
     # (moto/core/errors.py get_error_model) unless the code is one it treats as common.
     if "UnknownOperationException" not in moto_errors.COMMON_ERROR_CODES:
         moto_errors.COMMON_ERROR_CODES.append("UnknownOperationException")
+    # Task ids are 32 hex digits, as ECS has minted them since the long ARN format (moto uses
+    # a dashed UUID). Callers lean on the shape: aws-ssm-juggle takes the task id back out of
+    # the Fargate runtimeId ``<taskId>-<digits>`` with ``split("-")[0]`` (callers.md row 11).
+    _originals["task_init"] = Task.__init__
+    Task.__init__ = _task_init  # type: ignore[method-assign]
     # Tasks stay RUNNING until StopTask. moto's default for ``ecs::task`` is "manual, times 1":
     # the second DescribeTasks would show DEACTIVATING (moto docs: configuration/state_transition).
     state_manager.set_transition(
         model_name="ecs::task", transition={"progression": "manual", "times": sys.maxsize}
     )
+
+
+def _task_init(self: Any, *args: Any, **kwargs: Any) -> None:
+    _originals["task_init"](self, *args, **kwargs)
+    self.id = uuid.uuid4().hex
 
 
 def _require_registry() -> SessionRegistry:

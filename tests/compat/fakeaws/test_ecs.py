@@ -44,6 +44,14 @@ def test_describe_tasks_has_every_container_with_runtime_id_and_agent(
         ]
 
 
+def test_task_ids_have_the_real_32_hex_shape(task: EcsTarget) -> None:
+    """Real task ids are 32 hex digits and the Fargate runtimeId starts with one: callers such
+    as aws-ssm-juggle recover the task id with ``runtimeId.split("-")[0]``."""
+    assert re.fullmatch(r"[0-9a-f]{32}", task.task_id)
+    assert task.task_arn.endswith(f"/{task.cluster_name}/{task.task_id}")
+    assert task.runtime_id.split("-")[0] == task.task_id
+
+
 def test_task_without_exec_has_no_managed_agent(fake: FakeAWS, ecs: Any) -> None:
     plain = fake.seed_ecs_task(exec_enabled=False)
     described = ecs.describe_tasks(cluster=plain.cluster_name, tasks=[plain.task_arn])["tasks"][0]
