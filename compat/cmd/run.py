@@ -1,0 +1,244 @@
+"""``smp-compat run``: every tool x scenario x plugin release, written to matrix.json/.md.
+
+Exit status: 0 when the run produced its matrix, whatever the built-in tools' cells say (their
+failures are the findings, not errors of the run); 1 when a cell of an adapter passed with
+``--adapters`` (the user's own tool) is ``fail`` or ``error``; 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from compat.plan import Cell
+    from compat.runner.result import CellResult
+
+HELP = "run the compatibility matrix and write matrix.json and matrix.md"
+REAL_PLUGIN_ENV = "SMP_COMPAT_REAL_PLUGIN"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Filters, the user's adapters, output directory, parallelism and timeout."""
+    parser.add_argument(
+        "--adapter",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="only these tools (name or glob; tool/variant with a slash); repeatable",
+    )
+    parser.add_argument(
+        "--scenario", action="append", default=[], metavar="PATTERN", help="only these scenarios"
+    )
+    parser.add_argument(
+        "--release",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="plugin releases to emulate (default: each scenario's three)",
+    )
+    parser.add_argument(
+        "--adapters",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="your own adapter file or directory of *.toml (repeatable); their failing cells "
+        "make the exit status 1",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=Path("reports"), metavar="DIR", help="default: reports/"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        metavar="N",
+        help="cells run in parallel (default: the core count)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, metavar="S", help="seconds per cell (default 60)"
+    )
+    parser.add_argument(
+        "--keep-evidence",
+        action="store_true",
+        help="keep the evidence of clean passes too (default: failures, errors, warnings)",
+    )
+    parser.add_argument(
+        "--no-install",
+        action="store_true",
+        help="do not pip-install PyPI tools into the venv cache; their cells are skipped",
+    )
+
+
+def _real_plugin() -> Path | None:
+    from compat.errors import UserError  # noqa: PLC0415
+
+    value = os.environ.get(REAL_PLUGIN_ENV)
+    if not value:
+        return None
+    path = Path(value).expanduser().absolute()
+    if not path.is_file() or not os.access(path, os.X_OK):
+        raise UserError(f"{REAL_PLUGIN_ENV}={value}: not an executable file")
+    return path
+
+
+def main(args: argparse.Namespace) -> int:
+    """Plan, run, write; see the module docstring for the exit status."""
+    from compat.adapter_load import builtin_paths, load_adapters  # noqa: PLC0415
+    from compat.errors import UserError  # noqa: PLC0415
+    from compat.plan import Filters, plan  # noqa: PLC0415
+
+    if args.jobs < 1:
+        raise UserError(f"--jobs {args.jobs}: expected 1 or more")
+    if args.timeout <= 0:
+        raise UserError(f"--timeout {args.timeout}: expected a positive number of seconds")
+    for path in args.adapters:
+        if not path.exists():
+            raise UserError(f"--adapters {path}: no such file or directory")
+    real = _real_plugin()
+    adapters = load_adapters(args.adapters, builtin=True)
+    builtin = {p.resolve() for p in builtin_paths()}
+    user_tools = {
+        a.name for a in adapters if a.path is not None and a.path.resolve() not in builtin
+    }
+    if real is not None and args.release:
+        raise UserError(f"--release applies to the fake plugin; {REAL_PLUGIN_ENV} is set")
+    filters = Filters(tuple(args.adapter), tuple(args.scenario), tuple(args.release))
+    cells = plan(adapters, releases=("real",) if real else None, filters=filters)
+    if not cells:
+        raise UserError("the filters leave no cell to run")
+    results, started, finished = _run(cells, args, real)
+    from compat import matrix  # noqa: PLC0415
+
+    document = matrix.build(
+        cells,
+        results,
+        started=started,
+        finished=finished,
+        jobs=args.jobs,
+        timeout=args.timeout,
+        real_plugin=str(real) if real else None,
+        user_tools=user_tools,
+        filters={"adapter": args.adapter, "scenario": args.scenario, "release": args.release},
+    )
+    json_path, md_path = matrix.write(document, args.out)
+    _reports(document, args.out)
+    summary = document["summary"]
+    counts = ", ".join(f"{summary[k]} {k}" for k in ("pass", "fail", "error", "skipped", "n/a"))
+    print(f"{len(results)} cells in {document['run']['duration_s']} s: {counts}")
+    print(f"wrote {json_path} and {md_path}")
+    regressed = [r for r in results if r.tool in user_tools and r.outcome in ("fail", "error")]
+    for result in regressed:
+        print(f"  {result.id}: {result.outcome} {result.reason} — {result.remedy}")
+    return 1 if regressed else 0
+
+
+def _reports(document: dict[str, Any], out: Path) -> None:
+    """index.html, junit.xml, badges/ and the reports' matrix.md, from the same document
+    (``compat.report``; validated against its schema first, so drift shows at once)."""
+    try:
+        from compat.report.bundle import write_reports  # noqa: PLC0415
+        from compat.report.schema import validate  # noqa: PLC0415
+    except ImportError:  # the reports package is optional for a run
+        return
+    validate(document, source=str(out / "matrix.json"))
+    write_reports(document, out)
+
+
+def _run(
+    cells: list[Cell], args: argparse.Namespace, real: Path | None
+) -> tuple[list[CellResult], float, float]:
+    import shutil  # noqa: PLC0415
+
+    from compat.errors import UserError  # noqa: PLC0415
+    from compat.fakeaws import FakeAWS, FakeAWSError  # noqa: PLC0415
+    from compat.fakeaws.proxy import ProxyError  # noqa: PLC0415
+    from compat.runner import run_cells  # noqa: PLC0415
+
+    shutil.rmtree(args.out / "evidence", ignore_errors=True)
+    started = time.time()
+    fake = FakeAWS()
+    try:
+        fake.start()
+    except (FakeAWSError, ProxyError, OSError) as exc:
+        raise UserError(f"cannot start the fake AWS on 127.0.0.1: {exc}") from None
+    try:
+        with _Progress(len(cells)) as progress:
+            results = run_cells(
+                cells,
+                fake=fake,
+                out_dir=args.out,
+                jobs=args.jobs,
+                timeout=args.timeout,
+                real_plugin=real,
+                install=not args.no_install,
+                keep_passing=args.keep_evidence,
+                on_result=progress.advance,
+            )
+    finally:
+        fake.stop()
+    return results, started, time.time()
+
+
+class _Progress:
+    """A rich progress bar with live counts on a terminal; one plain line per cell otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.counts = {"pass": 0, "fail": 0, "error": 0, "skipped": 0, "n/a": 0}
+        self.done = 0
+        self._bar: object | None = None
+        self._task: object | None = None
+
+    def __enter__(self) -> _Progress:
+        if sys.stderr.isatty():
+            from rich.console import Console  # noqa: PLC0415
+            from rich.progress import (  # noqa: PLC0415  # noqa: PLC0415
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            bar = Progress(
+                TextColumn("[bold]cells"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[counts]}"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+            )
+            bar.start()
+            self._task = bar.add_task("cells", total=self.total, counts=self._counts())
+            self._bar = bar
+        return self
+
+    def _counts(self) -> str:
+        return (
+            f"[green]{self.counts['pass']} pass[/] [red]{self.counts['fail']} fail[/] "
+            f"[magenta]{self.counts['error']} error[/] {self.counts['skipped']} skipped "
+            f"{self.counts['n/a']} n/a"
+        )
+
+    def advance(self, result: CellResult) -> None:
+        self.counts[result.outcome] = self.counts.get(result.outcome, 0) + 1
+        self.done += 1
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, counts=self._counts())  # type: ignore[attr-defined]
+        else:
+            reason = f" {result.reason}" if result.reason else ""
+            print(
+                f"[{self.done}/{self.total}] {result.id}: {result.outcome}{reason}",
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()  # type: ignore[attr-defined]

@@ -1,0 +1,443 @@
+"""Run one cell: seed the fake AWS, build the sandbox, run the tool or replay, judge it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from compat import reasons
+from compat.adapter import Launch
+from compat.fakeaws import Credentials, FakeAWS
+from compat.fakeaws.seed import Ec2Target, EcsTarget
+from compat.plan import Cell
+from compat.reasons import Outcome
+from compat.replay import ReplayError, replay
+from compat.runner.gate import KmsGate
+from compat.runner.process import PortProbe, run_process
+from compat.runner.result import CellResult
+from compat.sandbox import Sandbox, aws_setup, make_sandbox
+from compat.templating import MissingValueError, render_argv, render_text
+from compat.toolenv import Missing, Resolved
+from compat.verdict import Evidence, Setup, judge
+
+__all__ = ["RunContext", "run_cell"]
+
+#: Largest evidence file kept under the report directory (head and tail are kept).
+MAX_EVIDENCE = 16 * 1024
+#: How long to wait for the agent's transcript once the plugin has exited.
+TRANSCRIPT_WAIT = 3.0
+#: What an interactive shell session types: a marker, then ``exit`` (issue 4 item 4).
+SHELL_COMMAND = "/bin/sh"
+REMOTE_PORT = "80"
+
+
+@dataclass
+class RunContext:
+    """What every cell of one run shares."""
+
+    fake: FakeAWS
+    #: Scratch space for sandboxes (deleted after the run).
+    work_dir: Path
+    #: The report directory; evidence goes under ``evidence/``.
+    out_dir: Path
+    timeout: float = 60.0
+    real_plugin: Path | None = None
+    #: ``(tool, variant id)`` -> where its program is, or why it is missing (run variants).
+    tools: Mapping[tuple[str, str], Resolved | Missing] = field(default_factory=dict)
+    gate: KmsGate = field(default_factory=KmsGate)
+    #: Keep the evidence of clean passes too (else only of failures, errors and warnings).
+    keep_passing: bool = False
+
+
+def _result(cell: Cell, started: float, **fields: Any) -> CellResult:
+    return CellResult(
+        id=cell.id,
+        tool=cell.adapter.name,
+        variant=cell.variant.id,
+        scenario=cell.scenario.name,
+        release=cell.release,
+        duration_s=time.monotonic() - started,
+        **fields,
+    )
+
+
+def _reasoned(cell: Cell, started: float, code: str, detail: str) -> CellResult:
+    reason = reasons.get(code)
+    return _result(
+        cell,
+        started,
+        outcome=str(reason.outcome),
+        reason=code,
+        explanation=reason.explanation,
+        remedy=reason.remedy,
+        detail=detail,
+    )
+
+
+def run_cell(cell: Cell, ctx: RunContext) -> CellResult:
+    """The cell's result; never raises for a tool's or the kit's failure (``error`` then)."""
+    started = time.monotonic()
+    if cell.not_applicable is not None:
+        return _reasoned(cell, started, cell.not_applicable, cell.not_applicable_detail)
+    launch = cell.launch
+    assert launch is not None
+    resolved: Resolved | None = None
+    if cell.variant.mode == "run":
+        tool = ctx.tools.get((cell.adapter.name, cell.variant.id))
+        if isinstance(tool, Missing):
+            return _reasoned(cell, started, tool.code, tool.detail)
+        if tool is None:
+            return _reasoned(cell, started, "harness-error", "requirement was not resolved")
+        resolved = tool
+    try:
+        with _seeded(cell, ctx) as target:
+            return _run_seeded(cell, ctx, launch, target, resolved, started)
+    except Exception as exc:  # the kit's own fault: the matrix goes on
+        return _reasoned(cell, started, "harness-error", f"{type(exc).__name__}: {exc}")
+
+
+def gate_key(cell: Cell) -> tuple[str, ...] | None:
+    """The shared resource a cell holds while it runs (gate.py), with its KMS setting."""
+    if cell.not_applicable is not None:
+        return None
+    seed = cell.scenario.seed
+    kms = "on" if seed.kms and cell.scenario.user.session == "shell" else "off"
+    if cell.variant.kind == "ssm-session":
+        return ("ssm-preferences", seed.region, kms)
+    if cell.variant.cluster is not None:
+        return ("ecs-cluster", seed.region, cell.variant.cluster, kms)
+    return None
+
+
+@contextlib.contextmanager
+def _seeded(cell: Cell, ctx: RunContext) -> Iterator[EcsTarget | Ec2Target]:
+    """Seed the cell's target; shared resources are held for the whole cell (gate.py)."""
+    seed = cell.scenario.seed
+    fake = ctx.fake
+    kms = seed.kms and cell.scenario.user.session == "shell"
+    if cell.variant.kind == "ssm-session":
+        region = seed.region
+
+        def prefs() -> None:
+            fake.seeder.preferences(region, kms)
+
+        with ctx.gate.hold(("ssm-preferences", region), kms, prefs):
+            yield fake.seed_ec2_instance(region=region, kms_key=None)
+        return
+    if cell.variant.cluster is not None:
+        # A fixed cluster name (copilot's "default"): every cell re-seeds it with its own
+        # setting, so cells with the other setting must wait (gate.py).
+        cluster = cell.variant.cluster
+        with ctx.gate.hold(("ecs-cluster", seed.region, cluster), kms, lambda: None):
+            yield fake.seed_ecs_task(cluster=cluster, kms_key=kms, region=seed.region)
+        return
+    yield fake.seed_ecs_task(kms_key=kms, region=seed.region)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _values(
+    cell: Cell, ctx: RunContext, target: EcsTarget | Ec2Target, sandbox: Sandbox, launch: Launch
+) -> dict[str, str | None]:
+    scenario = cell.scenario
+    region = scenario.region
+    values: dict[str, str | None] = {
+        "command": SHELL_COMMAND,
+        "region": region,
+        "user_region": scenario.user.region,
+        "profile": scenario.user.profile,
+        "endpoint_url": ctx.fake.endpoint_url,
+        "plugin": str(sandbox.bin_dir / "session-manager-plugin"),
+        "ecs_endpoint": f"https://ecs.{region}.amazonaws.com",
+        "ssm_endpoint": f"https://ssm.{region}.amazonaws.com",
+        "ssm_target": target.ssm_target,
+    }
+    if isinstance(target, EcsTarget):
+        values.update(
+            cluster=target.cluster_name,
+            cluster_arn=target.cluster_arn,
+            task_id=target.task_id,
+            task_arn=target.task_arn,
+            container=target.container_name,
+        )
+        if cell.variant.mode == "run":
+            values["runtime_id"] = target.runtime_id
+        ecs = ctx.fake.client("ecs", target.region)
+        task = ecs.describe_tasks(cluster=target.cluster_name, tasks=[target.task_arn])["tasks"][0]
+        family = task["taskDefinitionArn"].rsplit("/", 1)[-1].split(":")[0]
+        values["task_family"] = family
+        if _needs(cell, launch, "service"):
+            name = f"svc-{target.task_id[:12]}"
+            ecs.create_service(
+                cluster=target.cluster_name, serviceName=name, taskDefinition=family, desiredCount=0
+            )
+            values["service"] = name
+    else:
+        values["instance_id"] = target.instance_id
+    if scenario.user.session == "port-forward":
+        values["local_port"] = str(_free_port())
+        values["remote_port"] = REMOTE_PORT
+    return values
+
+
+def _needs(cell: Cell, launch: Launch, name: str) -> bool:
+    return launch.uses(name) or any(
+        any(p.name == name for p in text.parts) for text in cell.variant.files.values()
+    )
+
+
+def _run_seeded(
+    cell: Cell,
+    ctx: RunContext,
+    launch: Launch,
+    target: EcsTarget | Ec2Target,
+    resolved: Resolved | None,
+    started: float,
+) -> CellResult:
+    fake = ctx.fake
+    scenario = cell.scenario
+    creds = Credentials.new()
+    root = ctx.work_dir / cell.id.replace("/", "__")
+    root.mkdir(parents=True)
+    setup_env = aws_setup(
+        fake.env(creds, region=scenario.sandbox.default_region),
+        credentials=scenario.sandbox.credentials,
+        region_source=scenario.sandbox.region_source,
+        default_region=scenario.sandbox.default_region,
+        profile_name=scenario.sandbox.profile_name,
+        user_profile=scenario.user.profile,
+        user_region=scenario.user.region,
+        profile_via=cell.variant.profile_via,
+        region_via=cell.variant.region_via,
+    )
+    release = None if ctx.real_plugin is not None else cell.release
+    sandbox = make_sandbox(
+        root,
+        setup_env.env,
+        release=release,
+        real_plugin=ctx.real_plugin,
+        tool_dirs=resolved.path_dirs if resolved is not None else (),
+        aws_config=setup_env.config,
+        aws_credentials=setup_env.credentials,
+    )
+    work = root / "work"
+    work.mkdir()
+    values = _values(cell, ctx, target, sandbox, launch)
+    marker = f"smp-compat-{creds.access_key_id[-8:].lower()}"
+    stdin_script = b""
+    probe: PortProbe | None = None
+    if scenario.user.session == "shell":
+        stdin_script = f"echo {marker}\nexit\n".encode()
+    else:
+        assert values["local_port"] is not None
+        probe = PortProbe(int(values["local_port"]), marker.encode() + b"\n")
+    env = dict(sandbox.env)
+    calls: list[dict[str, Any]] = []
+    executable: str | None = None
+    try:
+        if cell.variant.mode == "replay":
+            clients = _client_factory(fake, creds, scenario.region)
+            try:
+                replayed = replay(launch, values, clients)
+            except ReplayError as exc:
+                return _reasoned(cell, started, "harness-error", f"replay call failed: {exc}")
+            argv = replayed.argv
+            env.update(replayed.env)
+            calls = replayed.calls
+            executable = str(sandbox.bin_dir / "session-manager-plugin")
+        else:
+            assert resolved is not None
+            if cell.variant.reach == "endpoint":
+                # The plugin's KMS (and SSM) clients ignore AWS_ENDPOINT_URL (plugin-spec §1.3):
+                # only those hosts may go through the proxy; the tool's own must not.
+                fake.proxy.set_allowed_hosts(
+                    ["kms.*.amazonaws.com", "ssm.*.amazonaws.com"],
+                    access_key_id=creds.access_key_id,
+                )
+            argv = render_argv(launch.template, values)
+            argv[0] = str(resolved.program)
+            for name, text in cell.variant.files.items():
+                (work / name).write_text(render_text(text, values), encoding="utf-8")
+            env.update({n: render_text(t, values) for n, t in launch.env.items()})
+    except MissingValueError as exc:
+        return _reasoned(cell, started, "harness-error", f"the kit has no value for {exc}")
+    timeout = cell.variant.timeout or ctx.timeout
+    out, err = root / "tool-stdout.txt", root / "tool-stderr.txt"
+    finished = run_process(
+        argv,
+        env=env,
+        cwd=work,
+        stdout=out,
+        stderr=err,
+        stdin_script=stdin_script,
+        tty=cell.variant.tty,
+        timeout=timeout,
+        executable=executable,
+        probe=probe,
+    )
+    records = sandbox.records()
+    sessions = [
+        s.session_id
+        for s in sorted(fake.registry, key=lambda s: s.started_at)
+        if s.access_key_id == creds.access_key_id
+    ]
+    transcripts: dict[str, dict[str, Any]] = {}
+    parsed_ids = [(r.get("parsed") or {}).get("session_id") for r in records]
+    real_starts = [
+        r for r in records if r.get("program") == "real" and len(r.get("argv") or []) > 2
+    ]
+    for sid in [*parsed_ids, *(sessions[-1:] if real_starts else [])]:
+        if sid and sid not in transcripts:
+            found = _wait_transcript(fake, str(sid), TRANSCRIPT_WAIT)
+            if found is not None:
+                transcripts[str(sid)] = found
+    refused = [r.host for r in fake.proxy.refusals(creds.access_key_id)]
+    stderr_tail = _tail_line(err)
+    evidence = Evidence(
+        records=records,
+        transcripts=transcripts,
+        refused_hosts=refused,
+        tool_exit=finished.exit_code,
+        timed_out=finished.timed_out,
+        port_roundtrip=finished.port_roundtrip,
+        tool_stderr_tail=stderr_tail,
+        sessions=sessions,
+    )
+    setup = Setup(
+        kms=scenario.seed.kms and scenario.user.session == "shell",
+        session=scenario.user.session,
+        region=scenario.region,
+        user_profile=scenario.user.profile,
+        ssm_endpoints=(fake.endpoint_url,),
+    )
+    verdict = judge(evidence, setup)
+    paths: dict[str, str] = {}
+    if verdict.outcome != Outcome.PASS or ctx.keep_passing:
+        paths = _keep_evidence(ctx, cell, sandbox, out, err, transcripts, calls, argv)
+    elif verdict.warnings:
+        # Warnings come from argv alone: the plugin record is the whole evidence.
+        paths = _keep_evidence(ctx, cell, sandbox, None, None, {}, None, argv)
+    return _result(
+        cell,
+        started,
+        outcome=str(verdict.outcome),
+        reason=verdict.reason,
+        explanation=verdict.explanation,
+        remedy=verdict.remedy,
+        warnings=verdict.warnings,
+        detail=verdict.detail,
+        evidence=paths,
+        tool_duration_s=finished.duration_s,
+    )
+
+
+_BOTOCORE: list[Any] = []
+_BOTOCORE_LOCK = threading.Lock()
+
+
+def _client_factory(fake: FakeAWS, creds: Credentials, region: str) -> Any:
+    """boto3 clients signed with the cell's keys, so sessions are attributed to the cell.
+
+    One botocore session for the whole run: its loader caches the service models, so a
+    cell's client costs milliseconds instead of the ~100 ms of a fresh session.
+    """
+    import boto3  # noqa: PLC0415
+    from botocore.config import Config  # noqa: PLC0415
+
+    cache: dict[str, Any] = {}
+
+    def client(service: str) -> Any:
+        if service not in cache:
+            with _BOTOCORE_LOCK:
+                if not _BOTOCORE:
+                    _BOTOCORE.append(boto3.session.Session())
+                cache[service] = _BOTOCORE[0].client(
+                    service,
+                    region_name=region,
+                    endpoint_url=fake.endpoint_url,
+                    aws_access_key_id=creds.access_key_id,
+                    aws_secret_access_key=creds.secret_access_key,
+                    config=Config(retries={"max_attempts": 1}, proxies={}),
+                )
+        return cache[service]
+
+    return client
+
+
+def _wait_transcript(fake: FakeAWS, session_id: str, timeout: float) -> dict[str, Any] | None:
+    """The agent's transcript of the session (FakeAWS.wait_transcript when it exists)."""
+    wait = getattr(fake, "wait_transcript", None)
+    if wait is not None:
+        found: dict[str, Any] | None = wait(session_id, timeout=timeout)
+        return found
+    agent = getattr(fake, "_agent", None)
+    if agent is None:
+        return None
+    result: dict[str, Any] | None = agent.wait_closed(session_id, timeout)
+    return result
+
+
+def _tail_line(path: Path) -> str:
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return ""
+    return text.splitlines()[-1][:200] if text else ""
+
+
+def _truncated(data: bytes) -> bytes:
+    if len(data) <= MAX_EVIDENCE:
+        return data
+    half = MAX_EVIDENCE // 2
+    cut = len(data) - 2 * half
+    return data[:half] + f"\n[... {cut} bytes cut by smp-compat ...]\n".encode() + data[-half:]
+
+
+def _keep_evidence(
+    ctx: RunContext,
+    cell: Cell,
+    sandbox: Sandbox,
+    out: Path | None,
+    err: Path | None,
+    transcripts: Mapping[str, Mapping[str, Any]],
+    calls: list[dict[str, Any]] | None,
+    argv: list[str],
+) -> dict[str, str]:
+    """Copy (truncated) evidence under ``out_dir/evidence/<cell>``; paths relative to out_dir."""
+    rel = Path("evidence") / cell.id.replace("/", "__")
+    dest = ctx.out_dir / rel
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    paths: dict[str, str] = {}
+    for name, source in (
+        ("tool_stdout", out),
+        ("tool_stderr", err),
+        ("plugin_record", sandbox.record_file),
+    ):
+        if source is not None and source.exists() and source.stat().st_size:
+            (dest / source.name).write_bytes(_truncated(source.read_bytes()))
+            paths[name] = str(rel / source.name)
+    for sid, transcript in transcripts.items():
+        compact = {k: v for k, v in transcript.items() if k != "messages"}
+        compact["messages_count"] = len(transcript.get("messages") or [])
+        name = f"transcript-{sid}.json"
+        (dest / name).write_text(json.dumps(compact, indent=1) + "\n", encoding="utf-8")
+        paths.setdefault("transcript", str(rel / name))
+    if cell.variant.mode == "replay" and calls is not None:
+        shown = {"argv_len": len(argv), "calls": calls}
+        (dest / "replay.json").write_text(json.dumps(shown, indent=1) + "\n", encoding="utf-8")
+        paths["replay"] = str(rel / "replay.json")
+    return paths

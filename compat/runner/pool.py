@@ -1,0 +1,81 @@
+"""Run many cells: requirements first (once, in parallel), then cells on a thread pool.
+
+Each cell is a subprocess, so threads are enough; the fake AWS is one per run and shared.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from compat.fakeaws import FakeAWS
+from compat.plan import Cell
+from compat.runner.cell import RunContext, gate_key, run_cell
+from compat.runner.result import CellResult
+from compat.toolenv import Missing, Resolved, resolve
+
+__all__ = ["resolve_tools", "run_cells"]
+
+
+def resolve_tools(
+    cells: Sequence[Cell], *, install: bool = True, jobs: int = 2
+) -> dict[tuple[str, str], Resolved | Missing]:
+    """Find or install every ``run`` variant's program once, before any cell starts."""
+    variants = {
+        (c.adapter.name, c.variant.id): c.variant
+        for c in cells
+        if c.variant.mode == "run" and c.not_applicable is None
+    }
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        futures = {key: pool.submit(resolve, v, install=install) for key, v in variants.items()}
+        return {key: f.result() for key, f in futures.items()}
+
+
+def run_cells(
+    cells: Sequence[Cell],
+    *,
+    fake: FakeAWS,
+    out_dir: Path,
+    jobs: int = 2,
+    timeout: float = 60.0,
+    real_plugin: Path | None = None,
+    install: bool = True,
+    keep_passing: bool = False,
+    on_result: Callable[[CellResult], None] | None = None,
+) -> list[CellResult]:
+    """Every cell's result, in the order of ``cells`` (n/a and skipped cells included)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tools = resolve_tools(cells, install=install, jobs=jobs)
+    work_dir = Path(tempfile.mkdtemp(prefix="smp-compat-run-"))
+    ctx = RunContext(
+        fake=fake,
+        work_dir=work_dir,
+        out_dir=out_dir,
+        timeout=timeout,
+        real_plugin=real_plugin,
+        tools=tools,
+        keep_passing=keep_passing,
+    )
+
+    def one(cell: Cell) -> CellResult:
+        result = run_cell(cell, ctx)
+        if on_result is not None:
+            on_result(result)
+        return result
+
+    # Cells that share a resource with one KMS setting run grouped, so workers rarely wait
+    # for a switch (gate.py); results come back in plan order.
+    order = sorted(
+        range(len(cells)), key=lambda i: (gate_key(cells[i]) is None, gate_key(cells[i]) or (), i)
+    )
+    results: dict[int, CellResult] = {}
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="cell") as pool:
+            for index, result in zip(order, pool.map(one, [cells[i] for i in order]), strict=True):
+                results[index] = result
+        return [results[i] for i in range(len(cells))]
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)

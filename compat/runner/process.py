@@ -1,0 +1,180 @@
+"""Run one tool process: its own process group, a pipe or a pty, a timeout, a port probe.
+
+A cell's process group is killed as a whole (the tool and the plugin it started), so a hung
+tool never outlives its cell; stdin stays open with the scripted input until the process ends,
+because at EOF a real plugin ends a shell session (plugin-spec.md §1).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pty
+import signal
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Finished", "PortProbe", "run_process"]
+
+#: Seconds between SIGTERM and SIGKILL when a cell's group is stopped.
+_GRACE = 1.0
+
+
+@dataclass(frozen=True)
+class PortProbe:
+    """Connect to ``port`` once it listens, send ``payload``, expect it echoed back."""
+
+    port: int
+    payload: bytes
+
+
+@dataclass(frozen=True)
+class Finished:
+    """How the process ended."""
+
+    exit_code: int | None
+    timed_out: bool
+    duration_s: float
+    #: ``None`` without a probe; else whether the payload came back.
+    port_roundtrip: bool | None = None
+
+
+def _kill_group(pid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, sig)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    _kill_group(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=_GRACE)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+def _probe(probe: PortProbe, deadline: float, proc: subprocess.Popen[bytes]) -> bool:
+    """Whether the payload made the round trip through the forwarded port (gives up when the
+    process has exited or at the deadline)."""
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with socket.create_connection(("127.0.0.1", probe.port), timeout=2) as conn:
+                conn.settimeout(max(0.5, min(10.0, deadline - time.monotonic())))
+                conn.sendall(probe.payload)
+                got = b""
+                while probe.payload not in got:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    got += chunk
+                return probe.payload in got
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def _pump(master: int, out: Path) -> None:
+    with out.open("ab") as handle:
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                return
+            if not data:
+                return
+            handle.write(data)
+
+
+def run_process(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path,
+    stdout: Path,
+    stderr: Path,
+    stdin_script: bytes = b"",
+    tty: bool = False,
+    timeout: float = 60.0,
+    executable: str | None = None,
+    probe: PortProbe | None = None,
+) -> Finished:
+    """Run ``argv`` to its end (or kill its group at ``timeout``); output goes to files.
+
+    ``executable`` runs a different file than ``argv[0]`` names (a replay keeps the release's
+    spelling of argv[0]). With ``probe``, the process is stopped once the probe is done.
+    """
+    started = time.monotonic()
+    deadline = started + timeout
+    master = slave = -1
+    pump: threading.Thread | None = None
+    with stderr.open("wb") as err:
+        if tty:
+            master, slave = pty.openpty()
+            stdin_arg: int = slave
+            stdout_arg: int = slave
+        else:
+            stdin_arg = subprocess.PIPE
+            out_handle = stdout.open("wb")
+            stdout_arg = out_handle.fileno()
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                executable=executable,
+                stdin=stdin_arg,
+                stdout=stdout_arg,
+                stderr=err,
+                env=dict(env),
+                cwd=cwd,
+                start_new_session=True,
+            )
+        except OSError:
+            if tty:
+                os.close(master)
+                os.close(slave)
+            else:
+                out_handle.close()
+            raise
+        if tty:
+            os.close(slave)
+            stdout.write_bytes(b"")
+            pump = threading.Thread(target=_pump, args=(master, stdout), name="cell-pty")
+            pump.start()
+            if stdin_script:
+                with contextlib.suppress(OSError):
+                    os.write(master, stdin_script)
+        else:
+            out_handle.close()
+            assert proc.stdin is not None
+            if stdin_script:
+                with contextlib.suppress(OSError):
+                    proc.stdin.write(stdin_script)
+                    proc.stdin.flush()
+        roundtrip: bool | None = None
+        timed_out = False
+        try:
+            if probe is not None:
+                roundtrip = _probe(probe, deadline, proc)
+                if proc.poll() is None:
+                    timed_out = not roundtrip and time.monotonic() >= deadline
+                    _stop(proc)
+            try:
+                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+                _stop(proc)
+        finally:
+            # Whatever the tool left behind in its group (a plugin child) goes with it.
+            _kill_group(proc.pid, signal.SIGKILL)
+            if proc.stdin is not None:
+                with contextlib.suppress(OSError):
+                    proc.stdin.close()
+            if pump is not None:
+                pump.join(timeout=2)
+                with contextlib.suppress(OSError):
+                    os.close(master)
+    return Finished(proc.returncode, timed_out, time.monotonic() - started, roundtrip)

@@ -1,0 +1,46 @@
+"""The cell result: the contract between the runner, the matrix and every report built on it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["CellResult"]
+
+
+@dataclass(frozen=True)
+class CellResult:
+    """One cell's verdict with its evidence (DESIGN.md "Cell result")."""
+
+    id: str
+    tool: str
+    variant: str
+    scenario: str
+    release: str
+    #: ``pass``, ``fail``, ``n/a``, ``skipped`` or ``error``.
+    outcome: str
+    reason: str | None = None
+    explanation: str = ""
+    remedy: str = ""
+    warnings: tuple[str, ...] = ()
+    #: One line of what was seen (argv length, the agent's target, the refused host…).
+    detail: str = ""
+    #: Name -> path relative to the report directory (record, transcript, tool output…).
+    evidence: dict[str, str] = field(default_factory=dict)
+    #: Wall time of the whole cell (seed, sandbox, tool, verdict).
+    duration_s: float = 0.0
+    #: Wall time of the tool's own process (the rest is the kit's overhead).
+    tool_duration_s: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["warnings"] = list(self.warnings)
+        data["duration_s"] = round(self.duration_s, 3)
+        data["tool_duration_s"] = round(self.tool_duration_s, 3)
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CellResult:
+        values = dict(data)
+        values["warnings"] = tuple(values.get("warnings") or ())
+        return cls(**values)

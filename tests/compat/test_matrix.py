@@ -1,0 +1,104 @@
+"""matrix.json (versioned, complete, round-trips) and matrix.md (grid, then failures and fixes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from compat import matrix
+from compat.adapter_load import load_adapters
+from compat.plan import Filters, plan
+from compat.reasons import REASONS
+from compat.runner.result import CellResult
+
+
+def _results() -> tuple[list, list[CellResult]]:  # type: ignore[type-arg]
+    cells = plan(
+        load_adapters(),
+        filters=Filters(adapters=("ecspresso/1.5.9",), scenarios=("shell", "kms", "port-forward"),
+                        releases=("1.2.234.0", "1.2.677.0")),
+    )  # fmt: skip
+    results = []
+    for cell in cells:
+        base = dict(
+            id=cell.id, tool=cell.adapter.name, variant=cell.variant.id,
+            scenario=cell.scenario.name, release=cell.release, duration_s=0.5, tool_duration_s=0.3,
+        )  # fmt: skip
+        if cell.not_applicable:
+            results.append(CellResult(outcome="n/a", reason=cell.not_applicable, **base))
+        elif cell.scenario.name == "kms":
+            reason = REASONS["legacy-argv"]
+            results.append(
+                CellResult(
+                    outcome="fail",
+                    reason="legacy-argv",
+                    explanation=reason.explanation,
+                    remedy=reason.remedy,
+                    detail="argc 4",
+                    evidence={"plugin_record": "evidence/x/plugin-record.jsonl"},
+                    **base,
+                )
+            )
+        else:
+            results.append(CellResult(outcome="pass", warnings=("endpoint-not-ssm",), **base))
+    return cells, results
+
+
+def _document() -> dict:  # type: ignore[type-arg]
+    cells, results = _results()
+    return matrix.build(cells, results, started=1000.0, finished=1010.0, jobs=2, timeout=60)
+
+
+def test_the_document_is_versioned_and_complete() -> None:
+    doc = _document()
+    assert doc["schema_version"] == matrix.SCHEMA_VERSION
+    run = doc["run"]
+    assert run["duration_s"] == 10.0 and run["jobs"] == 2
+    assert run["plugin"] == {
+        "kind": "fake",
+        "real_binary": None,
+        "releases": ["1.2.234.0", "1.2.677.0"],
+    }
+    assert run["moto_version"] and run["host"]["python"]
+    assert run["cells_per_second"] == 0.6
+    (row,) = doc["rows"]
+    assert row["id"] == "ecspresso/1.5.9" and row["mode"] == "replay"
+    assert row["source"].startswith("kayac/ecspresso@") and row["source_url"].startswith("https://")
+    assert [c["id"] for c in doc["columns"]][:2] == ["shell/1.2.234.0", "shell/1.2.677.0"]
+    assert doc["summary"] == {"pass": 2, "fail": 2, "error": 0, "skipped": 0, "n/a": 2}
+    cell = next(c for c in doc["cells"] if c["outcome"] == "fail")
+    assert cell["row"] == "ecspresso/1.5.9" and cell["column"] == "kms/1.2.234.0"
+    assert cell["remedy"] == REASONS["legacy-argv"].remedy
+
+
+def test_write_then_read_round_trips(tmp_path: Path) -> None:
+    doc = _document()
+    json_path, md_path = matrix.write(doc, tmp_path)
+    assert matrix.read(json_path) == json.loads(json.dumps(doc))
+    assert md_path.read_text().startswith("# smp-compat matrix")
+    restored = [
+        CellResult.from_json({k: v for k, v in c.items() if k not in ("row", "column")})
+        for c in doc["cells"]
+    ]
+    assert restored == _results()[1]
+
+
+def test_an_unknown_schema_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "matrix.json"
+    path.write_text(json.dumps({"schema_version": 99}))
+    with pytest.raises(matrix.MatrixSchemaError, match="schema_version 99"):
+        matrix.read(path)
+
+
+def test_markdown_has_the_grid_then_failures_with_their_fix() -> None:
+    text = matrix.render_markdown(_document())
+    assert "| tool/variant | version | mode | shell | kms | port-forward |" in text
+    na = matrix.SYMBOLS["n/a"]
+    assert f"| ecspresso/1.5.9 | 1.5.9 | replay | 🟡🟡 | ❌❌ | {na}{na} |" in text
+    failures = text.split("## Failures", 1)[1]
+    assert "`legacy-argv` (fail) in kms\n" in failures
+    assert "fix: " + REASONS["legacy-argv"].remedy in failures
+    assert "(evidence/x/plugin-record.jsonl)" in failures
+    assert "`endpoint-not-ssm` in shell" in text

@@ -1,0 +1,230 @@
+"""Verdicts from evidence: each reason code from the facts that reveal it, nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from compat.reasons import REASONS
+from compat.verdict import Evidence, Setup, judge
+from fake_plugin.releases import LEGACY_KMS_TEXT_NEW
+
+SID = "ecs-execute-command-0123456789abcdef0"
+AGENT_TARGET = "ecs:c_t_rid"
+KMS = Setup(kms=True, session="shell", region="us-east-1", user_profile=None)
+SHELL = Setup(kms=False, session="shell", region="us-east-1", user_profile=None)
+
+
+def start(argv_tail: list[str], **fields: Any) -> dict[str, Any]:
+    argv = ["session-manager-plugin", '{"SessionId": "x"}', "us-east-1", "StartSession", *argv_tail]
+    parsed = {
+        "region": "us-east-1",
+        "profile": argv[4] if len(argv) > 4 else "",
+        "target": fields.pop("target", AGENT_TARGET if len(argv) > 5 else None),
+        "legacy_cli": len(argv) == 4,
+        "session_id": SID,
+    }
+    record = {
+        "program": "fake",
+        "argv": argv,
+        "argc": len(argv),
+        "branch": "start-session-legacy" if len(argv) == 4 else "start-session",
+        "parsed": parsed,
+        "stdout": "",
+        "stderr": "",
+        "exit_code": 0,
+    }
+    record.update(fields)
+    return record
+
+
+SEVEN = ["", '{"Target":"ecs:c_t_rid"}', "https://ssm.us-east-1.amazonaws.com"]
+
+
+def transcript(outcome: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "session_id": SID,
+        "outcome": outcome,
+        "encrypted": fields.pop("encrypted", False),
+        "closing_output": fields.pop("closing_output", ""),
+        "decisions": fields.pop("decisions", []),
+        "session": {"target": AGENT_TARGET},
+        **fields,
+    }
+
+
+def evidence(record: dict[str, Any] | None, seen: dict[str, Any] | None, **kw: Any) -> Evidence:
+    records = [] if record is None else [{"branch": "install-text", "argv": ["p"]}, record]
+    transcripts = {} if seen is None else {SID: seen}
+    return Evidence(
+        records=records, transcripts=transcripts, tool_exit=kw.pop("tool_exit", 0), **kw
+    )
+
+
+def test_a_completed_encrypted_session_passes() -> None:
+    verdict = judge(evidence(start(SEVEN), transcript("completed", encrypted=True)), KMS)
+    assert (verdict.outcome, verdict.reason, verdict.warnings) == ("pass", None, ())
+
+
+def test_kms_demanded_but_not_encrypted_is_never_a_pass() -> None:
+    verdict = judge(evidence(start(SEVEN), transcript("completed")), KMS)
+    assert (verdict.outcome, verdict.reason) == ("error", "inconclusive")
+
+
+def test_four_argv_with_the_legacy_text_is_legacy_argv() -> None:
+    seen = transcript("client-handshake-error", closing_output="… " + LEGACY_KMS_TEXT_NEW)
+    verdict = judge(evidence(start([]), seen), KMS)
+    assert (verdict.outcome, verdict.reason) == ("fail", "legacy-argv")
+    assert verdict.remedy == REASONS["legacy-argv"].remedy
+
+
+def test_an_empty_target_is_no_target() -> None:
+    seen = transcript(
+        "kms-decrypt-failed",
+        decisions=[
+            {"event": "kms-decrypt", "encryption_context": {"aws:ssm:TargetId": AGENT_TARGET}}
+        ],
+    )
+    verdict = judge(evidence(start(SEVEN, target=""), seen), KMS)
+    assert verdict.reason == "no-target"
+
+
+def test_a_different_target_is_target_mismatch_with_both_in_the_detail() -> None:
+    seen = transcript(
+        "kms-decrypt-failed",
+        decisions=[
+            {"event": "kms-decrypt", "encryption_context": {"aws:ssm:TargetId": AGENT_TARGET}}
+        ],
+    )
+    verdict = judge(evidence(start(SEVEN, target="ecs:c_t_"), seen), KMS)
+    assert verdict.reason == "target-mismatch"
+    assert "ecs:c_t_" in verdict.detail and AGENT_TARGET in verdict.detail
+
+
+def test_no_credentials_for_kms_is_credentials_not_forwarded() -> None:
+    seen = transcript(
+        "client-handshake-error",
+        closing_output="Failed to process action KMSEncryption: NoCredentialProviders: no valid "
+        "providers in chain. Deprecated.",
+    )
+    assert judge(evidence(start(SEVEN), seen), KMS).reason == "credentials-not-forwarded"
+
+
+def test_a_wrong_region_in_argv2_is_region_not_forwarded() -> None:
+    record = start(SEVEN)
+    record["parsed"]["region"] = "us-east-1"
+    setup = Setup(kms=True, session="shell", region="eu-west-1", user_profile=None)
+    seen = transcript("client-handshake-error", closing_output="NotFoundException: key")
+    assert judge(evidence(record, seen), setup).reason == "region-not-forwarded"
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        (
+            {"branch": "panic-target-assertion", "exit_code": 2, "stderr": "panic: x"},
+            "plugin-panic",
+        ),
+        ({"branch": "response-decode-error"}, "bad-response"),
+    ],
+    ids=["panic", "bad-response"],
+)
+def test_plugin_branches_map_to_their_reason(fields: dict[str, Any], code: str) -> None:
+    assert judge(evidence(start(SEVEN, **fields), None), KMS).reason == code
+
+
+def test_the_env_var_name_on_an_old_plugin_is_env_mode_unsupported() -> None:
+    record = start(SEVEN, branch="response-decode-error")
+    record["argv"][1] = "AWS_SSM_START_SESSION_RESPONSE"
+    assert judge(evidence(record, None), KMS).reason == "env-mode-unsupported"
+
+
+def test_no_session_start_is_plugin_not_called_even_after_a_probe() -> None:
+    verdict = judge(evidence(None, None, tool_exit=1, tool_stderr_tail="boom"), KMS)
+    assert (verdict.outcome, verdict.reason) == ("fail", "plugin-not-called")
+    assert "boom" in verdict.detail
+
+
+def test_a_completed_session_with_a_failing_tool_is_tool_failed() -> None:
+    verdict = judge(evidence(start(SEVEN), transcript("completed"), tool_exit=3), SHELL)
+    assert verdict.reason == "tool-failed"
+
+
+def test_proxy_refusals_for_the_cell_are_endpoint_ignored() -> None:
+    ev = evidence(
+        start(SEVEN), transcript("completed"), refused_hosts=["ecs.us-east-1.amazonaws.com"]
+    )
+    verdict = judge(ev, SHELL)
+    assert verdict.reason == "endpoint-ignored"
+    assert "ecs.us-east-1.amazonaws.com" in verdict.detail
+
+
+def test_a_killed_cell_is_timeout() -> None:
+    assert judge(evidence(None, None, timed_out=True), SHELL).reason == "timeout"
+    assert judge(evidence(start(SEVEN), None, timed_out=True), SHELL).reason == "timeout"
+
+
+def test_a_session_without_a_transcript_is_inconclusive_not_pass() -> None:
+    verdict = judge(evidence(start(SEVEN), None), SHELL)
+    assert (verdict.outcome, verdict.reason) == ("error", "inconclusive")
+
+
+def test_an_unknown_agent_outcome_is_inconclusive() -> None:
+    verdict = judge(evidence(start(SEVEN), transcript("idle-timeout")), SHELL)
+    assert (verdict.outcome, verdict.reason) == ("error", "inconclusive")
+
+
+@pytest.mark.parametrize(
+    ("tail", "warnings"),
+    [
+        (["", '{"Target":"x"}', "https://ecs.us-east-1.amazonaws.com"], ("endpoint-not-ssm",)),
+        (["", '{"Target":"x"}', "us-east-1"], ("endpoint-not-ssm",)),
+        (
+            ["default", '{"Target":"x"}', "https://ssm.us-east-1.amazonaws.com"],
+            ("profile-hardcoded-default",),
+        ),
+        (["", '{"Target":"x"}', "http://127.0.0.1:5000"], ()),
+    ],
+    ids=["ecs-url", "region", "default-profile", "configured-endpoint"],
+)
+def test_warnings_come_from_argv(tail: list[str], warnings: tuple[str, ...]) -> None:
+    setup = Setup(
+        kms=False, session="shell", region="us-east-1", user_profile=None,
+        ssm_endpoints=("http://127.0.0.1:5000",),
+    )  # fmt: skip
+    verdict = judge(evidence(start(tail), transcript("completed")), setup)
+    assert (verdict.outcome, verdict.warnings) == ("pass", warnings)
+
+
+def test_port_forward_passes_only_when_bytes_came_back() -> None:
+    setup = Setup(kms=False, session="port-forward", region="us-east-1", user_profile=None)
+    seen = transcript("client-disconnected")
+    assert judge(evidence(start(SEVEN), seen, port_roundtrip=True), setup).outcome == "pass"
+    assert judge(evidence(start(SEVEN), seen, port_roundtrip=False), setup).outcome == "error"
+
+
+def test_a_harness_error_is_error() -> None:
+    verdict = judge(Evidence(harness_error="seed failed"), SHELL)
+    assert (verdict.outcome, verdict.reason) == ("error", "harness-error")
+
+
+def test_a_real_plugin_record_is_read_from_argv_and_the_cells_sessions() -> None:
+    """The --real wrapper records argv only: target and session come from argv and the
+    sessions the fake AWS started for the cell's key."""
+    record = {
+        "program": "real",
+        "argv": start(SEVEN, target="ecs:c_t_")["argv"],
+        "branch": None,
+        "parsed": None,
+        "exit_code": 0,
+    }
+    record["argv"][5] = '{"Target": "ecs:c_t_"}'
+    seen = transcript(
+        "kms-decrypt-failed",
+        decisions=[
+            {"event": "kms-decrypt", "encryption_context": {"aws:ssm:TargetId": AGENT_TARGET}}
+        ],
+    )
+    ev = Evidence(records=[record], transcripts={SID: seen}, tool_exit=0, sessions=[SID])
+    assert judge(ev, KMS).reason == "target-mismatch"
