@@ -77,6 +77,7 @@ class FakeAWS:
         self._state = "new"
         self._workdir: Path | None = None
         self._moto: Any = None
+        self._moto_ecs: Any = None
         self._proxy: AWSProxy | None = None
         self._agent: Any = None
         self._seeder: Seeder | None = None
@@ -105,6 +106,10 @@ class FakeAWS:
             self._workdir = Path(tempfile.mkdtemp(prefix="smp-compat-fakeaws-"))
             self._moto = moto_ext.MotoServer()
             self._moto.start()
+            # ECS gets a port of its own (same backends): a caller that hands the plugin its
+            # ECS client's endpoint as argv[6] is then told apart from one that passes SSM's.
+            self._moto_ecs = moto_ext.MotoServer()
+            self._moto_ecs.start()
             if self._want_proxy:
                 self._proxy = AWSProxy(self._workdir / "certs")
                 self._proxy.start()
@@ -147,8 +152,9 @@ class FakeAWS:
             self._agent.stop()
         if self._proxy is not None:
             self._proxy.stop()
-        if self._moto is not None:
-            self._moto.stop()
+        for server in (self._moto_ecs, self._moto):
+            if server is not None:
+                server.stop()
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
         from compat.fakeaws import moto_ext  # noqa: PLC0415
@@ -195,6 +201,13 @@ class FakeAWS:
         return f"http://{host}:{port}"
 
     @property
+    def ecs_endpoint_url(self) -> str:
+        """ECS's own endpoint (``AWS_ENDPOINT_URL_ECS``): the same moto, another port."""
+        self._require_started()
+        host, port = self._moto_ecs.address
+        return f"http://{host}:{port}"
+
+    @property
     def proxy(self) -> AWSProxy:
         self._require_started()
         if self._proxy is None:
@@ -228,7 +241,7 @@ class FakeAWS:
     def bound_addresses(self) -> list[tuple[str, int]]:
         """Every listening address (for the "nothing beyond 127.0.0.1" check)."""
         self._require_started()
-        addresses = [self._moto.address]
+        addresses = [self._moto.address, self._moto_ecs.address]
         if self._proxy is not None:
             addresses.append(self._proxy.address)
         if self._agent is not None:
@@ -250,7 +263,9 @@ class FakeAWS:
     ) -> dict[str, str]:
         """The variables a sandboxed tool needs to reach only this fake AWS.
 
-        - ``AWS_ENDPOINT_URL``: boto3/awscli and aws-sdk-go-v2 >= config v1.21.0 (ecosystem §2).
+        - ``AWS_ENDPOINT_URL``: boto3/awscli and aws-sdk-go-v2 >= config v1.21.0 (ecosystem §2);
+          ``AWS_ENDPOINT_URL_ECS`` gives ECS its own port, so argv[6] shows whose endpoint a
+          caller hands the plugin (the AWS CLI passes its ECS client's: plugin-spec.md §1.2).
         - ``HTTPS_PROXY``/``HTTP_PROXY`` (both cases) + ``AWS_CA_BUNDLE``: SDKs that ignore the
           endpoint (aws-sdk-go v1, the plugin's KMS client: plugin-spec §1.3, §4). Go reads
           only the upper-case names, curl and Python both. ``NO_PROXY`` keeps loopback (moto,
@@ -274,6 +289,7 @@ class FakeAWS:
         }
         if endpoint:
             values["AWS_ENDPOINT_URL"] = self.endpoint_url
+            values["AWS_ENDPOINT_URL_ECS"] = self.ecs_endpoint_url
         if proxy and self._proxy is not None:
             url = self._proxy.url
             for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):

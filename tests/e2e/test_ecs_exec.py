@@ -192,7 +192,7 @@ def test_a_tool_that_ignores_the_endpoint_is_caught_by_the_proxy(
 ) -> None:
     """An SDK that skips AWS_ENDPOINT_URL goes to the real host: the proxy refuses it."""
     env = fake_aws.env()
-    del env["AWS_ENDPOINT_URL"]
+    del env["AWS_ENDPOINT_URL"], env["AWS_ENDPOINT_URL_ECS"]
     sandbox = sandbox_for(env=env)
     key_id = env["AWS_ACCESS_KEY_ID"]
     fake_aws.proxy.set_allowed_hosts(["kms.*.amazonaws.com"], access_key_id=key_id)

@@ -53,7 +53,7 @@ def _listening_sockets() -> set[tuple[str, int]]:
 
 def test_nothing_listens_beyond_loopback(fake: FakeAWS) -> None:
     bound = fake.bound_addresses()
-    assert len(bound) == (3 if agent_available() else 2)
+    assert len(bound) == (4 if agent_available() else 3)  # moto, moto for ECS, proxy, agent
     assert all(host == "127.0.0.1" for host, _ in bound)
     listeners = _listening_sockets()
     assert {port for _, port in bound} <= {port for _, port in listeners}
@@ -120,7 +120,7 @@ def test_aws_cli_execute_command_hands_the_session_to_the_plugin(
     response = json.loads(call[0])
     assert call[1:4] == ["eu-west-1", "StartSession", ""]
     assert json.loads(call[4]) == {"Target": target.ssm_target}
-    assert call[5] == fake.endpoint_url
+    assert call[5] == fake.ecs_endpoint_url  # the ECS client's endpoint (plugin-spec §1.2)
     spec = fake.registry.get(response["sessionId"])
     assert response["tokenValue"] == spec.token_value
     assert spec.target == target.ssm_target
