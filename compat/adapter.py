@@ -154,6 +154,9 @@ class Variant:
     #: Seconds before the runner kills the cell; ``None``: the runner's default.
     timeout: float | None = None
     notes: str = ""
+    #: A container image the command runs in (``run`` only; ``compat/container``); ``None``:
+    #: the command runs on this machine.
+    image: str | None = None
 
     def supports(self, session: SessionKind) -> bool:
         return session in self.launches

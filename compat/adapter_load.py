@@ -68,6 +68,10 @@ _REPLAY_LAUNCH_KEYS = (
 _REQUIRES_KEYS = ("pypi", "binary", "path_env", "version_args", "version_match", "hint")
 
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
+#: Docker's reference grammar, loosely: [registry[:port]/]path[:tag][@sha256:digest].
+_IMAGE_RE = re.compile(
+    r"[a-z0-9]+(?:[._:/-]+[a-z0-9]+)*(?::\w[\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+)
 _ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]*")
 _ENV_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CITATION_RE = re.compile(
@@ -530,11 +534,13 @@ def _variant(fl: _FileLoader, raw: object, index: int, tool_kind: Kind | None) -
         *_COMMON_VARIANT_KEYS,
         *launch_keys,
         *(("requires", "files") if mode == "run" else ()),
+        "image",
     )
     other = "a replay variant's" if mode == "run" else "a run variant's"
     fl.keys(raw, allowed, prefix, elsewhere=f"it is {other} key; this one is mode = {mode!r}")
     if mode == "replay" and "requires" in raw:
         fl.fail(_join(prefix, "requires"), "a replay needs nothing installed; remove it")
+    image = _image(fl, raw, prefix, mode)
 
     files = fl.texts(raw, "files", prefix, _TemplateContext(mode, kind, "shell"))
     for name in files:
@@ -606,7 +612,29 @@ def _variant(fl: _FileLoader, raw: object, index: int, tool_kind: Kind | None) -
         ),
         timeout=float(timeout) if timeout is not None else None,
         notes=fl.string(raw, "notes", prefix) or "",
+        image=image,
     )
+
+
+def _image(fl: _FileLoader, raw: Mapping[str, Any], prefix: str, mode: Mode) -> str | None:
+    """A run variant's container image: a reference the engine can resolve locally."""
+    image = fl.string(raw, "image", prefix)
+    if image is None:
+        return None
+    key = _join(prefix, "image")
+    if mode == "replay":
+        fl.fail(key, 'a replay runs no tool; image applies to mode = "run" only')
+        return None
+    if "requires" in raw:
+        fl.fail(key, "an image brings its own tool; remove requires (it checks this machine)")
+    if not _IMAGE_RE.fullmatch(image):
+        fl.fail(
+            key,
+            f"expected an image reference such as amazon/aws-cli:2.15.0 or "
+            f"localhost/mytool:1, found {image!r}",
+        )
+        return None
+    return image
 
 
 # -- files ------------------------------------------------------------------------------------

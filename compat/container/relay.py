@@ -1,0 +1,445 @@
+"""The host side of the plugin relay: a container's ``session-manager-plugin`` runs the shim here.
+
+Why a relay: an image need not have Python (a Go tool's image, a distroless one), yet the fake
+plugin is a Python program whose record, release and KMS client must be exactly those of a
+host run. So the container gets a tiny static C program (``relay.c``, built here with the
+host's ``gcc -static``) as ``session-manager-plugin``; it forwards its argv, environment, cwd
+and stdio over a unix socket to :class:`RelayServer`, which runs the real shim as a subprocess
+with exactly that argv and environment. The record file therefore has the same shape as on the
+host (same argv, env, cwd; ``stdin_isatty`` true when the container's stdin is a terminal,
+because the host side then gives the shim a pty).
+
+Protocol (one connection per plugin start; every message is a frame)::
+
+    frame   = type:1 byte, length:uint32 big-endian, payload:length bytes
+
+    relay -> host, header, in this order:
+      'A'  one argv element (argv[0] first; bytes as given, no terminator)
+      'V'  one environment entry, ``NAME=value`` (all of environ, minus SMP_COMPAT_RELAY_SOCKET)
+      'C'  the working directory (absent if getcwd failed)
+      'T'  5 bytes: bit i of byte 0 = fd i is a terminal; rows:uint16, cols:uint16
+      'R'  end of header: the host starts the shim now
+    relay -> host, then:
+      'I'  bytes read from the relay's stdin      'i'  stdin reached EOF (empty payload)
+      'K'  uint32: a signal the relay received (INT, TERM, HUP, QUIT, USR1, USR2); the host
+           sends it to the shim's process
+    host -> relay:
+      'O'  bytes for the relay's stdout           'E'  bytes for its stderr
+      'X'  uint32: the shim exited with this code: the relay exits with it
+      'S'  uint32: the shim died of this signal: the relay raises it on itself
+      'F'  a message: the host could not start the shim: the relay prints it, exits 127
+
+If the connection drops (the container was killed), the host kills the shim's process group;
+if the host goes away, the relay prints one line to stderr and exits 255. When the relay's
+stdin is a terminal it switches it to raw mode and the host's pty does the line discipline,
+as ``ssh -t`` does; window-size changes after the start are not forwarded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import pty
+import queue
+import selectors
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import termios
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+__all__ = [
+    "CONTAINER_DIR",
+    "RELAY_SOURCE",
+    "ProtocolError",
+    "RelayBuildError",
+    "RelayServer",
+    "build_relay",
+    "cache_dir",
+    "encode_frame",
+    "read_frame",
+]
+
+#: Where the relay directory (socket + ``bin/session-manager-plugin``) is mounted in a container.
+CONTAINER_DIR = "/.smp-compat"
+RELAY_SOURCE = Path(__file__).with_name("relay.c")
+#: A frame larger than this is a protocol error, not a reason to allocate it.
+MAX_FRAME = 64 * 1024 * 1024
+_HEAD = struct.Struct(">cI")
+_U32 = struct.Struct(">I")
+
+
+class ProtocolError(Exception):
+    """The relay sent something the protocol does not allow."""
+
+
+class RelayBuildError(Exception):
+    """The static relay could not be built (no compiler, no static libc)."""
+
+
+def encode_frame(kind: bytes, payload: bytes = b"") -> bytes:
+    """One frame: ``kind`` (1 byte), big-endian length, payload."""
+    return _HEAD.pack(kind, len(payload)) + payload
+
+
+def _read_exact(conn: socket.socket, size: int) -> bytes | None:
+    chunks: list[bytes] = []
+    while size:
+        chunk = conn.recv(min(size, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        size -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(conn: socket.socket) -> tuple[bytes, bytes] | None:
+    """The next frame as ``(kind, payload)``, or None at a clean or abrupt end of stream."""
+    head = _read_exact(conn, _HEAD.size)
+    if head is None:
+        return None
+    kind, size = _HEAD.unpack(head)
+    if size > MAX_FRAME:
+        raise ProtocolError(f"frame {kind!r} of {size} bytes exceeds {MAX_FRAME}")
+    payload = _read_exact(conn, size) if size else b""
+    if payload is None:
+        return None
+    return kind, payload
+
+
+def cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/smp-compat`` (default ``~/.cache/smp-compat``): the relay, images."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "smp-compat"
+
+
+def build_relay(cc: str | None = None) -> Path:
+    """The static relay binary, compiled once per source text into the user's cache.
+
+    Built at run time rather than shipped: a binary blob in the package could not be reviewed,
+    and ``gcc -static`` gives one file that runs in any x86-64/arm64 Linux image, whatever
+    its libc. Concurrent callers race harmlessly (each renames a complete file into place).
+
+    Raises:
+        RelayBuildError: no compiler, or the compile failed (its output is in the message).
+    """
+    source = RELAY_SOURCE.read_bytes()
+    compiler = cc or os.environ.get("CC") or "gcc"
+    digest = hashlib.sha256(source + compiler.encode()).hexdigest()[:16]
+    target = cache_dir() / "relay" / digest / "session-manager-plugin"
+    if target.is_file():
+        return target
+    found = shutil.which(compiler)
+    if found is None:
+        raise RelayBuildError(
+            f"no C compiler {compiler!r} to build the container relay "
+            "(Debian: apt-get install gcc libc6-dev)"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".build-{os.getpid()}-{threading.get_ident()}")
+    argv = [found, "-static", "-Os", "-s", "-o", str(tmp), str(RELAY_SOURCE)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not tmp.is_file():
+        tmp.unlink(missing_ok=True)
+        raise RelayBuildError(
+            f"building the container relay failed ({' '.join(argv)}): {done.stderr.strip()}"
+        )
+    tmp.replace(target)
+    return target
+
+
+@dataclass
+class _Header:
+    argv: list[bytes] = field(default_factory=list)
+    env: dict[bytes, bytes] = field(default_factory=dict)
+    cwd: bytes | None = None
+    tty_fds: int = 0
+    rows: int = 0
+    cols: int = 0
+
+
+def _read_header(conn: socket.socket) -> _Header | None:
+    header = _Header()
+    while True:
+        frame = read_frame(conn)
+        if frame is None:
+            return None
+        kind, payload = frame
+        if kind == b"A":
+            header.argv.append(payload)
+        elif kind == b"V":
+            name, sep, value = payload.partition(b"=")
+            if sep and name:
+                header.env[name] = value
+        elif kind == b"C":
+            header.cwd = payload
+        elif kind == b"T" and len(payload) == 5:
+            header.tty_fds = payload[0]
+            header.rows, header.cols = struct.unpack(">HH", payload[1:])
+        elif kind == b"R":
+            return header
+        else:
+            raise ProtocolError(f"unexpected frame {kind!r} in the header")
+
+
+class _Session:
+    """One relayed plugin start: the shim subprocess and the pumps around it."""
+
+    def __init__(self, conn: socket.socket, target: Path, fallback_cwd: Path) -> None:
+        self.conn = conn
+        self.target = target
+        self.fallback_cwd = fallback_cwd
+        self.send_lock = threading.Lock()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.master = -1
+        self.stdin_queue: queue.Queue[bytes | None] = queue.Queue()
+
+    def send(self, kind: bytes, payload: bytes = b"") -> None:
+        with self.send_lock, contextlib.suppress(OSError):
+            self.conn.sendall(encode_frame(kind, payload))
+
+    def run(self) -> None:
+        try:
+            header = _read_header(self.conn)
+            if header is None or not header.argv:
+                return
+            try:
+                self.proc = self._spawn(header)
+            except OSError as exc:
+                self.send(b"F", f"smp-compat relay: cannot start {self.target}: {exc}\n".encode())
+                return
+            self._serve(self.proc)
+        except ProtocolError as exc:
+            self.send(b"F", f"smp-compat relay: {exc}\n".encode())
+        finally:
+            if self.proc is not None and self.proc.poll() is None:
+                _kill_group(self.proc.pid)
+                self.proc.wait()
+            with contextlib.suppress(OSError):
+                self.conn.close()
+
+    def _spawn(self, header: _Header) -> subprocess.Popen[bytes]:
+        cwd: bytes | Path = self.fallback_cwd
+        if header.cwd and os.path.isdir(header.cwd):  # noqa: PTH112 - a bytes path
+            cwd = header.cwd
+        stdio: list[int] = [subprocess.PIPE, subprocess.PIPE, subprocess.PIPE]
+        slave = -1
+        if header.tty_fds & 0b111:
+            # A terminal in the container is a terminal for the shim (its record says so).
+            self.master, slave = pty.openpty()
+            if header.rows and header.cols:
+                size = struct.pack("HHHH", header.rows, header.cols, 0, 0)
+                fcntl.ioctl(self.master, termios.TIOCSWINSZ, size)
+            for fd in range(3):
+                if header.tty_fds & (1 << fd):
+                    stdio[fd] = slave
+        try:
+            return subprocess.Popen(
+                header.argv,
+                executable=self.target,
+                stdin=stdio[0],
+                stdout=stdio[1],
+                stderr=stdio[2],
+                env=header.env,
+                cwd=cwd,
+                start_new_session=True,
+            )
+        except OSError:
+            if self.master >= 0:
+                os.close(self.master)
+                self.master = -1
+            raise
+        finally:
+            if slave >= 0:
+                os.close(slave)
+
+    def _serve(self, proc: subprocess.Popen[bytes]) -> None:
+        pumps = [
+            threading.Thread(target=self._pump, args=(kind, fd), name=f"relay-out-{kind!r}")
+            for kind, fd in self._outputs(proc)
+        ]
+        pumps.append(threading.Thread(target=self._feed, args=(proc,), name="relay-stdin"))
+        waiter = threading.Thread(target=self._finish, args=(proc, pumps[:-1]), name="relay-wait")
+        for thread in pumps:
+            thread.start()
+        waiter.start()
+        try:
+            while True:
+                frame = read_frame(self.conn)
+                if frame is None:
+                    break
+                kind, payload = frame
+                if kind == b"I":
+                    self.stdin_queue.put(payload)
+                elif kind == b"i":
+                    self.stdin_queue.put(None)
+                elif kind == b"K" and len(payload) == 4:
+                    with contextlib.suppress(ProcessLookupError, ValueError):
+                        proc.send_signal(_U32.unpack(payload)[0])
+                else:
+                    raise ProtocolError(f"unexpected frame {kind!r} after the header")
+        except OSError:
+            pass
+        finally:
+            # Connection gone: the relay (its container) ended; so does the shim.
+            if proc.poll() is None:
+                _kill_group(proc.pid)
+            self.stdin_queue.put(None)
+            waiter.join()
+            pumps[-1].join(timeout=5)
+
+    def _outputs(self, proc: subprocess.Popen[bytes]) -> Iterator[tuple[bytes, int]]:
+        if self.master >= 0:
+            yield b"O", self.master
+        if proc.stdout is not None:
+            yield b"O", proc.stdout.fileno()
+        if proc.stderr is not None:
+            yield b"E", proc.stderr.fileno()
+
+    def _pump(self, kind: bytes, fd: int) -> None:
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # EIO: the pty's last slave closed
+                return
+            if not data:
+                return
+            self.send(kind, data)
+
+    def _feed(self, proc: subprocess.Popen[bytes]) -> None:
+        while True:
+            data = self.stdin_queue.get()
+            if data is None:
+                break
+            try:
+                if self.master >= 0:
+                    os.write(self.master, data)
+                elif proc.stdin is not None:
+                    proc.stdin.write(data)
+                    proc.stdin.flush()
+            except OSError:
+                continue
+        if self.master >= 0:
+            with contextlib.suppress(OSError):
+                os.write(self.master, b"\x04")  # EOF on a terminal is ^D
+        elif proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+
+    def _finish(self, proc: subprocess.Popen[bytes], pumps: list[threading.Thread]) -> None:
+        code = proc.wait()
+        # What the shim left in its group holds no pipe open past its end (the host runner
+        # kills a cell's group likewise).
+        _kill_group(proc.pid)
+        for thread in pumps:
+            thread.join(timeout=5)
+        if self.master >= 0:
+            with contextlib.suppress(OSError):
+                os.close(self.master)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        if code < 0:
+            self.send(b"S", _U32.pack(-code))
+        else:
+            self.send(b"X", _U32.pack(code))
+        with contextlib.suppress(OSError):
+            self.conn.shutdown(socket.SHUT_WR)
+
+
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
+class RelayServer:
+    """Answers relay connections on a unix socket by running ``target`` (the sandbox's shim).
+
+    ``directory`` (mount it at :data:`CONTAINER_DIR`) holds ``relay.sock`` and
+    ``bin/session-manager-plugin`` (the static relay). It lives under ``/tmp`` because a unix
+    socket path is limited to 107 bytes. A context manager; :meth:`stop` is idempotent and
+    joins every thread, killing shims still running.
+    """
+
+    def __init__(self, target: Path, relay_binary: Path, *, fallback_cwd: Path) -> None:
+        self.target = target
+        self.relay_binary = relay_binary
+        self.fallback_cwd = fallback_cwd
+        self.directory: Path | None = None
+        #: How many plugin starts were relayed (a test's evidence that the relay was used).
+        self.connections = 0
+        self._listener: socket.socket | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._sessions: list[tuple[_Session, threading.Thread]] = []
+
+    def start(self) -> RelayServer:
+        if self._thread is not None:
+            raise RuntimeError("RelayServer already started")
+        directory = Path(tempfile.mkdtemp(prefix="smp-relay-"))
+        # Rootless engines map the container's root to another uid: it must reach the socket.
+        directory.chmod(0o755)
+        (directory / "bin").mkdir(mode=0o755)
+        shutil.copy2(self.relay_binary, directory / "bin" / "session-manager-plugin")
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(directory / "relay.sock"))
+        (directory / "relay.sock").chmod(0o777)
+        listener.listen(16)
+        self.directory, self._listener = directory, listener
+        self._thread = threading.Thread(target=self._accept, name="relay-accept")
+        self._thread.start()
+        return self
+
+    def _accept(self) -> None:
+        assert self._listener is not None
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._listener, selectors.EVENT_READ)
+            while not self._stop.is_set():
+                if not selector.select(timeout=0.1):
+                    continue
+                try:
+                    conn, _ = self._listener.accept()
+                except OSError:
+                    continue
+                self.connections += 1
+                session = _Session(conn, self.target, self.fallback_cwd)
+                thread = threading.Thread(target=session.run, name="relay-session")
+                self._sessions.append((session, thread))
+                thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        for session, thread in self._sessions:
+            # A session ends when its relay's connection does: cut the ones still open (their
+            # shims are killed), so no thread outlives the server.
+            with contextlib.suppress(OSError):
+                session.conn.shutdown(socket.SHUT_RDWR)
+            thread.join()
+        if self.directory is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
+            self.directory = None
+
+    def __enter__(self) -> RelayServer:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
