@@ -146,6 +146,8 @@ class Variant:
     files: Mapping[str, Text] = field(default_factory=dict)
     #: The only cluster name the tool finds tasks in (copilot ``task exec --default``).
     cluster: str | None = None
+    #: Tags the tool looks for on the task (copilot lists only tasks tagged ``copilot-task``).
+    task_tags: Mapping[str, str] = field(default_factory=dict)
     #: How the user chooses a profile with this tool: its flag (the template uses
     #: ``{profile}``) or ``AWS_PROFILE``.
     profile_via: Literal["flag", "env"] = "env"

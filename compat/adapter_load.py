@@ -47,6 +47,7 @@ _COMMON_VARIANT_KEYS = (
     "reach",
     "tty",
     "cluster",
+    "task_tags",
     "profile_via",
     "region_via",
     "timeout",
@@ -602,6 +603,7 @@ def _variant(fl: _FileLoader, raw: object, index: int, tool_kind: Kind | None) -
         requires=requires,
         files=files,
         cluster=fl.string(raw, "cluster", prefix),
+        task_tags=fl.str_table(raw, "task_tags", prefix),
         profile_via=cast(
             Literal["flag", "env"],
             fl.string(raw, "profile_via", prefix, choices=_VIA) or derived_profile,

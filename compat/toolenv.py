@@ -36,6 +36,9 @@ class Resolved:
     path_dirs: tuple[Path, ...] = ()
     #: How it was found, for reports ("installed in this Python", "cached venv …").
     how: str = ""
+    #: The container image the command runs in (``compat/container``); the command's argv[0]
+    #: is then the image's program and is not replaced.
+    image: str | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,8 @@ def _program_name(variant: Variant) -> str | None:
 
 def resolve(variant: Variant, *, install: bool = True) -> Resolved | Missing:
     """Where the variant's program is, or why it is missing. ``install=False``: no pip."""
+    if variant.image is not None:
+        return _image(variant.image)
     requirement = variant.requires
     name = _program_name(variant)
     if requirement is None:
@@ -67,6 +72,16 @@ def resolve(variant: Variant, *, install: bool = True) -> Resolved | Missing:
     if requirement.pypi is not None:
         return _pypi(requirement, name, install=install)
     return _binary(requirement, name)
+
+
+def _image(image: str) -> Resolved | Missing:
+    """A containerised tool: ready when an engine answers and already has the image."""
+    from compat.container import engine_available  # noqa: PLC0415 - docker SDK only if needed
+
+    reason = engine_available(image)
+    if reason is not None:
+        return Missing("requirement-missing", f"image {image}: {reason}")
+    return Resolved(Path("/"), (), f"container image {image}", image=image)
 
 
 def _hinted(requirement: Requirement, text: str) -> str:

@@ -10,7 +10,7 @@ import itertools
 import json
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,9 +118,10 @@ class Seeder:
         kms_key: bool | str = False,
         exec_enabled: bool = True,
         containers: Sequence[str] = ("app",),
+        tags: Mapping[str, str] | None = None,
     ) -> EcsTarget:
         """A cluster (with ``executeCommandConfiguration.kmsKeyId`` when ``kms_key``) and one
-        running Fargate task whose containers are ``containers``.
+        running Fargate task whose containers are ``containers``, tagged with ``tags``.
 
         ``kms_key=True`` creates a key and uses its ARN; a string is used as the key id as is.
         """
@@ -156,6 +157,7 @@ class Seeder:
             taskDefinition=family,
             launchType="FARGATE",
             enableExecuteCommand=exec_enabled,
+            tags=[{"key": k, "value": v} for k, v in (tags or {}).items()],
             networkConfiguration={
                 "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}
             },

@@ -6,7 +6,7 @@ import importlib.util
 import shutil
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -320,6 +320,7 @@ class FakeAWS:
         exec_enabled: bool = True,
         containers: Sequence[str] = ("app",),
         region: str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> EcsTarget:
         """See :meth:`Seeder.ecs_task`."""
         return self.seeder.ecs_task(
@@ -328,6 +329,7 @@ class FakeAWS:
             kms_key=kms_key,
             exec_enabled=exec_enabled,
             containers=containers,
+            tags=tags,
         )
 
     def seed_ec2_instance(

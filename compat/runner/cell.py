@@ -21,7 +21,7 @@ from compat.plan import Cell
 from compat.reasons import Outcome
 from compat.replay import ReplayError, replay
 from compat.runner.gate import KmsGate
-from compat.runner.process import PortProbe, run_process
+from compat.runner.process import Finished, PortProbe, run_process
 from compat.runner.result import CellResult
 from compat.sandbox import Sandbox, aws_setup, make_sandbox
 from compat.templating import MissingValueError, render_argv, render_text
@@ -137,9 +137,11 @@ def _seeded(cell: Cell, ctx: RunContext) -> Iterator[EcsTarget | Ec2Target]:
         # setting, so cells with the other setting must wait (gate.py).
         cluster = cell.variant.cluster
         with ctx.gate.hold(("ecs-cluster", seed.region, cluster), kms, lambda: None):
-            yield fake.seed_ecs_task(cluster=cluster, kms_key=kms, region=seed.region)
+            yield fake.seed_ecs_task(
+                cluster=cluster, kms_key=kms, region=seed.region, tags=cell.variant.task_tags
+            )
         return
-    yield fake.seed_ecs_task(kms_key=kms, region=seed.region)
+    yield fake.seed_ecs_task(kms_key=kms, region=seed.region, tags=cell.variant.task_tags)
 
 
 def _free_port() -> int:
@@ -196,6 +198,30 @@ def _needs(cell: Cell, launch: Launch, name: str) -> bool:
     return launch.uses(name) or any(
         any(p.name == name for p in text.parts) for text in cell.variant.files.values()
     )
+
+
+def _run_in_image(
+    image: str,
+    argv: list[str],
+    env: dict[str, str],
+    sandbox: Sandbox,
+    work: Path,
+    out: Path,
+    err: Path,
+    stdin_script: bytes,
+    timeout: float,
+    cell: Cell,
+) -> Finished:
+    """The tool inside its container image, the fake plugin relayed in (compat/container)."""
+    from compat.container import run_in_container  # noqa: PLC0415 - docker SDK only if needed
+
+    ran = run_in_container(
+        image, argv, env, sandbox, stdin=stdin_script, timeout=timeout,
+        tty=cell.variant.tty, cwd=work,
+    )  # fmt: skip
+    out.write_bytes(ran.stdout)
+    err.write_bytes(ran.stderr)
+    return Finished(ran.returncode, ran.timed_out, ran.duration_s)
 
 
 def _run_seeded(
@@ -267,7 +293,13 @@ def _run_seeded(
                     access_key_id=creds.access_key_id,
                 )
             argv = render_argv(launch.template, values)
-            argv[0] = str(resolved.program)
+            if resolved.image is None:
+                argv[0] = str(resolved.program)
+            elif probe is not None:
+                # The forwarded port would listen inside the container's view of the host.
+                return _reasoned(
+                    cell, started, "unsupported-scenario", "port forwarding in a container"
+                )
             for name, text in cell.variant.files.items():
                 (work / name).write_text(render_text(text, values), encoding="utf-8")
             env.update({n: render_text(t, values) for n, t in launch.env.items()})
@@ -275,18 +307,23 @@ def _run_seeded(
         return _reasoned(cell, started, "harness-error", f"the kit has no value for {exc}")
     timeout = cell.variant.timeout or ctx.timeout
     out, err = root / "tool-stdout.txt", root / "tool-stderr.txt"
-    finished = run_process(
-        argv,
-        env=env,
-        cwd=work,
-        stdout=out,
-        stderr=err,
-        stdin_script=stdin_script,
-        tty=cell.variant.tty,
-        timeout=timeout,
-        executable=executable,
-        probe=probe,
-    )
+    if resolved is not None and resolved.image is not None:
+        finished = _run_in_image(
+            resolved.image, argv, env, sandbox, work, out, err, stdin_script, timeout, cell
+        )
+    else:
+        finished = run_process(
+            argv,
+            env=env,
+            cwd=work,
+            stdout=out,
+            stderr=err,
+            stdin_script=stdin_script,
+            tty=cell.variant.tty,
+            timeout=timeout,
+            executable=executable,
+            probe=probe,
+        )
     records = sandbox.records()
     sessions = [
         s.session_id
