@@ -1,5 +1,5 @@
 #!/bin/sh
-# Make a podman engine answer the Docker API for smp-compat's container runner (docs/containers.md).
+# Make a podman engine answer the Docker API for smp-compat's container runner (README.md, "Tools that run as container images").
 #
 # Idempotent. Installs podman + runc (+ busybox-static for the test images) with apt when
 # missing, writes the containers.conf of shared/research/ecosystem.md §7 (runc, lowered ulimits:
