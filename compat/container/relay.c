@@ -4,6 +4,10 @@
  * which runs the real shim; it then exits with the plugin's exit code, or dies of the
  * plugin's signal. The protocol is documented in compat/container/relay.py. Built static
  * (gcc -static -Os) so it runs in any Linux image, with or without Python or a libc.
+ *
+ * Stdin is read only after the host's 'G' frame: a start that the plugin ends without
+ * reading stdin (the caller's install check, `--version`) must leave the caller's stdin
+ * bytes where they are, for the next plugin start to read, as on a host.
  */
 #include <errno.h>
 #include <poll.h>
@@ -118,7 +122,9 @@ int main(int argc, char **argv) {
     sigpipe_w = pipefd[1];
     for (size_t i = 0; i < sizeof forward / sizeof forward[0]; i++) signal(forward[i], on_signal);
 
-    struct pollfd fds[3] = {{sock, POLLIN, 0}, {pipefd[0], POLLIN, 0}, {0, POLLIN, 0}};
+    /* stdin (fds[2]) joins the poll set only when the host sends 'G': poll ignores fd -1. */
+    struct pollfd fds[3] = {{sock, POLLIN, 0}, {pipefd[0], POLLIN, 0}, {-1, POLLIN, 0}};
+    int stdin_state = 0; /* 0: not wanted (yet), 1: forwarding, 2: EOF sent */
     static char buf[65536];
     for (;;) {
         if (poll(fds, 3, -1) < 0) {
@@ -135,7 +141,8 @@ int main(int argc, char **argv) {
                 send_frame('I', buf, (uint32_t)n);
             } else if (n == 0 || errno != EINTR) {
                 send_frame('i', NULL, 0);
-                fds[2].fd = -1; /* stdin is done: poll ignores negative fds */
+                fds[2].fd = -1; /* stdin is done */
+                stdin_state = 2;
             }
         }
         if (fds[0].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -152,6 +159,9 @@ int main(int argc, char **argv) {
             switch (head[0]) {
             case 'O': write_all(1, data, len); break;
             case 'E': write_all(2, data, len); break;
+            case 'G': /* the shim may read stdin: forward it from now on (once) */
+                if (stdin_state == 0) fds[2].fd = 0, stdin_state = 1;
+                break;
             case 'X': restore_tty(); exit((int)value);
             case 'S':
                 restore_tty();

@@ -21,13 +21,31 @@ Protocol (one connection per plugin start; every message is a frame)::
       'R'  end of header: the host starts the shim now
     relay -> host, then:
       'I'  bytes read from the relay's stdin      'i'  stdin reached EOF (empty payload)
+           (both only after the host's 'G')
       'K'  uint32: a signal the relay received (INT, TERM, HUP, QUIT, USR1, USR2); the host
            sends it to the shim's process
     host -> relay:
+      'G'  stdin wanted (empty payload): the relay starts reading its stdin and forwarding
+           it; sent at most once, before any other frame, and only for a session start
       'O'  bytes for the relay's stdout           'E'  bytes for its stderr
       'X'  uint32: the shim exited with this code: the relay exits with it
       'S'  uint32: the shim died of this signal: the relay raises it on itself
-      'F'  a message: the host could not start the shim: the relay prints it, exits 127
+      'F'  a message: the host could not start the shim, or the relay broke the protocol: the
+           relay prints it, exits 127
+
+Why 'G': a process reading a pipe takes bytes out of it for good, and a caller's stdin is shared
+by every plugin start it makes. The AWS CLI first runs ``session-manager-plugin`` with no
+argument (its install check), then the session start, both with its own stdin; the real plugin
+reads stdin only in a session (``session.go:145-161``: argv of 1 to 3 elements prints the
+install text, the version or ``Unknown operation`` and returns), so on a host a scripted stdin
+is all there for the second start. A relay reading eagerly would hand those bytes to the first
+shim, which never reads them, and the session would wait for input that never comes. So the
+host, where the protocol decisions live, answers the header with 'G' only when argv has at
+least :data:`STDIN_MIN_ARGV` elements, the plugin's own rule; the relay leaves its stdin
+untouched otherwise (the shim's stdin is then a pipe that stays empty and open until the end).
+What remains different from a host: a start of 4 or more elements that the plugin ends early
+(a malformed response, ``Invalid Operation``) may have had stdin read ahead by the relay, and
+those bytes are gone for a later start.
 
 If the connection drops (the container was killed), the host kills the shim's process group;
 if the host goes away, the relay prints one line to stderr and exits 255. When the relay's
@@ -60,6 +78,7 @@ from types import TracebackType
 __all__ = [
     "CONTAINER_DIR",
     "RELAY_SOURCE",
+    "STDIN_MIN_ARGV",
     "ProtocolError",
     "RelayBuildError",
     "RelayServer",
@@ -74,6 +93,10 @@ CONTAINER_DIR = "/.smp-compat"
 RELAY_SOURCE = Path(__file__).with_name("relay.c")
 #: A frame larger than this is a protocol error, not a reason to allocate it.
 MAX_FRAME = 64 * 1024 * 1024
+#: The shortest argv (program name included) for which the plugin can read stdin: below it,
+#: ``session.go:145-161`` prints a text and returns (the length rule of ``LegacyArgumentLength``;
+#: plugin-spec.md §1.1). The host sends 'G' only at or above it.
+STDIN_MIN_ARGV = 4
 _HEAD = struct.Struct(">cI")
 _U32 = struct.Struct(">I")
 
@@ -202,6 +225,8 @@ class _Session:
         self.proc: subprocess.Popen[bytes] | None = None
         self.master = -1
         self.stdin_queue: queue.Queue[bytes | None] = queue.Queue()
+        #: Whether the relay was sent 'G' (may forward stdin).
+        self.stdin_wanted = False
 
     def send(self, kind: bytes, payload: bytes = b"") -> None:
         with self.send_lock, contextlib.suppress(OSError):
@@ -217,6 +242,10 @@ class _Session:
             except OSError as exc:
                 self.send(b"F", f"smp-compat relay: cannot start {self.target}: {exc}\n".encode())
                 return
+            if len(header.argv) >= STDIN_MIN_ARGV:
+                # First frame to the relay: no output pump runs yet.
+                self.stdin_wanted = True
+                self.send(b"G")
             self._serve(self.proc)
         except ProtocolError as exc:
             self.send(b"F", f"smp-compat relay: {exc}\n".encode())
@@ -278,6 +307,8 @@ class _Session:
                 if frame is None:
                     break
                 kind, payload = frame
+                if kind in (b"I", b"i") and not self.stdin_wanted:
+                    raise ProtocolError(f"stdin frame {kind!r} before 'G'")
                 if kind == b"I":
                     self.stdin_queue.put(payload)
                 elif kind == b"i":
@@ -287,6 +318,9 @@ class _Session:
                         proc.send_signal(_U32.unpack(payload)[0])
                 else:
                     raise ProtocolError(f"unexpected frame {kind!r} after the header")
+        except ProtocolError as exc:
+            # Said before the shim is killed below: the relay ends on the first of F, X, S.
+            self.send(b"F", f"smp-compat relay: {exc}\n".encode())
         except OSError:
             pass
         finally:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
+import shutil
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +14,7 @@ import pytest
 
 from compat.container import engine_available
 from compat.container.engine import LABEL, docker_client
-from compat.container.images import busybox_image
+from compat.container.images import busybox_image, python_image
 from compat.container.relay import RelayBuildError, build_relay
 from compat.sandbox import Sandbox
 
@@ -110,3 +112,15 @@ def probe_sandbox(tmp_path: Path) -> Sandbox:
 def probe_report(sandbox: Sandbox) -> dict[str, Any]:
     report: dict[str, Any] = json.loads((sandbox.root / "report.json").read_text("utf-8"))
     return report
+
+
+@pytest.fixture(scope="session")
+def awscli_image(engine: Any) -> str:
+    """This machine's Python and AWS CLI v1 in a busybox rootfs (built once, cached by hash)."""
+    try:
+        importlib.metadata.distribution("awscli")
+    except importlib.metadata.PackageNotFoundError:
+        pytest.skip("AWS CLI v1 (PyPI awscli) is not installed in this environment")
+    if shutil.which("ldd") is None or not Path("/bin/busybox").is_file():
+        pytest.skip("building the image needs ldd and /bin/busybox (busybox-static)")
+    return python_image(engine, ["awscli"])

@@ -5,9 +5,7 @@ completed session, encrypted under a KMS cluster, against the real FakeAWS.
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -15,24 +13,11 @@ from typing import Any
 import pytest
 
 from compat.container import run_in_container
-from compat.container.images import python_image
 from compat.fakeaws import FakeAWS
 from compat.sandbox import Sandbox, make_sandbox
 from tests.e2e.conftest import run_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@pytest.fixture(scope="session")
-def awscli_image(engine: Any) -> str:
-    """This machine's Python and AWS CLI v1 in a busybox rootfs (built once, cached by hash)."""
-    try:
-        importlib.metadata.distribution("awscli")
-    except importlib.metadata.PackageNotFoundError:
-        pytest.skip("AWS CLI v1 (PyPI awscli) is not installed in this environment")
-    if shutil.which("ldd") is None or not Path("/bin/busybox").is_file():
-        pytest.skip("building the image needs ldd and /bin/busybox (busybox-static)")
-    return python_image(engine, ["awscli"])
 
 
 def exec_argv(aws: str, target: Any, *extra: str) -> list[str]:

@@ -21,6 +21,8 @@ from tests.compat.container.conftest import probe_report
 
 pytestmark = pytest.mark.integration
 
+#: Makes a probe start session-shaped (argv of 4+ elements): only then is stdin forwarded.
+SESSION_PAD = ["eu-west-1", "StartSession"]
 ODD_ARGS = ["a b", '"quoted"', "", "it's", "ü-ñ", "--flag=1", '{"Target": "ecs:c_t_r"}']
 
 
@@ -44,15 +46,27 @@ def test_the_plugin_on_path_is_the_relay_with_argv_env_cwd(
 
 def test_stdin_stays_open_and_bytes_round_trip(busybox: str, probe_sandbox: Sandbox) -> None:
     data = bytes(range(256)) * 64
-    argv = ["session-manager-plugin", "echo", str(len(data))]
+    argv = ["session-manager-plugin", "echo", str(len(data)), *SESSION_PAD]
     ran = run_in_container(busybox, argv, probe_sandbox.env, probe_sandbox, stdin=data)
     assert (ran.returncode, ran.stdout, ran.stderr) == (0, data, b"to-stderr\n")
+
+
+def test_an_install_check_leaves_the_stdin_to_the_session_start(
+    busybox: str, probe_sandbox: Sandbox
+) -> None:
+    """The AWS CLI's two plugin starts on one stdin: the first (no argument) reads none of it."""
+    data = b"echo marker\nexit\n"
+    script = f'session-manager-plugin; session-manager-plugin echo {len(data)} "$@"'
+    argv = ["sh", "-c", script, "sh", *SESSION_PAD]
+    ran = run_in_container(busybox, argv, probe_sandbox.env, probe_sandbox, stdin=data)
+    assert (ran.returncode, ran.stdout, ran.timed_out) == (0, data, False), ran.stderr
+    assert ran.relayed == 2
 
 
 def test_stdin_eof_inside_the_container_reaches_the_plugin(
     busybox: str, probe_sandbox: Sandbox
 ) -> None:
-    argv = ["sh", "-c", "printf 'a b' | session-manager-plugin read-all"]
+    argv = ["sh", "-c", "printf 'a b' | session-manager-plugin read-all eu-west-1 StartSession"]
     ran = run_in_container(busybox, argv, probe_sandbox.env, probe_sandbox)
     assert ran.stdout == b"<a b>"
 
