@@ -187,14 +187,14 @@ def _body(matrix: Matrix, data: dict[str, Any], strings: _Strings) -> str:
                 tool = f'<a href="{_e(row["homepage"])}">{tool}</a>'
             merged = ""
             if position == 0 and len(group) > 1:
-                versions = " = ".join(str(r["version"]) for r in group)
+                versions = " = ".join(matrix.version_label(r) for r in group)
                 merged = f'<span class="merged"> {_e(versions)}</span>'
             summary = f"{tally.passed}/{tally.judged} pass" if tally.judged else "not judged"
             out.append(
                 f'<tr{attrs}><th class="{head_class}" scope="row" '
                 f'title="{_e(row.get("source") or "")}">'
                 f'<span class="tool">{tool}</span>'
-                f'<span class="ver">{_e(row["version"])}</span>{merged}'
+                f'<span class="ver">{_e(matrix.version_label(row))}</span>{merged}'
                 f'<span class="mode">{_e(row["mode"])}</span>'
                 f'<span class="tally">{_e(summary)}</span></th>'
             )

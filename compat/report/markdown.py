@@ -83,7 +83,7 @@ def render(
             for block in matrix.blocks
         ]
         lines.append(
-            f"| {_md(row['tool'])} | {_md(row['version'])} | {row['mode']} | "
+            f"| {_md(row['tool'])} | {_md(matrix.version_label(row))} | {row['mode']} | "
             + " | ".join(marks)
             + " |"
         )

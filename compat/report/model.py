@@ -142,6 +142,13 @@ class Matrix:
         #: Columns in display order (scenario by scenario, releases oldest first).
         self.columns: list[Mapping[str, Any]] = [c for b in self.blocks for c in b.columns]
 
+    def version_label(self, row: Mapping[str, Any]) -> str:
+        """The row's version, plus its variant id where another variant of the tool shares
+        the version (AWS CLI v1's ``ecs-exec`` and ``ssm-session`` are both ``1.x``)."""
+        version = str(row["version"])
+        twins = [r for r in self.rows if r["tool"] == row["tool"] and r["version"] == version]
+        return f"{version} · {row['variant']}" if len(twins) > 1 else version
+
     def cell(self, row_id: str, column_id: str) -> Cell | None:
         """The cell at ``row_id`` x ``column_id``, or None where the plan had none."""
         return self._by_key.get((row_id, column_id))

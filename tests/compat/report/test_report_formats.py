@@ -13,6 +13,7 @@ from junitparser import Error, Failure, JUnitXml, Skipped
 
 from compat.reasons import REASONS
 from compat.report import badges, junit, markdown, summary
+from compat.report.model import Matrix
 from compat.report.sample import sample_document
 
 #: The shields.io endpoint schema (services/endpoint-common.js, ecosystem.md §4): unknown keys
@@ -193,3 +194,14 @@ def test_summary_respects_the_1024_kib_limit(tmp_path: Path) -> None:
     assert "cut to fit the 1024 KiB step-summary limit" in text
     target.write_text("x" * (summary.LIMIT - 100))
     assert summary.append(big, target) is None
+
+
+def test_variants_sharing_a_version_are_told_apart(document: dict[str, Any]) -> None:
+    """Two variants of one tool with the same version label (AWS CLI v1's ``ecs-exec`` and
+    ``ssm-session``) are shown with their variant ids, in HTML and Markdown alike."""
+    first = dict(document["rows"][0])
+    twin = {**first, "id": f"{first['tool']}/twin", "variant": "twin"}
+    document["rows"] = [first, twin, *document["rows"][1:]]
+    labels = [Matrix(document).version_label(r) for r in (first, twin)]
+    assert labels == [f"{first['version']} · {first['variant']}", f"{first['version']} · twin"]
+    assert f"| {first['version']} · twin |" in markdown.render(document)
