@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "run": "compat.cmd.run",
     "report": "compat.cmd.report",
     "diff": "compat.cmd.diff",
+    "merge": "compat.cmd.merge",
+    "init": "compat.cmd.init",
 }
 
 

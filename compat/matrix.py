@@ -24,7 +24,9 @@ __all__ = [
     "SCHEMA_VERSION",
     "SYMBOLS",
     "MatrixSchemaError",
+    "MergeError",
     "build",
+    "merge",
     "read",
     "render_markdown",
     "write",
@@ -92,12 +94,21 @@ def build(
     real_plugin: str | None = None,
     user_tools: Iterable[str] = (),
     filters: Mapping[str, Sequence[str]] | None = None,
+    plan_cells: Sequence[Cell] | None = None,
+    plan_fingerprint: str | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
-    """The matrix.json document for one run (``cells`` and ``results`` in the same order)."""
+    """The matrix.json document for one run (``cells`` and ``results`` in the same order).
+
+    A shard's run (``shard = (index, count)``) passes the whole plan as ``plan_cells``: its
+    rows, columns and releases are the whole plan's, so every part of a sharded run has the
+    same ones and :func:`merge` can put the cells back in plan order.
+    """
     users = frozenset(user_tools)
+    everything = cells if plan_cells is None else plan_cells
     rows: dict[str, dict[str, Any]] = {}
     columns: dict[str, dict[str, Any]] = {}
-    for cell in cells:
+    for cell in everything:
         row = _row(cell, users)
         rows.setdefault(row["id"], row)
         column_id = f"{cell.scenario.name}/{cell.release}"
@@ -115,12 +126,17 @@ def build(
         entries.append(entry)
     counts = Counter(r.outcome for r in results)
     releases = sorted(
-        {c.release for c in cells},
+        {c.release for c in everything},
         key=lambda r: [int(p) if p.isdigit() else 0 for p in r.split(".")],
     )
     judged = [r for r in results if r.outcome in ("pass", "fail", "error")]
     overhead = sorted(r.duration_s - r.tool_duration_s for r in judged)
     duration = finished - started
+    run_extra: dict[str, Any] = {}
+    if plan_fingerprint is not None:
+        run_extra["plan_fingerprint"] = plan_fingerprint
+    if shard is not None:
+        run_extra["shard"] = {"index": shard[0], "count": shard[1], "plan_cells": len(everything)}
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "smp-compat-matrix",
@@ -145,6 +161,7 @@ def build(
             "filters": {k: list(v) for k, v in (filters or {}).items()},
             "cells_per_second": round(len(results) / duration, 3) if duration > 0 else None,
             "median_overhead_s": round(overhead[len(overhead) // 2], 3) if overhead else None,
+            **run_extra,
         },
         "summary": {k: counts.get(k, 0) for k in ("pass", "fail", "error", "skipped", "n/a")},
         "scenarios": [
@@ -176,6 +193,117 @@ def read(path: Path) -> dict[str, Any]:
             f"{path}: schema_version {version!r}; this smp-compat reads {SCHEMA_VERSION}"
         )
     return document
+
+
+class MergeError(ValueError):
+    """Parts of a sharded run that cannot be joined: different runs, duplicates, gaps."""
+
+
+#: ``run`` fields every part of one sharded run must share (what changes a cell's verdict or
+#: what was planned). Timings, hosts and job counts may differ between CI machines.
+_SAME_RUN = ("kit_version", "plan_fingerprint", "filters", "plugin", "moto_version", "timeout_s")
+
+
+def _shard_of(document: Mapping[str, Any], name: str) -> tuple[int, int]:
+    shard = document["run"].get("shard")
+    if not isinstance(shard, Mapping):
+        raise MergeError(f"{name}: not a shard's matrix (written without `run --shard I/N`)")
+    return int(shard["index"]), int(shard["count"])
+
+
+def merge(parts: Sequence[tuple[str, Mapping[str, Any]]]) -> dict[str, Any]:
+    """One matrix from every shard of a run; ``parts`` are ``(name, document)`` pairs.
+
+    Refuses parts of different runs (plan fingerprint, filters, kit and moto version, plugin,
+    timeout, schema), a shard or a cell given twice, and missing shards, naming them. The
+    result has the cells in plan order, the summary recounted and no ``shard`` mark; its
+    ``run.shards`` keeps each part's timing.
+    """
+    if not parts:
+        raise MergeError("no matrix to merge")
+    first_name, first = parts[0]
+    count = _shard_of(first, first_name)[1]
+    seen: dict[int, str] = {}
+    for name, document in parts:
+        if document.get("schema_version") != SCHEMA_VERSION:
+            raise MergeError(
+                f"{name}: schema_version {document.get('schema_version')!r}; "
+                f"this smp-compat merges {SCHEMA_VERSION}"
+            )
+        index, its_count = _shard_of(document, name)
+        if its_count != count:
+            raise MergeError(f"{name}: shard {index}/{its_count}, but {first_name} is of {count}")
+        if index in seen:
+            raise MergeError(f"{name}: shard {index}/{count} is also {seen[index]}")
+        seen[index] = name
+        for key in _SAME_RUN:
+            if document["run"].get(key) != first["run"].get(key):
+                raise MergeError(
+                    f"{name}: run.{key} {document['run'].get(key)!r} differs from {first_name}'s "
+                    f"{first['run'].get(key)!r}: parts of different runs"
+                )
+        for key in ("rows", "columns", "scenarios"):
+            if document[key] != first[key]:
+                raise MergeError(f"{name}: its {key} differ from {first_name}'s: different plans")
+    missing = sorted(set(range(1, count + 1)) - set(seen))
+    if missing:
+        shown = ", ".join(f"{i}/{count}" for i in missing)
+        raise MergeError(f"missing shard(s) {shown}: run `smp-compat run --shard I/N` for each")
+    row_order = {row["id"]: i for i, row in enumerate(first["rows"])}
+    column_order = {column["id"]: i for i, column in enumerate(first["columns"])}
+    cells: dict[str, Mapping[str, Any]] = {}
+    owner: dict[str, str] = {}
+    for name, document in parts:
+        for cell in document["cells"]:
+            if cell["id"] in cells:
+                raise MergeError(f"{name}: cell {cell['id']} is also in {owner[cell['id']]}")
+            cells[cell["id"]] = cell
+            owner[cell["id"]] = name
+    planned = first["run"]["shard"].get("plan_cells")
+    if planned is not None and len(cells) != planned:
+        raise MergeError(f"the parts hold {len(cells)} cells; the plan has {planned}")
+    ordered = sorted(cells.values(), key=lambda c: (row_order[c["row"]], column_order[c["column"]]))
+    return _merged(parts, ordered)
+
+
+def _merged(
+    parts: Sequence[tuple[str, Mapping[str, Any]]], cells: Sequence[Mapping[str, Any]]
+) -> dict[str, Any]:
+    first = parts[0][1]
+    runs = sorted((p[1]["run"] for p in parts), key=lambda r: int(r["shard"]["index"]))
+    run = {k: v for k, v in first["run"].items() if k != "shard"}
+    # The parts ran side by side: the run took as long as its slowest part.
+    duration = max(float(r["duration_s"]) for r in runs)
+    judged = [c for c in cells if c["outcome"] in ("pass", "fail", "error")]
+    overhead = sorted(
+        float(c.get("duration_s", 0)) - float(c.get("tool_duration_s", 0)) for c in judged
+    )
+    run.update(
+        started_at=min(r["started_at"] for r in runs),
+        finished_at=max(r["finished_at"] for r in runs),
+        duration_s=round(duration, 3),
+        jobs=sum(int(r["jobs"]) for r in runs),
+        cells_per_second=round(len(cells) / duration, 3) if duration > 0 else None,
+        median_overhead_s=round(overhead[len(overhead) // 2], 3) if overhead else None,
+        shards=[
+            {
+                "index": r["shard"]["index"],
+                "count": r["shard"]["count"],
+                "started_at": r["started_at"],
+                "duration_s": r["duration_s"],
+                "jobs": r["jobs"],
+                "host": r.get("host"),
+            }
+            for r in runs
+        ],
+    )
+    counts = Counter(str(c["outcome"]) for c in cells)
+    return {
+        **{k: v for k, v in first.items() if k not in ("run", "summary", "cells")},
+        "run": run,
+        "summary": {k: counts.get(k, 0) for k in ("pass", "fail", "error", "skipped", "n/a")},
+        "cells": [dict(c) for c in cells],
+    }
 
 
 def _symbol(cell: Mapping[str, Any]) -> str:

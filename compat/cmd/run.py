@@ -69,6 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep the evidence of clean passes too (default: failures, errors, warnings)",
     )
     parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="run only share I of N of the cells (stable and cost-balanced; every part plans "
+        "the same cells); join the parts with `smp-compat merge`",
+    )
+    parser.add_argument(
         "--no-install",
         action="store_true",
         help="do not pip-install PyPI tools into the venv cache; their cells are skipped",
@@ -92,7 +98,9 @@ def main(args: argparse.Namespace) -> int:
     from compat.adapter_load import builtin_paths, load_adapters  # noqa: PLC0415
     from compat.errors import UserError  # noqa: PLC0415
     from compat.plan import Filters, plan  # noqa: PLC0415
+    from compat.shard import fingerprint, parse_shard, share  # noqa: PLC0415
 
+    shard = parse_shard(args.shard) if args.shard else None
     if args.jobs < 1:
         raise UserError(f"--jobs {args.jobs}: expected 1 or more")
     if args.timeout <= 0:
@@ -112,12 +120,23 @@ def main(args: argparse.Namespace) -> int:
     cells = plan(adapters, releases=("real",) if real else None, filters=filters)
     if not cells:
         raise UserError("the filters leave no cell to run")
-    results, started, finished = _run(cells, args, real)
+    planned = cells
+    if shard is not None:
+        cells = share(planned, shard)
+        print(f"shard {shard}: {len(cells)} of {len(planned)} cells")
+    if cells:
+        results, started, finished = _run(cells, args, real)
+    else:  # more shards than costly cells: an empty part, still needed by merge
+        results, started = [], time.time()
+        finished = started
     from compat import matrix  # noqa: PLC0415
 
     document = matrix.build(
         cells,
         results,
+        plan_cells=planned,
+        plan_fingerprint=fingerprint(planned),
+        shard=(shard.index, shard.count) if shard is not None else None,
         started=started,
         finished=finished,
         jobs=args.jobs,

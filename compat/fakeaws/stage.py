@@ -83,6 +83,13 @@ class FakeAWS:
         self._seeder: Seeder | None = None
         self.credentials = Credentials.new()
 
+    @classmethod
+    def running(cls) -> FakeAWS | None:
+        """The FakeAWS started in this process, if any: moto's state is process-wide, so a
+        second stage must share it rather than start (the pytest plugin does)."""
+        with cls._running_lock:
+            return cls._running
+
     # --- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> Self:

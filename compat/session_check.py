@@ -1,0 +1,448 @@
+"""Check one caller session from your own tests: seed a scenario, run the tool, read the verdict.
+
+This is the harness behind the pytest plugin (``compat/pytest_plugin.py`` only wires it to
+fixtures), and it works without pytest, as pytest-httpserver's ``HTTPServer`` does (STYLE.md
+§2). A :class:`Harness` seeds the fake AWS the way a matrix cell does (``compat.scenario``),
+builds a sandbox with the fake plugin (a chosen release) or a recording wrapper of a real one
+first on PATH, and a :class:`PluginSession` reads the evidence back: the plugin's records, the
+fake agent's transcript, the proxy's refusals for the sandbox's key. Its verdict is computed by
+:func:`compat.verdict.judge` from that evidence, exactly as in ``smp-compat run``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import shutil
+import socket
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from compat.adapter import Kind
+from compat.errors import UserError
+from compat.fakeaws import Credentials, FakeAWS
+from compat.fakeaws.seed import Ec2Target, EcsTarget
+from compat.reasons import Outcome
+from compat.runner.process import PortProbe, run_process
+from compat.sandbox import Sandbox, aws_setup, make_sandbox
+from compat.scenario import Scenario, get
+from compat.verdict import Evidence, Setup, Verdict, judge
+
+__all__ = [
+    "DEFAULT_RELEASE",
+    "Harness",
+    "PluginSession",
+    "SessionAssertionError",
+    "ToolRun",
+    "running_fake_aws",
+]
+
+#: The plugin release a harness emulates unless told otherwise (the newest emulated).
+DEFAULT_RELEASE = "1.2.677.0"
+#: How long to wait for the agent's transcript after the plugin has exited (as the runner).
+TRANSCRIPT_WAIT = 3.0
+#: The plugin's KMS and SSM clients ignore ``AWS_ENDPOINT_URL`` (plugin-spec §1.3): only those
+#: hosts may use the proxy; a tool's own client that ignores the endpoint is refused and shows
+#: as ``endpoint-ignored``, as in the matrix.
+_PLUGIN_HOSTS = ("kms.*.amazonaws.com", "ssm.*.amazonaws.com")
+_PROBES = frozenset({"install-text", "version"})
+
+
+class SessionAssertionError(AssertionError):
+    """An ``assert_*`` of :class:`PluginSession` failed; the message carries the verdict."""
+
+
+def running_fake_aws() -> FakeAWS | None:
+    """The FakeAWS already running in this process, if any: moto's state is process-wide, so
+    a suite that started one (e.g. for its own tests) must share it rather than start another."""
+    return FakeAWS.running()
+
+
+@dataclass(frozen=True)
+class ToolRun:
+    """How the tool run by :meth:`PluginSession.run` ended, and what it printed."""
+
+    exit_code: int | None
+    stdout: str
+    stderr: str
+    timed_out: bool
+    duration_s: float
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class PluginSession:
+    """One seeded scenario with its sandbox; made by :meth:`Harness.session`.
+
+    Build the tool's command from the attributes (``cluster``, ``task_id``, ``container``,
+    ``instance_id``, ``region``, ``profile``…), run it with :meth:`run` (or call your code
+    in-process inside :meth:`environ`), then assert on what the plugin saw.
+    """
+
+    def __init__(
+        self,
+        fake: FakeAWS,
+        scenario: Scenario,
+        kind: Kind,
+        release: str | None,
+        sandbox: Sandbox,
+        target: EcsTarget | Ec2Target,
+        credentials: Credentials,
+        timeout: float,
+    ) -> None:
+        self.fake = fake
+        self.scenario = scenario
+        self.kind = kind
+        #: The emulated plugin release, ``None`` with a real plugin.
+        self.release = release
+        self.sandbox = sandbox
+        self.target = target
+        self.credentials = credentials
+        self.timeout = timeout
+        self.tool_exit: int | None = None
+        self.timed_out = False
+        self.port_roundtrip: bool | None = None
+        self._stderr_tail = ""
+        self.marker = f"smp-compat-{secrets.token_hex(4)}"
+        self.local_port = _free_port() if scenario.user.session == "port-forward" else None
+
+    # --- what the tool needs to know ---------------------------------------------------
+
+    @property
+    def env(self) -> dict[str, str]:
+        """The tool's environment: sandbox HOME and AWS files, fake AWS, plugin on PATH."""
+        return dict(self.sandbox.env)
+
+    @property
+    def region(self) -> str:
+        """The region the session runs in."""
+        return self.scenario.region
+
+    @property
+    def profile(self) -> str | None:
+        """The named profile the user chose (``kms-profile``); pass it as your tool would."""
+        return self.scenario.user.profile
+
+    @property
+    def user_region(self) -> str | None:
+        """The region the user chose explicitly (``kms-region``); else ``None``."""
+        return self.scenario.user.region
+
+    def _ecs(self) -> EcsTarget:
+        if not isinstance(self.target, EcsTarget):
+            raise AttributeError(f"a {self.kind} session has no ECS task; use instance_id")
+        return self.target
+
+    @property
+    def cluster(self) -> str:
+        return self._ecs().cluster_name
+
+    @property
+    def task_id(self) -> str:
+        return self._ecs().task_id
+
+    @property
+    def task_arn(self) -> str:
+        return self._ecs().task_arn
+
+    @property
+    def container(self) -> str:
+        return self._ecs().container_name
+
+    @property
+    def runtime_id(self) -> str:
+        return self._ecs().runtime_id
+
+    @property
+    def instance_id(self) -> str:
+        if not isinstance(self.target, Ec2Target):
+            raise AttributeError(f"a {self.kind} session has no EC2 instance; use task_id")
+        return self.target.instance_id
+
+    @property
+    def ssm_target(self) -> str:
+        """The target SSM knows: ``ecs:<cluster>_<task>_<runtimeId>`` or the instance id."""
+        return self.target.ssm_target
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.fake.endpoint_url
+
+    @property
+    def shell_input(self) -> bytes:
+        """What a user types in the shell session: a marker line, then ``exit``."""
+        return f"echo {self.marker}\nexit\n".encode()
+
+    # --- running the tool --------------------------------------------------------------
+
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        stdin: bytes | None = None,
+        timeout: float | None = None,
+        cwd: Path | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ToolRun:
+        """Run the tool as a subprocess in the sandbox and remember its exit for the verdict.
+
+        ``argv[0]`` is looked up on the sandbox's PATH (the plugin's bin dir, then the
+        harness's tool dirs). ``stdin`` defaults to :attr:`shell_input`, kept open until the
+        tool exits, because a plugin ends a shell session at EOF. For ``port-forward`` the
+        harness sends bytes through :attr:`local_port` and stops the tool once they echo.
+        """
+        program = shutil.which(argv[0], path=self.sandbox.env["PATH"]) or argv[0]
+        work = cwd or self.sandbox.root / "work"
+        work.mkdir(parents=True, exist_ok=True)
+        out, err = self.sandbox.root / "tool-stdout.txt", self.sandbox.root / "tool-stderr.txt"
+        probe = None
+        if self.local_port is not None:
+            probe = PortProbe(self.local_port, self.marker.encode() + b"\n")
+        try:
+            finished = run_process(
+                [program, *argv[1:]],
+                env={**self.sandbox.env, **(env or {})},
+                cwd=work,
+                stdout=out,
+                stderr=err,
+                stdin_script=self.shell_input if stdin is None else stdin,
+                timeout=timeout or self.timeout,
+                probe=probe,
+            )
+        except OSError as exc:
+            raise UserError(f"cannot run {argv[0]}: {exc.strerror}") from None
+        stdout = out.read_text(encoding="utf-8", errors="replace")
+        stderr = err.read_text(encoding="utf-8", errors="replace")
+        self.tool_exit, self.timed_out = finished.exit_code, finished.timed_out
+        self.port_roundtrip = finished.port_roundtrip
+        lines = stderr.strip().splitlines()
+        self._stderr_tail = lines[-1][:200] if lines else ""
+        return ToolRun(finished.exit_code, stdout, stderr, finished.timed_out, finished.duration_s)
+
+    @contextlib.contextmanager
+    def environ(self) -> Iterator[dict[str, str]]:
+        """``os.environ`` set to the sandbox's environment while your code runs in-process
+        (inherited ``AWS_*`` removed), restored afterwards. Call :meth:`tool_exited` with your
+        code's exit status if the verdict should see it."""
+        saved = dict(os.environ)
+        boto3: Any = sys.modules.get("boto3")
+        # boto3's module-level session read the old environment once; start a fresh one.
+        default_session = getattr(boto3, "DEFAULT_SESSION", None)
+        if boto3 is not None:
+            boto3.DEFAULT_SESSION = None
+        os.environ.clear()
+        os.environ.update({k: v for k, v in saved.items() if not k.startswith("AWS_")})
+        os.environ.update(self.sandbox.env)
+        try:
+            yield dict(os.environ)
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            if boto3 is not None:
+                boto3.DEFAULT_SESSION = default_session
+
+    def tool_exited(self, code: int | None) -> None:
+        """Record the exit status of a tool run in-process (see :meth:`environ`)."""
+        self.tool_exit = code
+
+    # --- the evidence ------------------------------------------------------------------
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every plugin start recorded in this sandbox, oldest first (README "The record")."""
+        return self.sandbox.records()
+
+    def starts(self) -> list[dict[str, Any]]:
+        """The session attempts: records other than a caller's probe (bare or ``--version``)."""
+        return [r for r in self.records() if r.get("branch") not in _PROBES]
+
+    def evidence(self) -> Evidence:
+        """The records, the agent's transcripts of this sandbox's sessions, the proxy's
+        refusals for its key and the tool's exit, as a matrix cell collects them."""
+        fake, key = self.fake, self.credentials.access_key_id
+        records = self.records()
+        sessions = [
+            s.session_id
+            for s in sorted(fake.registry, key=lambda s: s.started_at)
+            if s.access_key_id == key
+        ]
+        wanted = [(r.get("parsed") or {}).get("session_id") for r in records]
+        if any(r.get("program") == "real" and len(r.get("argv") or []) > 2 for r in records):
+            wanted += sessions[-1:]  # a real plugin's record has no parsed session id
+        transcripts: dict[str, dict[str, Any]] = {}
+        for sid in wanted:
+            if sid and str(sid) not in transcripts and fake.agent_url is not None:
+                found = fake.wait_transcript(str(sid), timeout=TRANSCRIPT_WAIT)
+                if found is not None:
+                    transcripts[str(sid)] = found
+        refused = [r.host for r in fake.proxy.refusals(key)] if fake.proxy_url else []
+        return Evidence(
+            records=records,
+            transcripts=transcripts,
+            refused_hosts=refused,
+            tool_exit=self.tool_exit,
+            timed_out=self.timed_out,
+            port_roundtrip=self.port_roundtrip,
+            tool_stderr_tail=self._stderr_tail,
+            sessions=sessions,
+        )
+
+    def setup(self) -> Setup:
+        """What the scenario arranged, for :func:`compat.verdict.judge`."""
+        user = self.scenario.user
+        return Setup(
+            kms=self.scenario.seed.kms and user.session == "shell",
+            session=user.session,
+            region=self.region,
+            user_profile=user.profile,
+            ssm_endpoints=(self.fake.endpoint_url,),
+        )
+
+    def verdict(self) -> Verdict:
+        """The verdict a matrix cell would get: outcome, reason, explanation, remedy."""
+        return judge(self.evidence(), self.setup())
+
+    # --- assertions --------------------------------------------------------------------
+
+    def _fail(self, what: str, verdict: Verdict | None = None) -> SessionAssertionError:
+        verdict = verdict or self.verdict()
+        said = f"verdict: {verdict.outcome} {verdict.reason or ''}".rstrip()
+        if verdict.reason:
+            said += f" ({verdict.explanation} Fix: {verdict.remedy})"
+        if verdict.detail:
+            said += f"; seen: {verdict.detail}"
+        return SessionAssertionError(f"{what}; {said}")
+
+    def assert_started_with(
+        self, argc: int | None = None, *, region: str | None = None, target: str | None = None
+    ) -> dict[str, Any]:
+        """The last session start had ``argc`` elements (argv[0] included), and the region
+        and Target given; returns that record."""
+        starts = self.starts()
+        if not starts:
+            raise self._fail("the plugin was never started for a session")
+        start = starts[-1]
+        argv = list(start.get("argv") or [])
+        if argc is not None and len(argv) != argc:
+            raise self._fail(f"the plugin was started with {len(argv)} arguments, not {argc}")
+        parsed = start.get("parsed") or {}
+        if region is not None and parsed.get("region") != region:
+            raise self._fail(f"argv[2] is {parsed.get('region')!r}, not {region!r}")
+        if target is not None and parsed.get("target") != target:
+            raise self._fail(f"the Target in argv[5] is {parsed.get('target')!r}, not {target!r}")
+        return start
+
+    def assert_encrypted(self) -> None:
+        """The agent saw a completed, KMS-encrypted session."""
+        evidence = self.evidence()
+        for transcript in evidence.transcripts.values():
+            if transcript.get("encrypted") and transcript.get("outcome") == "completed":
+                return
+        raise self._fail("no KMS-encrypted session completed", judge(evidence, self.setup()))
+
+    def assert_verdict(self, outcome: str, reason: str | None = None) -> Verdict:
+        """The verdict has this outcome (and reason); returns it."""
+        verdict = self.verdict()
+        if str(verdict.outcome) != outcome or (reason is not None and verdict.reason != reason):
+            expected = f"{outcome} {reason or ''}".rstrip()
+            raise self._fail(f"expected {expected}", verdict)
+        return verdict
+
+    def assert_passes(self) -> Verdict:
+        """The verdict is ``pass`` (warnings allowed: see ``verdict().warnings``)."""
+        return self.assert_verdict(str(Outcome.PASS))
+
+
+class Harness:
+    """Makes :class:`PluginSession` objects on one running :class:`FakeAWS`.
+
+    ``tool_dirs`` go on the sandbox's PATH after the plugin's bin dir; by default the
+    directory of this interpreter, where a virtualenv keeps your tool's console scripts.
+    """
+
+    def __init__(
+        self,
+        fake: FakeAWS,
+        work_dir: Path,
+        *,
+        release: str = DEFAULT_RELEASE,
+        real_plugin: Path | None = None,
+        tool_dirs: Sequence[Path] | None = None,
+        timeout: float = 60.0,
+    ) -> None:
+        self.fake = fake
+        self.work_dir = work_dir
+        self.release = release
+        self.real_plugin = real_plugin
+        self.tool_dirs = (
+            tuple(tool_dirs) if tool_dirs is not None else (Path(sys.executable).parent,)
+        )
+        self.timeout = timeout
+        self._count = 0
+
+    def session(
+        self,
+        scenario: str = "kms",
+        *,
+        kind: Kind = "ecs-exec",
+        release: str | None = None,
+        reach: str = "endpoint",
+        profile_via: str = "flag",
+        region_via: str = "flag",
+    ) -> PluginSession:
+        """Seed ``scenario`` (a name from ``compat.scenario``) for a ``kind`` tool and build
+        its sandbox. ``reach="proxy"`` lets the tool's own clients use the proxy for any AWS
+        host (SDKs that ignore ``AWS_ENDPOINT_URL``, as an adapter's ``reach``).
+        ``profile_via``/``region_via`` say how your tool learns the user's choice: ``"flag"``
+        (you pass :attr:`PluginSession.profile`) or ``"env"`` (``AWS_PROFILE``/``AWS_REGION``
+        in the sandbox's environment), as in an adapter."""
+        chosen = get(scenario)
+        if kind not in chosen.kinds:
+            raise UserError(f"scenario {scenario!r} applies to {' or '.join(chosen.kinds)} tools")
+        if reach not in ("endpoint", "proxy"):
+            raise UserError(f"reach {reach!r}: expected 'endpoint' or 'proxy'")
+        for name, via in (("profile_via", profile_via), ("region_via", region_via)):
+            if via not in ("flag", "env"):
+                raise UserError(f"{name} {via!r}: expected 'flag' or 'env'")
+        fake, seed = self.fake, chosen.seed
+        kms = seed.kms and chosen.user.session == "shell"
+        target: EcsTarget | Ec2Target
+        if kind == "ssm-session":
+            fake.seeder.preferences(seed.region, kms)
+            target = fake.seed_ec2_instance(region=seed.region, kms_key=None)
+        else:
+            target = fake.seed_ecs_task(kms_key=kms, region=seed.region)
+        creds = Credentials.new()
+        if reach == "endpoint" and fake.proxy_url is not None:
+            fake.proxy.set_allowed_hosts(_PLUGIN_HOSTS, access_key_id=creds.access_key_id)
+        setup = aws_setup(
+            fake.env(creds, region=chosen.sandbox.default_region),
+            credentials=chosen.sandbox.credentials,
+            region_source=chosen.sandbox.region_source,
+            default_region=chosen.sandbox.default_region,
+            profile_name=chosen.sandbox.profile_name,
+            user_profile=chosen.user.profile,
+            user_region=chosen.user.region,
+            profile_via=profile_via,
+            region_via=region_via,
+        )
+        self._count += 1
+        root = self.work_dir / f"{self._count:03d}-{chosen.name}"
+        emulated = None if self.real_plugin is not None else (release or self.release)
+        sandbox = make_sandbox(
+            root,
+            setup.env,
+            release=emulated,
+            real_plugin=self.real_plugin,
+            tool_dirs=self.tool_dirs,
+            aws_config=setup.config,
+            aws_credentials=setup.credentials,
+        )
+        return PluginSession(fake, chosen, kind, emulated, sandbox, target, creds, self.timeout)

@@ -1,0 +1,255 @@
+"""``smp-compat init``: detection, tox.ini edited as text, ownership, and a real tox run."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from compat.adapter_load import load_adapter
+from compat.cli import main
+from compat.init.detect import detect
+from tests.shared_stage import stop_shared
+
+CMD = (
+    "mytool --cluster {cluster} --task {task_id} --container {container} "
+    "--profile {profile} {command}"
+)
+#: A minimal Python caller: boto3 ExecuteCommand, then the plugin with 7 argv (4 with LEGACY).
+TOOL = """\
+import argparse, json, subprocess, sys
+import boto3
+
+LEGACY = False
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for flag in ("--cluster", "--task", "--container", "--profile"):
+        p.add_argument(flag)
+    p.add_argument("command")
+    a = p.parse_args()
+    session = boto3.Session(profile_name=a.profile)
+    ecs = session.client("ecs")
+    task = ecs.describe_tasks(cluster=a.cluster, tasks=[a.task])["tasks"][0]
+    runtime = next(c["runtimeId"] for c in task["containers"] if c["name"] == a.container)
+    resp = ecs.execute_command(cluster=a.cluster, task=a.task, container=a.container,
+                               interactive=True, command=a.command)
+    argv = ["session-manager-plugin", json.dumps(resp["session"]), session.region_name,
+            "StartSession"]
+    if not LEGACY:
+        argv += [a.profile or "", json.dumps({"Target": f"ecs:{a.cluster}_{a.task}_{runtime}"}),
+                 session.client("ssm").meta.endpoint_url]
+    return subprocess.call(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+"""
+PYPROJECT = """\
+[project]
+name = "mytool"
+version = "0.1"
+dependencies = ["boto3"]
+[project.scripts]
+mytool = "mytool:main"
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+[tool.setuptools]
+py-modules = ["mytool"]
+"""
+USER_TOX = "# my comment\n[tox]\nenv_list = py\n\n[testenv]\n; keep me\ncommands = pytest\n"
+
+
+def _repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "mytool"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text(PYPROJECT)
+    (repo / "mytool.py").write_text(TOOL)
+    return repo
+
+
+def _init(repo: Path, *extra: str) -> int:
+    return main(["init", "--dir", str(repo), "--tool-cmd", CMD, *extra])
+
+
+def test_detects_go_modules_and_python_packages(tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    (go / "cmd" / "ecsx").mkdir(parents=True)
+    (go / "go.mod").write_text("module github.com/me/ecsx/v2\n\ngo 1.22\n")
+    tool = detect(go)
+    assert tool is not None
+    assert (tool.name, tool.language, tool.main_package) == ("ecsx", "go", "./cmd/ecsx")
+    assert tool.homepage == "https://github.com/me/ecsx/v2"
+    cfg = tmp_path / "cfg"
+    cfg.mkdir()
+    (cfg / "setup.cfg").write_text(
+        "[metadata]\nname = My_Tool\n[options.entry_points]\nconsole_scripts =\n"
+        "    mt = my_tool.cli:main\n"
+    )
+    tool = detect(cfg)
+    assert tool is not None and (tool.name, tool.program) == ("mt", "mt")
+    assert detect(tmp_path) is None
+
+
+def test_extends_tox_ini_keeps_the_users_lines_and_is_idempotent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _repo(tmp_path)
+    (repo / "tox.ini").write_text(USER_TOX)
+    assert _init(repo) == 0
+    text = (repo / "tox.ini").read_text()
+    assert text.startswith(USER_TOX + "\n[testenv:compat]\n# Written by smp-compat init")
+    assert "deps = {env:SMP_COMPAT_SPEC:smp-compat}" in text
+    adapter = load_adapter(repo / "adapters" / "mytool.toml")
+    assert adapter.name == "mytool"
+    out = capsys.readouterr().out
+    assert "wrote     tox.ini [testenv:compat]" in out and "next: tox -e compat" in out
+    before = {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()}
+    assert _init(repo) == 0
+    assert {p: p.read_bytes() for p in repo.rglob("*") if p.is_file()} == before
+    assert "nothing to do" in capsys.readouterr().out
+    # A section the user appends after ours stays; ours is refreshed for a new --tool-cmd.
+    with (repo / "tox.ini").open("a") as handle:
+        handle.write("\n[testenv:docs]\ncommands = sphinx-build\n")
+    assert main(["init", "--dir", str(repo), "--tool-cmd", CMD.replace("mytool", "mytool -v")]) == 0
+    text = (repo / "tox.ini").read_text()
+    assert text.startswith(USER_TOX) and text.endswith("[testenv:docs]\ncommands = sphinx-build\n")
+    assert '"mytool", "-v"' in (repo / "adapters" / "mytool.toml").read_text()
+
+
+def test_never_overwrites_what_the_user_changed_or_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _repo(tmp_path)
+    (repo / "tox.ini").write_text("[testenv:compat]\ncommands = mine\n")
+    assert _init(repo) == 1
+    assert (repo / "tox.ini").read_text() == "[testenv:compat]\ncommands = mine\n"
+    workflow = repo / ".github" / "workflows" / "smp-compat.yml"
+    workflow.write_text(workflow.read_text() + "# tuned\n")
+    capsys.readouterr()
+    assert _init(repo) == 1
+    out = capsys.readouterr().out
+    assert "kept      tox.ini [testenv:compat]: tox.ini already has one" in out
+    assert "kept      .github/workflows/smp-compat.yml GitHub workflow: changed since" in out
+    assert workflow.read_text().endswith("# tuned\n")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--tool-cmd", "mytool {sesion}"], "unknown placeholder {sesion}; did you mean"),
+        (["--tool-cmd", "mytool 'unclosed"], '--tool-cmd "mytool \'unclosed": No closing'),
+        (["--adapter-path", "../x.toml"], "expected a path inside the repository"),
+    ],
+    ids=["placeholder", "quoting", "path"],
+)
+def test_bad_input_is_one_line_and_writes_nothing(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _repo(tmp_path)
+    assert main(["init", "--dir", str(repo), *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("smp-compat init: error: ") and message in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert not (repo / "tox.ini").exists()
+
+
+def test_an_unknown_repository_needs_a_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["init", "--dir", str(tmp_path)]) == 2
+    assert "no go.mod, pyproject.toml or setup.cfg names a tool; pass --name" in (
+        capsys.readouterr().err
+    )
+
+
+def test_the_workflow_follows_the_github_workflows_schema(tmp_path: Path) -> None:
+    yaml = pytest.importorskip("yaml")
+    jsonschema = pytest.importorskip("jsonschema")
+    from tests.compat.report.test_report_actions import _vendored  # noqa: PLC0415
+
+    repo = _repo(tmp_path)
+    assert _init(repo) == 0
+    workflow = yaml.safe_load((repo / ".github" / "workflows" / "smp-compat.yml").read_text())
+    workflow["on"] = workflow.pop(True)
+    jsonschema.validate(workflow, _vendored("github-workflows"))
+    assert workflow["jobs"]["compat"]["with"]["adapters"] == "adapters/mytool.toml"
+
+
+@pytest.mark.integration
+def test_the_generated_adapter_runs_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stop_shared()  # `run` starts its own stage; moto's state is one per process
+    repo = _repo(tmp_path)
+    assert _init(repo) == 0
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    results = {}
+    for legacy in (False, True):
+        script = bin_dir / "mytool"
+        script.write_text(
+            f"#!{sys.executable}\n" + TOOL.replace("LEGACY = False", f"LEGACY = {legacy}")
+        )
+        script.chmod(0o755)
+        monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+        out = tmp_path / f"reports-{legacy}"
+        code = main([
+            "run", "--adapters", str(repo / "adapters" / "mytool.toml"), "--adapter", "mytool",
+            "--scenario", "shell", "--scenario", "kms", "--release", "1.2.677.0",
+            "--out", str(out), "--jobs", "2",
+        ])  # fmt: skip
+        cells = json.loads((out / "matrix.json").read_text())["cells"]
+        results[legacy] = (code, {c["scenario"]: (c["outcome"], c["reason"]) for c in cells})
+    assert results[False] == (0, {"shell": ("pass", None), "kms": ("pass", None)})
+    assert results[True] == (1, {"shell": ("pass", None), "kms": ("fail", "legacy-argv")})
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("tox") is None, reason="tox is not installed")
+def test_tox_e_compat_in_a_fresh_repository(tmp_path: Path) -> None:
+    """The acceptance: init, then `tox -e compat` passes; with 4 argv it fails kms."""
+    repo = _repo(tmp_path)
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "compat", "init", "--tool-cmd", CMD], cwd=repo, check=False
+        ).returncode
+        == 0
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {
+        **os.environ,
+        "SMP_COMPAT_SPEC": str(root),
+        # Deps already installed here are reused: the test stays offline-ish and quick.
+        "VIRTUALENV_SYSTEM_SITE_PACKAGES": "1",
+    }
+    for name in [k for k in env if k.startswith(("TOX_", "PYTEST_"))]:
+        del env[name]
+
+    def tox(*posargs: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            ["tox", "-e", "compat", "--", *posargs], cwd=repo, env=env,
+            capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
+
+    done = tox()
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    summary = json.loads((repo / "reports" / "matrix.json").read_text())["summary"]
+    assert summary == {"pass": 15, "fail": 0, "error": 0, "skipped": 0, "n/a": 3}
+    (repo / "mytool.py").write_text(TOOL.replace("LEGACY = False", "LEGACY = True"))
+    done = tox("--scenario", "shell", "--scenario", "kms")
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert "mytool/dev/kms/1.2.677.0: fail legacy-argv" in done.stdout
+    cells = json.loads((repo / "reports" / "matrix.json").read_text())["cells"]
+    assert {(c["scenario"], c["outcome"], c["reason"]) for c in cells} == {
+        ("shell", "pass", None),
+        ("kms", "fail", "legacy-argv"),
+    }
