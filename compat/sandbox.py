@@ -11,9 +11,12 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compat.shim import write_shim
+
+if TYPE_CHECKING:
+    from compat.scenario import Scenario
 
 #: System directories a tool may need (``sh``, ``env``, ``openssl``...); never the user's PATH.
 SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
@@ -143,3 +146,21 @@ def aws_setup(
     if user_region is not None and region_via == "env":
         env["AWS_REGION"] = env["AWS_DEFAULT_REGION"] = user_region
     return AwsSetup("\n".join(config_lines), "\n".join(creds_lines), env)
+
+
+def scenario_aws_setup(
+    fake_env: Mapping[str, str], scenario: Scenario, *, profile_via: str, region_via: str
+) -> AwsSetup:
+    """:func:`aws_setup` for a scenario: where its sandbox keeps credentials and region, and
+    what its user chose (passed by flag or by env, as the tool takes them)."""
+    return aws_setup(
+        fake_env,
+        credentials=scenario.sandbox.credentials,
+        region_source=scenario.sandbox.region_source,
+        default_region=scenario.sandbox.default_region,
+        profile_name=scenario.sandbox.profile_name,
+        user_profile=scenario.user.profile,
+        user_region=scenario.user.region,
+        profile_via=profile_via,
+        region_via=region_via,
+    )

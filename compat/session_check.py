@@ -28,7 +28,7 @@ from compat.fakeaws import Credentials, FakeAWS
 from compat.fakeaws.seed import Ec2Target, EcsTarget
 from compat.reasons import Outcome
 from compat.runner.process import PortProbe, run_process
-from compat.sandbox import Sandbox, aws_setup, make_sandbox
+from compat.sandbox import Sandbox, make_sandbox, scenario_aws_setup
 from compat.scenario import Scenario, get
 from compat.verdict import Evidence, Setup, Verdict, judge
 
@@ -422,14 +422,9 @@ class Harness:
         creds = Credentials.new()
         if reach == "endpoint" and fake.proxy_url is not None:
             fake.proxy.set_allowed_hosts(_PLUGIN_HOSTS, access_key_id=creds.access_key_id)
-        setup = aws_setup(
+        setup = scenario_aws_setup(
             fake.env(creds, region=chosen.sandbox.default_region),
-            credentials=chosen.sandbox.credentials,
-            region_source=chosen.sandbox.region_source,
-            default_region=chosen.sandbox.default_region,
-            profile_name=chosen.sandbox.profile_name,
-            user_profile=chosen.user.profile,
-            user_region=chosen.user.region,
+            chosen,
             profile_via=profile_via,
             region_via=region_via,
         )

@@ -168,6 +168,14 @@ def python_rootfs(distributions: Sequence[str] = ("awscli",)) -> Rootfs:
         if entry.is_symlink() and entry.resolve() == exe:
             rootfs.symlinks[str(entry)] = str(entry.readlink())
     rootfs.symlinks["/usr/local/bin/python3"] = str(exe)
+    if sys.prefix != sys.base_prefix:
+        # A virtual environment (tox's): console scripts' #! lines name its bin/python, and
+        # Python finds the venv's site-packages from the pyvenv.cfg beside that bin/.
+        for entry in Path(sys.executable).parent.iterdir():
+            if entry.is_symlink() and Path(os.path.realpath(entry)) == exe:
+                rootfs.symlinks[str(entry)] = str(exe)
+        config = Path(sys.prefix) / "pyvenv.cfg"
+        rootfs.files[str(config)] = config
     stdlib = Path(sysconfig.get_path("stdlib"))
     for dirpath, dirnames, filenames in os.walk(stdlib):
         here = Path(dirpath)

@@ -23,7 +23,7 @@ from compat.replay import ReplayError, replay
 from compat.runner.gate import KmsGate
 from compat.runner.process import Finished, PortProbe, run_process
 from compat.runner.result import CellResult
-from compat.sandbox import Sandbox, aws_setup, make_sandbox
+from compat.sandbox import Sandbox, make_sandbox, scenario_aws_setup
 from compat.templating import MissingValueError, render_argv, render_text
 from compat.toolenv import Missing, Resolved
 from compat.verdict import Evidence, Setup, judge
@@ -237,14 +237,9 @@ def _run_seeded(
     creds = Credentials.new()
     root = ctx.work_dir / cell.id.replace("/", "__")
     root.mkdir(parents=True)
-    setup_env = aws_setup(
+    setup_env = scenario_aws_setup(
         fake.env(creds, region=scenario.sandbox.default_region),
-        credentials=scenario.sandbox.credentials,
-        region_source=scenario.sandbox.region_source,
-        default_region=scenario.sandbox.default_region,
-        profile_name=scenario.sandbox.profile_name,
-        user_profile=scenario.user.profile,
-        user_region=scenario.user.region,
+        scenario,
         profile_via=cell.variant.profile_via,
         region_via=cell.variant.region_via,
     )
