@@ -83,5 +83,13 @@
       rows[i].hidden = failing.checked && !rows[i].hasAttribute("data-failing");
     }
   });
+  // The tool column is sticky: scrolling a cell into view (keyboard focus, a link) must not
+  // park it under that column, so the scroller's padding follows the column's width.
+  var scroller = table.closest(".scroll"), corner = table.querySelector("th.corner");
+  function padScroll() {
+    if (scroller && corner) scroller.style.scrollPaddingLeft = corner.offsetWidth + "px";
+  }
+  window.addEventListener("resize", padScroll);
+  padScroll();
   document.documentElement.classList.add("js");
 })();

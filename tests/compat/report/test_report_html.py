@@ -9,8 +9,12 @@ from typing import Any
 
 import pytest
 
+from compat import matrix
+from compat.adapter_load import load_adapters
+from compat.plan import plan
 from compat.reasons import REASONS
 from compat.report import html
+from compat.runner.result import CellResult
 from tests.compat.report.browser import Browser, find_chromium
 
 
@@ -101,3 +105,43 @@ def test_the_page_in_headless_chromium(tmp_path: Path, document: dict[str, Any])
         browser.screenshot(tmp_path / "phone-dark.png")
     for name in ("matrix.png", "detail.png", "phone-dark.png"):
         assert (tmp_path / name).read_bytes().startswith(b"\x89PNG"), name
+
+
+#: Visible cell buttons that, scrolled into view, end up under something else (the sticky
+#: tool column) instead of under the pointer.
+COVERED = (
+    "[...document.querySelectorAll('#matrix td.c button')].filter(b => b.offsetParent)"
+    ".filter(b => { b.scrollIntoView({block: 'center', inline: 'center'});"
+    " const r = b.getBoundingClientRect();"
+    " return !b.contains(document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2)); })"
+    ".length"
+)
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)"
+)
+@pytest.mark.parametrize(("width", "height", "mobile"), [(800, 450, False), (390, 844, True)])
+def test_cells_scrolled_into_view_are_not_under_the_tool_column(
+    tmp_path: Path, width: int, height: int, mobile: bool
+) -> None:
+    """Keyboard focus or a tap after scrolling must reach the cell, not the sticky column,
+    even on a narrow screen with the built-in tools' wide labels ("1.x (PyPI) · ecs-exec")."""
+    page = html.write(_every_builtin_cell_passing(), tmp_path / "index.html")
+    assert CHROMIUM is not None
+    with Browser(CHROMIUM, tmp_path / "profile") as browser:
+        browser.viewport(width, height, mobile=mobile)
+        browser.load(page)
+        assert browser.js(COVERED) == 0
+
+
+def _every_builtin_cell_passing() -> dict[str, Any]:
+    cells = plan(load_adapters())
+    results = [
+        CellResult(
+            id=c.id, tool=c.adapter.name, variant=c.variant.id, scenario=c.scenario.name,
+            release=c.release, duration_s=0.5, outcome="pass",
+        )
+        for c in cells
+    ]  # fmt: skip
+    return matrix.build(cells, results, started=0.0, finished=1.0, jobs=1, timeout=60)
