@@ -175,11 +175,87 @@ def test_undecryptable_client_output_stays_unacked():
     session.receive_binary(
         _input(1, PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(answer)), T0 + 2
     )
-    session.receive_binary(_input(2, PayloadType.SIZE, b'{"cols":1,"rows":1}'), T0 + 2)
+    session.tick(T0 + 2.1)  # the shell is ready
+    session.receive_binary(_input(2, PayloadType.SIZE, b'{"cols":1,"rows":1}'), T0 + 2.1)
     _frames(session)
-    session.receive_binary(_input(3, PayloadType.OUTPUT, b"not encrypted at all, sorry"), T0 + 2)
+    session.receive_binary(_input(3, PayloadType.OUTPUT, b"not encrypted at all, sorry"), T0 + 2.1)
     assert _frames(session) == []
     assert "decrypt-failed" in [d["event"] for d in session.transcript.decisions]
+
+
+def _encrypted_and_complete():
+    """An interactive session through KMS and the challenge, HandshakeComplete at T0 + 2."""
+    key = os.urandom(64)
+    session = _open()
+    _frames(session)
+    challenge = _through_kms(session, key)
+    client = SessionCipher(key, role="client")
+    answer = client.encrypt(client.decrypt(unb64(challenge.json()["Challenge"])))
+    session.receive_binary(
+        _input(1, PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(answer)), T0 + 2
+    )
+    frames = _frames(session)
+    assert [f.payload_type for f in frames if f.message_type == "output_stream_data"] == [
+        PayloadType.HANDSHAKE_COMPLETE
+    ]
+    return session, client
+
+
+def _acked(frames):
+    return [wire.parse_ack(f).sequence_number for f in frames if f.message_type == "acknowledge"]
+
+
+def _shell_output(frames, cipher):
+    return b"".join(
+        cipher.decrypt(f.payload)
+        for f in frames
+        if f.message_type == "output_stream_data" and f.payload_type == PayloadType.OUTPUT
+    )
+
+
+def test_input_before_the_shell_is_ready_is_refused_unacked_then_resent():
+    """datachannel.go:695-699 + shell_unix.go:425-433: input that reaches the agent before
+    the pty is open gets no ack and no answer; a later message is acked and buffered; the
+    client's resend of the oldest one then releases both, in order (the plugin's
+    ResendStreamDataMessageScheduler, streaming.go:333-362)."""
+    session, client = _encrypted_and_complete()
+    typed = _input(2, PayloadType.OUTPUT, client.encrypt(b"whoami\r"))
+    size = _input(3, PayloadType.SIZE, b'{"cols":80,"rows":24}')
+    session.receive_binary(typed, T0 + 2.01)  # keystrokes first: the size goroutine lost
+    session.receive_binary(size, T0 + 2.02)
+    assert _acked(_frames(session)) == [3]  # 2 refused unacked, 3 buffered and acked
+    events = [d for d in session.transcript.decisions if d["event"] == "handler-not-ready"]
+    assert [(d["seq"], d["payload_type"]) for d in events] == [(2, PayloadType.OUTPUT)]
+
+    session.tick(T0 + 2.05)  # the pty opens: the prompt, but nothing typed is replayed
+    assert _shell_output(_frames(session), client) == b"# "
+    session.receive_binary(typed, T0 + 2.25)  # the client's resend after its RTO
+    frames = _frames(session)
+    assert _acked(frames) == [2]
+    assert _shell_output(frames, client) == b"whoami\r\nroot\r\n# "
+    assert session.transcript.decisions[-1]["event"] == "size"  # released from the buffer
+    session.receive_binary(_input(4, PayloadType.OUTPUT, client.encrypt(b"exit\r")), T0 + 2.3)
+    assert "session-ended" in [d["event"] for d in session.transcript.decisions]
+    session.tick(T0 + 4.4)  # the drain gives up on output this test never acked
+    assert session.transcript.outcome == "completed"
+
+
+def test_size_before_the_shell_is_ready_is_refused_then_resent():
+    """The usual order (Size first) meets the same refusal: every encrypted session makes
+    the client resend once, as against a real agent whose pty is still starting."""
+    session, client = _encrypted_and_complete()
+    size = _input(2, PayloadType.SIZE, b'{"cols":80,"rows":24}')
+    session.receive_binary(size, T0 + 2.001)
+    assert _frames(session) == []
+    session.tick(T0 + 2.05)
+    assert _shell_output(_frames(session), client) == b"# "
+    session.receive_binary(size, T0 + 2.3)
+    assert _acked(_frames(session)) == [2]
+    assert [d["event"] for d in session.transcript.decisions][-3:] == [
+        "handler-not-ready",
+        "shell-started",
+        "size",
+    ]
 
 
 def test_binary_before_open_is_a_protocol_error():
