@@ -479,10 +479,12 @@ class AgentSession:
             # "Handshake still in progress, ignore stream data message" (datachannel.go:839-843)
             self.transcript.decide(now, "ignored-during-handshake", seq=message.sequence_number)
             return True
-        if self.phase is Phase.READY:
+        if self.phase is Phase.READY and not self._non_interactive:
             # The pty is not open yet: InputStreamMessageHandler returns ErrHandlerNotReady
             # for every payload type (shell_unix.go:425-433); handleStreamDataMessage then
             # returns nil without an ack (datachannel.go:695-699), and so the client resends.
+            # NonInteractiveCommands has no pty and never says not ready: input is only
+            # scanned for control signals and Size is ignored (shell_unix.go:428, 441-466).
             self.transcript.decide(
                 now, "handler-not-ready", seq=message.sequence_number, payload_type=payload_type
             )
@@ -494,6 +496,10 @@ class AgentSession:
         elif payload_type == PayloadType.OUTPUT:
             self._on_output(body, now)
         return True
+
+    @property
+    def _non_interactive(self) -> bool:
+        return self.spec is not None and self.spec.session_type == "NonInteractiveCommands"
 
     def _on_size(self, body: bytes, now: float) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
@@ -315,3 +316,22 @@ def test_interactive_shell_echo_like_a_pty():
     assert shell.feed(b"x\x7f\x03").output == b"x\b \b^C\r\n# "
     step = shell.feed(b"exit\r")
     assert step.exited and step.output == b"exit\r\n"
+
+
+def test_non_interactive_commands_never_say_not_ready():
+    """shell_unix.go:428: the readiness check is skipped for NonInteractiveCommands, whose
+    handler acks input (it only looks for control signals) even before the command runs."""
+    spec = dataclasses.replace(SPEC, session_type="NonInteractiveCommands")
+    session = _open(spec)
+    _frames(session)
+    key = os.urandom(64)
+    challenge = _through_kms(session, key)
+    client = SessionCipher(key, role="client")
+    answer = client.encrypt(client.decrypt(unb64(challenge.json()["Challenge"])))
+    session.receive_binary(
+        _input(1, PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(answer)), T0 + 2
+    )
+    _frames(session)
+    session.receive_binary(_input(2, PayloadType.SIZE, b'{"cols":1,"rows":1}'), T0 + 2.01)
+    assert _acked(_frames(session)) == [2]
+    assert "handler-not-ready" not in [d["event"] for d in session.transcript.decisions]
