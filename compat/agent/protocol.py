@@ -109,8 +109,9 @@ class AgentConfig:
     resend_interval_s: float = 0.25
     #: The session plugin opens its pty this long after HandshakeComplete went out; until
     #: then stream data is refused unacked (``ErrHandlerNotReady``, shell_unix.go:425-433) and
-    #: the client resends it. Long enough that a Size sent on HandshakeComplete always meets
-    #: a plugin that is not ready, so every encrypted session exercises the client's resend.
+    #: the client resends it. The real delay is the pty's start; 50 ms is long enough that
+    #: on loopback the Size sent on HandshakeComplete usually meets a plugin that is not
+    #: ready, so encrypted sessions exercise the client's resend, not only the tests.
     shell_start_s: float = 0.05
     #: PrepareToCloseChannel waits up to 2 s for the outgoing buffer (datachannel.go:387-402).
     drain_timeout_s: float = 2.0
