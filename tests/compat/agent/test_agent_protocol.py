@@ -14,6 +14,7 @@ from compat.agent.shell import ScriptedShell, is_interactive
 from compat.fakeaws.sessions import SessionSpec
 from fake_plugin import wire
 from fake_plugin.crypto import SessionCipher
+from fake_plugin.datachannel import ClientDataChannel, DataKey
 from fake_plugin.handshake import (
     HandshakeResponse,
     ProcessedAction,
@@ -335,3 +336,63 @@ def test_non_interactive_commands_never_say_not_ready():
     session.receive_binary(_input(2, PayloadType.SIZE, b'{"cols":1,"rows":1}'), T0 + 2.01)
     assert _acked(_frames(session)) == [2]
     assert "handler-not-ready" not in [d["event"] for d in session.transcript.decisions]
+
+
+def test_fake_plugin_channel_recovers_keystrokes_the_agent_was_not_ready_for():
+    """Both sans-I/O ends together on one clock: the plugin's stdin beats its size thread
+    before the pty opens; the agent refuses the keystrokes unacked, and the plugin's resend
+    scheduler (oldest unacked message, after its RTO, on 100 ms ticks: streaming.go:333-362)
+    delivers them once the shell is ready."""
+    clock = [T0]
+    key = os.urandom(64)
+    agent = _open()
+    to_agent: list[bytes] = []
+    printed: list[bytes] = []
+    shell: list[bytes] = []
+    plugin = ClientDataChannel(
+        session_id=SPEC.session_id,
+        target_id=SPEC.target,
+        client_version="1.2.677.0",
+        legacy_cli=False,
+        decrypted_payload_types=(PayloadType.OUTPUT,),
+        send=to_agent.append,
+        display=printed.append,
+        kms=lambda key_id, context: DataKey(b"blob", key),
+        on_session_type=lambda ok: None,
+        on_closed=lambda output: None,
+        clock=lambda: clock[0],
+    )
+
+    def pump():
+        moved = True
+        while moved:
+            moved = False
+            for item in agent.take_outgoing():
+                if isinstance(item, bytes):
+                    plugin.receive(item)
+                    moved = True
+            while to_agent:
+                agent.receive_binary(to_agent.pop(0), clock[0])
+                moved = True
+            if agent.pending_kms:
+                agent.kms_done([KmsResult(key) for _ in agent.pending_kms], clock[0])
+                moved = True
+
+    pump()
+    assert printed == [b"This session is encrypted using AWS KMS.\n"]
+    plugin.register_handler(lambda message: shell.append(message.payload) is None)
+    plugin.send_input(PayloadType.OUTPUT, b"whoami\r")
+    plugin.send_input(PayloadType.SIZE, b'{"cols":80,"rows":24}')
+    pump()
+    assert plugin.pending == 1  # the keystrokes; the Size was acked and buffered
+    ticks = 0
+    while plugin.pending and ticks < 20:
+        clock[0] += 0.1
+        ticks += 1
+        agent.tick(clock[0])
+        plugin.resend_due()
+        pump()
+    assert plugin.pending == 0 and 2 <= ticks <= 4, ticks
+    assert b"".join(shell) == b"# whoami\r\nroot\r\n# "
+    refused = [d for d in agent.transcript.decisions if d["event"] == "handler-not-ready"]
+    assert {d["seq"] for d in refused} == {2}
