@@ -2,9 +2,10 @@
 
 ``SMP:src/sessionmanagerplugin/session/shellsession/shellsession.go:58-140`` and
 ``shellsession_unix.go:31-96``: the Size message (300x100 when stdout is not a terminal,
-re-sent when it changes, polled every 500 ms), SIGINT/SIGTSTP/SIGQUIT forwarded as bytes
-0x03/0x1a/0x1c (``sessionutil/control_signals_unix.go``), ``stty cbreak -echo`` on the
-terminal, and stdin read in chunks of up to 1024 bytes until EOF.
+re-sent when it changes, polled every 500 ms by its own thread, so the first keystrokes can
+reach the agent before the first Size, as with Go's goroutines), SIGINT/SIGTSTP/SIGQUIT
+forwarded as bytes 0x03/0x1a/0x1c (``sessionutil/control_signals_unix.go``),
+``stty cbreak -echo`` on the terminal, and stdin read in chunks of up to 1024 bytes until EOF.
 """
 
 from __future__ import annotations
@@ -103,8 +104,11 @@ class ShellSession:
             self._channel.send_input(PayloadType.SIZE, size_payload(*size))
 
     def _resize_loop(self) -> None:
-        while not self._stop.wait(RESIZE_INTERVAL_S):
+        """``handleTerminalResize``'s goroutine: check and send at once, then every 500 ms."""
+        while not self._stop.is_set():
             self._send_size_if_changed()
+            if self._stop.wait(RESIZE_INTERVAL_S):
+                return
 
     def _install_signal_handlers(self) -> None:
         if threading.current_thread() is not threading.main_thread():
@@ -118,7 +122,8 @@ class ShellSession:
 
     def run(self) -> str | None:
         """Run until stdin ends (returns ``"EOF"``) or ``stop`` is set (returns None)."""
-        self._send_size_if_changed()
+        # SetSessionHandlers: the resize goroutine races the stdin loop below for the first
+        # sequence number (shellsession.go:60-71, 90-124); neither waits for the other.
         threading.Thread(target=self._resize_loop, name="smp-resize", daemon=True).start()
         self._install_signal_handlers()
         wake_r, wake_w = os.pipe()

@@ -107,8 +107,12 @@ class AgentConfig:
     idle_timeout_s: float = 30.0
     #: Resend unacked output this often (the plugin drops output it is not ready for).
     resend_interval_s: float = 0.25
-    #: Start the shell this long after HandshakeComplete is acked if no Size arrives.
-    start_grace_s: float = 0.5
+    #: The session plugin opens its pty this long after HandshakeComplete went out; until
+    #: then stream data is refused unacked (``ErrHandlerNotReady``, shell_unix.go:425-433) and
+    #: the client resends it. The real delay is the pty's start; 50 ms is long enough that
+    #: on loopback the Size sent on HandshakeComplete usually meets a plugin that is not
+    #: ready, so encrypted sessions exercise the client's resend, not only the tests.
+    shell_start_s: float = 0.05
     #: PrepareToCloseChannel waits up to 2 s for the outgoing buffer (datachannel.go:387-402).
     drain_timeout_s: float = 2.0
     agent_version: str = AGENT_VERSION
@@ -127,7 +131,8 @@ class _HandshakeState:
     challenge: bytes = b""
     challenge_error: str | None = None
     complete_seq: int | None = None
-    complete_acked_at: float | None = None
+    #: When the session plugin's handler becomes ready (set on HandshakeComplete).
+    plugin_ready_at: float | None = None
 
 
 class AgentSession:
@@ -259,12 +264,10 @@ class AgentSession:
             self.transcript.decide(now, "challenge-timeout", after_s=limit)
             self._fail_handshake(now, outcome, texts.CHALLENGE_TIMED_OUT)
             return
-        if (
-            self.phase is Phase.READY
-            and hs.complete_acked_at is not None
-            and now - hs.complete_acked_at >= self.config.start_grace_s
-        ):
-            self.transcript.decide(now, "start-without-size")
+        ready_at = hs.plugin_ready_at
+        if self.phase is Phase.READY and ready_at is not None and now >= ready_at:
+            # No draining of buffered input here: like the real agent, the next message in
+            # sequence arrives as the client's resend and releases the buffer.
             self._start(now)
         if self.phase is Phase.DRAINING and (
             self._outbox.pending == 0 or now >= self._drain_deadline
@@ -287,7 +290,11 @@ class AgentSession:
 
     def next_wakeup(self, now: float) -> float:
         """Seconds until :meth:`tick` has something to do (an upper bound for a poll)."""
-        return max(0.0, min(self.config.resend_interval_s / 2, 0.1))
+        wait = min(self.config.resend_interval_s / 2, 0.1)
+        ready_at = self._hs.plugin_ready_at
+        if self.phase is Phase.READY and ready_at is not None:
+            wait = min(wait, ready_at - now)
+        return max(0.0, wait)
 
     def connection_lost(self, now: float, outcome: str = "client-disconnected") -> None:
         """The websocket went away without a ``channel_closed`` from us."""
@@ -393,16 +400,14 @@ class AgentSession:
             return
         known = self._outbox.acknowledged(ack.sequence_number)
         self.transcript.message(now, "in", message, known=known)
-        hs = self._hs
-        if ack.sequence_number == hs.complete_seq and hs.complete_acked_at is None:
-            hs.complete_acked_at = now
 
     def _on_input(self, message: ClientMessage, now: float) -> None:
         """Agent sequencing (datachannel.go:695-740): process, *then* ack; re-ack old ones.
 
         Unlike the plugin (wire.Inbox), the agent acks a message only after handling it
         succeeded, and a failure leaves the expected number where it was, so the client
-        resends. That is why this does not use ``Inbox``.
+        resends. That is why this does not use ``Inbox``. A handler that is not ready
+        (``ErrHandlerNotReady``, :697-699) is such a failure: no ack, nothing sent back.
         """
         seq = message.sequence_number
         if seq < self._expected:
@@ -464,8 +469,9 @@ class AgentSession:
                 )
                 return False
             body = plaintext
-        if record:
-            self.transcript.message(now, "in", message, plaintext)
+        # A message handled from the buffer was recorded on arrival without its plaintext.
+        extra = {} if record else {"from_buffer": True}
+        self.transcript.message(now, "in", message, plaintext, **extra)
         if payload_type == PayloadType.HANDSHAKE_RESPONSE:
             return self._on_handshake_response(message, now)
         if payload_type == PayloadType.ENC_CHALLENGE_RESPONSE:
@@ -474,6 +480,16 @@ class AgentSession:
             # "Handshake still in progress, ignore stream data message" (datachannel.go:839-843)
             self.transcript.decide(now, "ignored-during-handshake", seq=message.sequence_number)
             return True
+        if self.phase is Phase.READY and not self._non_interactive:
+            # The pty is not open yet: InputStreamMessageHandler returns ErrHandlerNotReady
+            # for every payload type (shell_unix.go:425-433); handleStreamDataMessage then
+            # returns nil without an ack (datachannel.go:695-699), and so the client resends.
+            # NonInteractiveCommands has no pty and never says not ready: input is only
+            # scanned for control signals and Size is ignored (shell_unix.go:428, 441-466).
+            self.transcript.decide(
+                now, "handler-not-ready", seq=message.sequence_number, payload_type=payload_type
+            )
+            return False
         if payload_type == PayloadType.SIZE:
             self._on_size(body, now)
         elif payload_type == PayloadType.FLAG:
@@ -482,14 +498,16 @@ class AgentSession:
             self._on_output(body, now)
         return True
 
+    @property
+    def _non_interactive(self) -> bool:
+        return self.spec is not None and self.spec.session_type == "NonInteractiveCommands"
+
     def _on_size(self, body: bytes, now: float) -> None:
         try:
             size = json.loads(body)
         except ValueError:
             size = None
         self.transcript.decide(now, "size", size=size)
-        if self.phase is Phase.READY:
-            self._start(now)
 
     def _on_flag(self, body: bytes, now: float) -> None:
         value = int.from_bytes(body, "big") if len(body) == 4 else -1
@@ -661,6 +679,9 @@ class AgentSession:
         self.phase = Phase.READY
         if self.spec.session_type == "Port":
             self._start(now)
+        else:
+            # PerformHandshake returns and the shell plugin starts its pty (shell.go:177-260).
+            hs.plugin_ready_at = now + self.config.shell_start_s
 
     def _fail_handshake(self, now: float, outcome: str, error: str) -> None:
         self.transcript.handshake = "failed"

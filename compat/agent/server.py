@@ -49,6 +49,7 @@ class FakeAgent:
         port: 0 picks a free port; :attr:`url` tells which.
         handshake_timeout_s: the agent's 15 s handshake and challenge timeouts.
         idle_timeout_s: a session with no client frame for this long is closed.
+        shell_start_s: how long after HandshakeComplete the shell refuses input (not ready).
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class FakeAgent:
         port: int = 0,
         handshake_timeout_s: float = 15.0,
         idle_timeout_s: float = 30.0,
+        shell_start_s: float = AgentConfig.shell_start_s,
     ) -> None:
         if host not in _LOOPBACK:
             raise ValueError(f"the fake agent listens on loopback only, not {host!r}")
@@ -69,7 +71,9 @@ class FakeAgent:
         self.host = host
         self.port = port
         self.config = AgentConfig(
-            handshake_timeout_s=handshake_timeout_s, idle_timeout_s=idle_timeout_s
+            handshake_timeout_s=handshake_timeout_s,
+            idle_timeout_s=idle_timeout_s,
+            shell_start_s=shell_start_s,
         )
         self._kms = KmsDecryptor(kms_endpoint_url)
         self._server: Server | None = None

@@ -6,14 +6,24 @@
 # ``moto_proxy.ProxyRequestHandler`` terminates TLS with a certificate from moto's CA and
 # answers from the same in-process backends. This subclass never forwards anything: a
 # non-AWS host, or an AWS host outside the caller's allow-list, is refused and recorded.
+#
+# Resets under load: moto's handler closes the connection after every response without
+# saying so, and HTTP/1.1 clients keep it for the next request. Go's transport then writes
+# into a closed socket and reads "connection reset by peer" (a POST is not retried). Every
+# response here says ``Connection: close``, the listen backlog is raised from
+# socketserver's 5, and moto's 5 s socket timeout (a handshake under load) from 5 to 30 s.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import fnmatch
 import io
 import json
 import logging
 import shutil
+import ssl
+import sys
 import threading
 import time
 from collections.abc import Iterable
@@ -26,9 +36,17 @@ from urllib.parse import parse_qs, urlsplit
 from compat.fakeaws import ids
 
 #: Why a request was refused: not an AWS host at all, or an AWS host the sandbox should have
-#: reached through its endpoint override (DESIGN.md, "Never touch a real account").
-RefusalReason = Literal["non-aws-host", "endpoint-ignored"]
+#: reached through its endpoint override (DESIGN.md, "Never touch a real account"); a client
+#: that rejected the proxy's certificate in the TLS handshake (it does not trust moto's CA:
+#: no ``AWS_CA_BUNDLE``/``SSL_CERT_FILE`` support), or a request too broken to route.
+RefusalReason = Literal["non-aws-host", "endpoint-ignored", "tls-untrusted", "malformed-request"]
 _AWS_SUFFIXES = (".amazonaws.com", ".amazonaws.com.cn", ".api.aws")
+#: Pending connections the listener queues (socketserver's default of 5 overflows when a
+#: matrix shard's tools dial at once; Linux then drops SYNs and the client stalls 1-3 s).
+LISTEN_BACKLOG = 128
+#: Seconds a connection may sit idle mid-request or mid-handshake (moto's is 5).
+SOCKET_TIMEOUT_S = 30
+_log = logging.getLogger(__name__)
 
 
 class ProxyError(RuntimeError):
@@ -50,6 +68,8 @@ class ProxyRecord:
     access_key_id: str | None
     allowed: bool
     reason: RefusalReason | None = None
+    #: What went wrong, for ``tls-untrusted`` and ``malformed-request`` (the TLS alert...).
+    detail: str | None = None
 
 
 def is_aws_host(host: str) -> bool:
@@ -89,7 +109,7 @@ class AWSProxy:
                 "with proxy=False"
             )
         handler = _handler_class(self, self._prepare_cert_dir())
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server = _QuietServer(("127.0.0.1", 0), handler)
         # Join handler threads on close instead of leaving daemons behind (STYLE.md §3).
         server.daemon_threads = False
         server.block_on_close = True
@@ -176,6 +196,41 @@ class AWSProxy:
             self._allowed_by_key.clear()
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up mid-request is logged, not printed as a traceback."""
+
+    request_queue_size = LISTEN_BACKLOG
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):  # reset, broken pipe, timeout, TLS error
+            _log.debug("proxy connection from %s ended: %r", client_address, exc)
+            return
+        _log.error("proxy request from %s failed", client_address, exc_info=True)
+
+
+def _proxy_auth_key(value: str | None) -> str | None:
+    """The user name of ``Proxy-Authorization: Basic``: clients send it on CONNECT when the
+    proxy URL carries one (``http://AKID@127.0.0.1:PORT``), the only place a TLS client's
+    access key shows before the handshake."""
+    scheme, _, encoded = (value or "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        user = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return user.split(":", 1)[0] or None
+
+
+def _split_authority(authority: str) -> tuple[str, int] | None:
+    """``host:port`` of a CONNECT target; None when the port is missing or not a number."""
+    host, sep, port = authority.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        return None
+    return host.strip("[]"), int(port)
+
+
 def _operation(headers: Any, path: str, body: bytes) -> str | None:
     target = headers.get("X-Amz-Target")
     if target:
@@ -214,6 +269,8 @@ def _handler_class(proxy: AWSProxy, cert_dir: Path) -> type:
         certdir = f"{cert_dir}/"
 
     class _Handler(proxy3.ProxyRequestHandler):
+        timeout = SOCKET_TIMEOUT_S
+
         def setup(self) -> None:
             # moto's __init__ sets its own creator (certs in site-packages) before the base
             # class handles the request; setup() runs after that and before handle().
@@ -223,17 +280,64 @@ def _handler_class(proxy: AWSProxy, cert_dir: Path) -> type:
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: every request is in :meth:`AWSProxy.records` instead."""
 
+        def send_header(self, keyword: str, value: str) -> None:
+            if keyword.lower() == "connection":
+                self._said_connection = True
+            super().send_header(keyword, value)
+
+        def end_headers(self) -> None:
+            # moto closes after every response: say so, or a keep-alive client reuses the
+            # connection and its next request meets a reset (see the module comment).
+            if self.command != "CONNECT" and not getattr(self, "_said_connection", False):
+                self.send_header("Connection", "close")
+            super().end_headers()
+
         def do_CONNECT(self) -> None:
-            host = self.path.rsplit(":", 1)[0]
-            if not is_aws_host(host):
-                self._refuse(host, "non-aws-host")
+            target = _split_authority(self.path)
+            key = _proxy_auth_key(self.headers.get("Proxy-Authorization"))
+            if target is None:
+                detail = f"CONNECT target {self.path!r} is not host:port"
+                self._refuse(self.path, "malformed-request", key=key, detail=detail)
                 return
-            super().do_CONNECT()
+            host = target[0]
+            if not is_aws_host(host):
+                self._refuse(host, "non-aws-host", key=key)
+                return
+            try:
+                super().do_CONNECT()
+            except ssl.SSLError as exc:
+                self.close_connection = True
+                if "ALERT" not in str(exc.reason or ""):
+                    raise  # not the client rejecting our certificate: handle_error logs it
+                # The client refused moto's certificate: a tool with its own trust store.
+                detail = f"TLS handshake failed: the client sent {exc.reason}"
+                self._record_refusal(host, "tls-untrusted", key=key, detail=detail)
+
+        def parse_request(self) -> bool:
+            if not super().parse_request():
+                return False
+            if self.command != "CONNECT" and not self._host_of(self.path):
+                detail = "no Host header and no absolute URL"
+                self._refuse("", "malformed-request", detail=detail)
+                return False
+            return True
+
+        def _host_of(self, path: str) -> str:
+            return str(self.headers.get("Host") or urlsplit(path).netloc)
+
+        def _get_host_and_path(self, req: Any) -> tuple[str, str]:
+            if "Host" not in self.headers:
+                self.headers["Host"] = urlsplit(self.path).netloc
+            return super()._get_host_and_path(req)
 
         def do_GET(self) -> None:
             host_url, path = self._get_host_and_path(self)
             host = urlsplit(host_url).hostname or ""
-            body = self._read_body()
+            try:
+                body = self._read_body()
+            except ValueError as exc:  # a bad Content-Length or chunk size
+                self._refuse(host, "malformed-request", detail=f"unreadable body: {exc}")
+                return
             authorization = self.headers.get("Authorization")
             key = ids.access_key_id(authorization) or ids.access_key_id(path)
             operation = _operation(self.headers, path, body)
@@ -276,6 +380,22 @@ def _handler_class(proxy: AWSProxy, cert_dir: Path) -> type:
             length = int(self.headers.get("Content-Length") or 0)
             return self.rfile.read(length) if length else b""
 
+        def _record_refusal(
+            self,
+            host: str,
+            reason: RefusalReason,
+            *,
+            key: str | None = None,
+            operation: str | None = None,
+            detail: str | None = None,
+        ) -> None:
+            proxy.record(
+                ProxyRecord(
+                    time.time(), str(self.command), host, _service(host, None), operation, key,
+                    False, reason, detail,
+                )
+            )  # fmt: skip
+
         def _refuse(
             self,
             host: str,
@@ -283,23 +403,21 @@ def _handler_class(proxy: AWSProxy, cert_dir: Path) -> type:
             *,
             key: str | None = None,
             operation: str | None = None,
+            detail: str | None = None,
         ) -> None:
-            proxy.record(
-                ProxyRecord(
-                    time.time(), self.command, host, _service(host, None), operation, key,
-                    False, reason,
-                )
-            )  # fmt: skip
-            message = (
-                f"smp-compat proxy refused {host} ({reason}): nothing leaves this machine; "
-                + (
+            self._record_refusal(host, reason, key=key, operation=operation, detail=detail)
+            if reason == "malformed-request":
+                status, kind, why = 400, "ValidationException", detail or "malformed request"
+            else:
+                status, kind = 403, "AccessDeniedException"
+                why = (
                     "the tool should have used AWS_ENDPOINT_URL / --endpoint-url"
                     if reason == "endpoint-ignored"
                     else "only AWS hosts are served"
                 )
-            )
-            body = json.dumps({"__type": "AccessDeniedException", "message": message}).encode()
-            self.send_response(403, "Forbidden by smp-compat")
+            message = f"smp-compat proxy refused {host} ({reason}): nothing leaves this machine; "
+            body = json.dumps({"__type": kind, "message": message + why}).encode()
+            self.send_response(status, "Refused by smp-compat")
             self.send_header("Content-Type", "application/x-amz-json-1.1")
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Connection", "close")

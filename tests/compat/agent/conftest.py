@@ -90,8 +90,14 @@ def add_session(registry: SessionRegistry, **changes: Any) -> SessionSpec:
     return spec
 
 
+#: The plugin's first retransmission timeout and resend tick (SMP config.go:22-26).
+RESEND_AFTER_S = 0.2
+RESEND_TICK_S = 0.1
+
+
 class Client:
-    """A tiny scripted data-channel client built on the codec, acking what it receives."""
+    """A tiny scripted data-channel client built on the codec, acking what it receives and,
+    like the plugin's ResendStreamDataMessageScheduler, resending its oldest unacked message."""
 
     def __init__(self, url: str) -> None:
         self._stack = contextlib.ExitStack()
@@ -103,6 +109,10 @@ class Client:
         self.acks: list[wire.Ack] = []
         self.cipher: SessionCipher | None = None
         self.auto_ack = True
+        self.auto_resend = True
+        #: Unacked frames by sequence number, with their first send time.
+        self.unacked: dict[int, tuple[bytes, float]] = {}
+        self.resent: list[int] = []
 
     def open(self, token: str, client_version: str | None = "1.2.677.0") -> None:
         text = wire.open_data_channel(token, str(uuid.uuid4()), str(uuid.uuid4()), client_version)
@@ -115,18 +125,38 @@ class Client:
         if seq is None:
             self.seq += 1
         message = ClientMessage(MessageType.INPUT, number, payload_type, payload)
-        self.ws.send(wire.encode(message))
+        frame = wire.encode(message)
+        self.ws.send(frame)
+        self.unacked.setdefault(number, (frame, time.monotonic()))
         return message
+
+    def _resend_oldest(self) -> None:
+        if not (self.auto_resend and self.unacked):
+            return
+        seq = min(self.unacked)
+        frame, first_sent = self.unacked[seq]
+        if time.monotonic() - first_sent > RESEND_AFTER_S:
+            self.resent.append(seq)
+            self.ws.send(frame)
 
     def next(self, timeout: float = 5.0) -> ClientMessage:
         """The next non-ack frame (acks are collected in ``self.acks``)."""
         deadline = time.monotonic() + timeout
         while True:
-            frame = self.ws.recv(timeout=max(0.01, deadline - time.monotonic()))
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"no frame within {timeout} s")
+            try:
+                frame = self.ws.recv(timeout=min(RESEND_TICK_S, left))
+            except TimeoutError:
+                self._resend_oldest()
+                continue
             assert isinstance(frame, bytes), frame
             message = wire.decode(frame)
             if message.message_type == MessageType.ACK:
-                self.acks.append(wire.parse_ack(message))
+                ack = wire.parse_ack(message)
+                self.acks.append(ack)
+                self.unacked.pop(ack.sequence_number, None)
                 continue
             self.received.append(message)
             if self.auto_ack and message.message_type == MessageType.OUTPUT:

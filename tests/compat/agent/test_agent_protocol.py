@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
@@ -13,6 +14,7 @@ from compat.agent.shell import ScriptedShell, is_interactive
 from compat.fakeaws.sessions import SessionSpec
 from fake_plugin import wire
 from fake_plugin.crypto import SessionCipher
+from fake_plugin.datachannel import ClientDataChannel, DataKey
 from fake_plugin.handshake import (
     HandshakeResponse,
     ProcessedAction,
@@ -175,11 +177,87 @@ def test_undecryptable_client_output_stays_unacked():
     session.receive_binary(
         _input(1, PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(answer)), T0 + 2
     )
-    session.receive_binary(_input(2, PayloadType.SIZE, b'{"cols":1,"rows":1}'), T0 + 2)
+    session.tick(T0 + 2.1)  # the shell is ready
+    session.receive_binary(_input(2, PayloadType.SIZE, b'{"cols":1,"rows":1}'), T0 + 2.1)
     _frames(session)
-    session.receive_binary(_input(3, PayloadType.OUTPUT, b"not encrypted at all, sorry"), T0 + 2)
+    session.receive_binary(_input(3, PayloadType.OUTPUT, b"not encrypted at all, sorry"), T0 + 2.1)
     assert _frames(session) == []
     assert "decrypt-failed" in [d["event"] for d in session.transcript.decisions]
+
+
+def _encrypted_and_complete():
+    """An interactive session through KMS and the challenge, HandshakeComplete at T0 + 2."""
+    key = os.urandom(64)
+    session = _open()
+    _frames(session)
+    challenge = _through_kms(session, key)
+    client = SessionCipher(key, role="client")
+    answer = client.encrypt(client.decrypt(unb64(challenge.json()["Challenge"])))
+    session.receive_binary(
+        _input(1, PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(answer)), T0 + 2
+    )
+    frames = _frames(session)
+    assert [f.payload_type for f in frames if f.message_type == "output_stream_data"] == [
+        PayloadType.HANDSHAKE_COMPLETE
+    ]
+    return session, client
+
+
+def _acked(frames):
+    return [wire.parse_ack(f).sequence_number for f in frames if f.message_type == "acknowledge"]
+
+
+def _shell_output(frames, cipher):
+    return b"".join(
+        cipher.decrypt(f.payload)
+        for f in frames
+        if f.message_type == "output_stream_data" and f.payload_type == PayloadType.OUTPUT
+    )
+
+
+def test_input_before_the_shell_is_ready_is_refused_unacked_then_resent():
+    """datachannel.go:695-699 + shell_unix.go:425-433: input that reaches the agent before
+    the pty is open gets no ack and no answer; a later message is acked and buffered; the
+    client's resend of the oldest one then releases both, in order (the plugin's
+    ResendStreamDataMessageScheduler, streaming.go:333-362)."""
+    session, client = _encrypted_and_complete()
+    typed = _input(2, PayloadType.OUTPUT, client.encrypt(b"whoami\r"))
+    size = _input(3, PayloadType.SIZE, b'{"cols":80,"rows":24}')
+    session.receive_binary(typed, T0 + 2.01)  # keystrokes first: the size goroutine lost
+    session.receive_binary(size, T0 + 2.02)
+    assert _acked(_frames(session)) == [3]  # 2 refused unacked, 3 buffered and acked
+    events = [d for d in session.transcript.decisions if d["event"] == "handler-not-ready"]
+    assert [(d["seq"], d["payload_type"]) for d in events] == [(2, PayloadType.OUTPUT)]
+
+    session.tick(T0 + 2.05)  # the pty opens: the prompt, but nothing typed is replayed
+    assert _shell_output(_frames(session), client) == b"# "
+    session.receive_binary(typed, T0 + 2.25)  # the client's resend after its RTO
+    frames = _frames(session)
+    assert _acked(frames) == [2]
+    assert _shell_output(frames, client) == b"whoami\r\nroot\r\n# "
+    assert session.transcript.decisions[-1]["event"] == "size"  # released from the buffer
+    session.receive_binary(_input(4, PayloadType.OUTPUT, client.encrypt(b"exit\r")), T0 + 2.3)
+    assert "session-ended" in [d["event"] for d in session.transcript.decisions]
+    session.tick(T0 + 4.4)  # the drain gives up on output this test never acked
+    assert session.transcript.outcome == "completed"
+
+
+def test_size_before_the_shell_is_ready_is_refused_then_resent():
+    """The usual order (Size first) meets the same refusal: every encrypted session makes
+    the client resend once, as against a real agent whose pty is still starting."""
+    session, client = _encrypted_and_complete()
+    size = _input(2, PayloadType.SIZE, b'{"cols":80,"rows":24}')
+    session.receive_binary(size, T0 + 2.001)
+    assert _frames(session) == []
+    session.tick(T0 + 2.05)
+    assert _shell_output(_frames(session), client) == b"# "
+    session.receive_binary(size, T0 + 2.3)
+    assert _acked(_frames(session)) == [2]
+    assert [d["event"] for d in session.transcript.decisions][-3:] == [
+        "handler-not-ready",
+        "shell-started",
+        "size",
+    ]
 
 
 def test_binary_before_open_is_a_protocol_error():
@@ -239,3 +317,82 @@ def test_interactive_shell_echo_like_a_pty():
     assert shell.feed(b"x\x7f\x03").output == b"x\b \b^C\r\n# "
     step = shell.feed(b"exit\r")
     assert step.exited and step.output == b"exit\r\n"
+
+
+def test_non_interactive_commands_never_say_not_ready():
+    """shell_unix.go:428: the readiness check is skipped for NonInteractiveCommands, whose
+    handler acks input (it only looks for control signals) even before the command runs."""
+    spec = dataclasses.replace(SPEC, session_type="NonInteractiveCommands")
+    session = _open(spec)
+    _frames(session)
+    key = os.urandom(64)
+    challenge = _through_kms(session, key)
+    client = SessionCipher(key, role="client")
+    answer = client.encrypt(client.decrypt(unb64(challenge.json()["Challenge"])))
+    session.receive_binary(
+        _input(1, PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(answer)), T0 + 2
+    )
+    _frames(session)
+    session.receive_binary(_input(2, PayloadType.SIZE, b'{"cols":1,"rows":1}'), T0 + 2.01)
+    assert _acked(_frames(session)) == [2]
+    assert "handler-not-ready" not in [d["event"] for d in session.transcript.decisions]
+
+
+def test_fake_plugin_channel_recovers_keystrokes_the_agent_was_not_ready_for():
+    """Both sans-I/O ends together on one clock: the plugin's stdin beats its size thread
+    before the pty opens; the agent refuses the keystrokes unacked, and the plugin's resend
+    scheduler (oldest unacked message, after its RTO, on 100 ms ticks: streaming.go:333-362)
+    delivers them once the shell is ready."""
+    clock = [T0]
+    key = os.urandom(64)
+    agent = _open()
+    to_agent: list[bytes] = []
+    printed: list[bytes] = []
+    shell: list[bytes] = []
+    plugin = ClientDataChannel(
+        session_id=SPEC.session_id,
+        target_id=SPEC.target,
+        client_version="1.2.677.0",
+        legacy_cli=False,
+        decrypted_payload_types=(PayloadType.OUTPUT,),
+        send=to_agent.append,
+        display=printed.append,
+        kms=lambda key_id, context: DataKey(b"blob", key),
+        on_session_type=lambda ok: None,
+        on_closed=lambda output: None,
+        clock=lambda: clock[0],
+    )
+
+    def pump():
+        moved = True
+        while moved:
+            moved = False
+            for item in agent.take_outgoing():
+                if isinstance(item, bytes):
+                    plugin.receive(item)
+                    moved = True
+            while to_agent:
+                agent.receive_binary(to_agent.pop(0), clock[0])
+                moved = True
+            if agent.pending_kms:
+                agent.kms_done([KmsResult(key) for _ in agent.pending_kms], clock[0])
+                moved = True
+
+    pump()
+    assert printed == [b"This session is encrypted using AWS KMS.\n"]
+    plugin.register_handler(lambda message: shell.append(message.payload) is None)
+    plugin.send_input(PayloadType.OUTPUT, b"whoami\r")
+    plugin.send_input(PayloadType.SIZE, b'{"cols":80,"rows":24}')
+    pump()
+    assert plugin.pending == 1  # the keystrokes; the Size was acked and buffered
+    ticks = 0
+    while plugin.pending and ticks < 20:
+        clock[0] += 0.1
+        ticks += 1
+        agent.tick(clock[0])
+        plugin.resend_due()
+        pump()
+    assert plugin.pending == 0 and 2 <= ticks <= 4, ticks
+    assert b"".join(shell) == b"# whoami\r\nroot\r\n# "
+    refused = [d for d in agent.transcript.decisions if d["event"] == "handler-not-ready"]
+    assert {d["seq"] for d in refused} == {2}

@@ -360,3 +360,66 @@ def test_lifecycle(registry, tmp_path):
     with pytest.raises(ValueError, match="loopback"):
         FakeAgent(registry, kms_endpoint_url=None, transcript_dir=tmp_path, host="0.0.0.0")
     assert agent.wait_closed("nothing", 0.01) is None
+
+
+def _through_handshake(client, spec, data_key):
+    """Answer the KMS handshake and the challenge; return once HandshakeComplete arrived."""
+    client.expect(PayloadType.HANDSHAKE_REQUEST)
+    plaintext, blob = data_key(spec.session_id, TARGET)
+    client.send(
+        PayloadType.HANDSHAKE_RESPONSE,
+        _ok_response(
+            ProcessedAction("SessionType", 1),
+            ProcessedAction("KMSEncryption", 1, kms_action_result(blob)),
+        ),
+    )
+    client.cipher = SessionCipher(plaintext, role="client")
+    challenge = client.expect(PayloadType.ENC_CHALLENGE_REQUEST)
+    secret = client.cipher.decrypt(unb64(challenge.json()["Challenge"]))
+    client.send(
+        PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(client.cipher.encrypt(secret))
+    )
+    client.expect(PayloadType.HANDSHAKE_COMPLETE)
+
+
+def test_input_before_size_completes_through_resends(make_agent, new_session, client_for, data_key):
+    """Issue: keystrokes sent before the Size (the plugin's stdin loop beat its size
+    goroutine) while the pty is still opening. The agent refuses the first unacked, acks
+    and buffers the second; the client's resend of the oldest one completes the session."""
+    agent = make_agent(shell_start_s=0.3)
+    spec = new_session(command="/bin/sh", kms_key_id=KEY_ALIAS)
+    client = client_for(agent, spec.session_id)
+    client.open(spec.token_value)
+    _through_handshake(client, spec, data_key)
+    typed = client.send(PayloadType.OUTPUT, b"whoami\r")
+    client.send(PayloadType.SIZE, b'{"cols":80,"rows":24}')
+    assert client.read_until(b"# whoami\r\nroot\r\n# ") == b"# whoami\r\nroot\r\n# "
+    assert typed.sequence_number in client.resent
+    client.send(PayloadType.OUTPUT, b"exit\r")
+    assert client.closing_output() == ""
+
+    transcript = agent.wait_closed(spec.session_id, 5)
+    assert transcript["outcome"] == "completed"
+    refused = [d for d in transcript["decisions"] if d["event"] == "handler-not-ready"]
+    assert refused and {d["seq"] for d in refused} == {typed.sequence_number}
+    shown = [m for m in transcript["messages"] if m.get("encrypted") and m["dir"] == "in"]
+    assert [m["text"] for m in shown if not m.get("buffered")][-2:] == ["whoami\r", "exit\r"]
+
+
+def test_client_that_never_resends_hangs_to_the_idle_timeout(
+    make_agent, new_session, client_for, data_key
+):
+    """The other side of the contract: refused input is not answered at all, so a client
+    without resends (the bug the fake agent used to hide by acking) gets nothing back."""
+    agent = make_agent(shell_start_s=0.3, idle_timeout_s=1.5)
+    spec = new_session(command="/bin/sh", kms_key_id=KEY_ALIAS)
+    client = client_for(agent, spec.session_id)
+    client.auto_resend = False
+    client.open(spec.token_value)
+    _through_handshake(client, spec, data_key)
+    client.send(PayloadType.OUTPUT, b"whoami\r")
+    assert client.output() == b"# "  # the pty opened; the keystrokes were never replayed
+    with pytest.raises(TimeoutError):
+        client.output(timeout=0.8)
+    transcript = agent.wait_closed(spec.session_id, 5)
+    assert transcript["outcome"] == "idle-timeout"

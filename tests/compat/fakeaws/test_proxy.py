@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import base64
+import http.client
 import os
+import socket
+import ssl
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +128,137 @@ def test_certificates_are_minted_outside_site_packages(fake: FakeAWS) -> None:
 
     minted = list(Path(CertificateCreator.certdir).glob("*.crt"))
     assert minted == []
+
+
+# --- resets, TLS refusals, malformed requests (issue 9 item 4, issue 13 low) -------------
+
+_KMS_HOST = "kms.us-east-1.amazonaws.com"
+
+
+@pytest.fixture(scope="module")
+def own_proxy(fake: FakeAWS, tmp_path_factory: pytest.TempPathFactory) -> Iterator[proxy.AWSProxy]:
+    """A second proxy with records of its own (moto's backends are the stage's)."""
+    server = proxy.AWSProxy(tmp_path_factory.mktemp("certs"))
+    server.start()
+    yield server
+    server.stop()
+
+
+def _sigv4(key: str) -> str:
+    scope = f"{key}/20260101/us-east-1/kms/aws4_request"
+    return f"AWS4-HMAC-SHA256 Credential={scope}, SignedHeaders=host, Signature=0"
+
+
+def _list_keys_twice(server: proxy.AWSProxy, key: str) -> list[str]:
+    """Two requests on one keep-alive ``HTTPSConnection`` through a CONNECT tunnel: a client
+    that reuses the connection unless the response says ``Connection: close`` (as Go's does)."""
+    host, port = server.address
+    context = ssl.create_default_context(cafile=str(proxy.ca_bundle_path()))
+    connection = http.client.HTTPSConnection(host, port, context=context, timeout=30)
+    connection.set_tunnel(_KMS_HOST, 443)
+    seen = []
+    try:
+        for _ in range(2):
+            connection.request(
+                "POST", "/", body=b"{}",
+                headers={"X-Amz-Target": "TrentService.ListKeys", "Authorization": _sigv4(key),
+                         "Content-Type": "application/x-amz-json-1.1"},
+            )  # fmt: skip
+            response = connection.getresponse()
+            response.read()
+            seen.append(f"{response.status} {response.getheader('Connection')}")
+    finally:
+        connection.close()
+    return seen
+
+
+def _wait_for(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := predicate()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return found
+
+
+def test_responses_say_connection_close_so_a_reused_connection_is_never_reset(
+    own_proxy: proxy.AWSProxy,
+) -> None:
+    """moto closes the tunnel after each answer; without the header the second request of
+    a keep-alive client met a closed socket (Go: "connection reset by peer")."""
+    assert _list_keys_twice(own_proxy, "AKIAFAKEPROXYKEEP001") == ["200 close", "200 close"]
+
+
+@pytest.mark.slow
+def test_many_concurrent_connect_tls_requests_see_no_reset(own_proxy: proxy.AWSProxy) -> None:
+    """A bounded stress: 160 tunnels from 40 threads at once, two requests each."""
+    with ThreadPoolExecutor(40) as pool:
+        futures = [
+            pool.submit(_list_keys_twice, own_proxy, f"AKIAFAKESTRESS{n:06d}") for n in range(160)
+        ]
+        outcomes = Counter()
+        for future in futures:
+            try:
+                outcomes.update(future.result())
+            except OSError as exc:  # resets, EOFs and timeouts all land here
+                outcomes[type(exc).__name__] += 1
+    assert outcomes == {"200 close": 320}
+
+
+def _connect(server: proxy.AWSProxy, request: bytes) -> tuple[socket.socket, bytes]:
+    """Send a raw proxy request; return the socket and the response head."""
+    sock = socket.create_connection(server.address, timeout=10)
+    sock.sendall(request)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    return sock, head
+
+
+@pytest.mark.parametrize("key", ["AKIAFAKEPROXYTLS0001", None])
+def test_client_that_does_not_trust_the_ca_is_a_refusal_not_a_traceback(
+    own_proxy: proxy.AWSProxy, capfd: pytest.CaptureFixture[str], key: str | None
+) -> None:
+    """The client's alert (unknown CA) is recorded with its key when the CONNECT carried
+    ``Proxy-Authorization`` (a proxy URL ``http://KEY@host:port``), else by host only."""
+    auth = b""
+    if key is not None:
+        auth = b"Proxy-Authorization: Basic " + base64.b64encode(f"{key}:x".encode()) + b"\r\n"
+    request = f"CONNECT {_KMS_HOST}:443 HTTP/1.1\r\nHost: {_KMS_HOST}:443\r\n".encode()
+    sock, head = _connect(own_proxy, request + auth + b"\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    untrusting = ssl.create_default_context()  # the system's roots only, not moto's CA
+    with sock, pytest.raises(ssl.SSLCertVerificationError):
+        untrusting.wrap_socket(sock, server_hostname=_KMS_HOST)
+    found = _wait_for(lambda: [r for r in own_proxy.refusals(key) if r.reason == "tls-untrusted"])
+    assert [(r.host, r.access_key_id, r.allowed) for r in found] == [(_KMS_HOST, key, False)]
+    assert "UNKNOWN_CA" in str(found[0].detail)
+    own_proxy.reset()
+    assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "host"),
+    [
+        (b"CONNECT kms.us-east-1.amazonaws.com HTTP/1.1\r\n\r\n", "kms.us-east-1.amazonaws.com"),
+        (b"CONNECT kms.us-east-1.amazonaws.com:https HTTP/1.1\r\n\r\n", None),
+        (b"GET /no-host HTTP/1.1\r\n\r\n", ""),
+    ],
+    ids=["connect-without-port", "connect-named-port", "no-host-header"],
+)
+def test_malformed_requests_are_refused_and_logged(
+    own_proxy: proxy.AWSProxy,
+    capfd: pytest.CaptureFixture[str],
+    request_bytes: bytes,
+    host: str | None,
+) -> None:
+    sock, head = _connect(own_proxy, request_bytes)
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 400"), head
+    (record,) = _wait_for(own_proxy.refusals)
+    assert record.reason == "malformed-request" and record.detail
+    if host is not None:
+        assert record.host == host
+    own_proxy.reset()
+    assert "Traceback" not in capfd.readouterr().err

@@ -28,21 +28,34 @@ OLD = (
 )
 
 
-@pytest.fixture(scope="module")
-def stage(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+def _stage(moto_server: str, transcripts: Path, **agent_options: float) -> Iterator[object]:
     try:
         from compat.agent.server import FakeAgent  # noqa: PLC0415
         from compat.fakeaws.sessions import SessionRegistry  # noqa: PLC0415
     except ImportError as exc:
         pytest.skip(f"the fake agent (compat/agent/server.py) is not available: {exc}")
     registry = SessionRegistry()
-    agent = FakeAgent(registry, moto_server, tmp_path_factory.mktemp("transcripts"))
+    agent = FakeAgent(registry, moto_server, transcripts, **agent_options)
     agent.start()
     registry.agent_url = agent.url
     try:
         yield registry, agent
     finally:
         agent.stop()
+
+
+@pytest.fixture(scope="module")
+def stage(moto_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    yield from _stage(moto_server, tmp_path_factory.mktemp("transcripts"))
+
+
+@pytest.fixture(scope="module")
+def slow_shell_stage(
+    moto_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[object]:
+    """An agent whose pty opens 0.5 s after HandshakeComplete: Size and keystrokes both
+    arrive while it is not ready, whichever of the plugin's threads sends first."""
+    yield from _stage(moto_server, tmp_path_factory.mktemp("transcripts"), shell_start_s=0.5)
 
 
 def _start(
@@ -54,6 +67,7 @@ def _start(
     *,
     release: str = "1.2.677.0",
     stdin: object = subprocess.DEVNULL,
+    command: str = "whoami",
 ) -> tuple[subprocess.CompletedProcess[bytes], float]:
     from compat.fakeaws.sessions import SessionSpec  # noqa: PLC0415
 
@@ -68,7 +82,7 @@ def _start(
             account_id="123456789012",
             session_type="Standard_Stream",
             kms_key_id=key,
-            command="whoami",
+            command=command,
         )
     )
     response = json.dumps(
@@ -140,6 +154,34 @@ def test_encrypted_shell(stage: object, kms_env: dict[str, str], kms_key: str) -
         "Exiting session with sessionId: sess-enc.\n\n"
     )
     print(f"encrypted session end to end: {took:.2f} s")
+
+
+def test_keystrokes_before_the_shell_is_ready(
+    slow_shell_stage: object, kms_env: dict[str, str], kms_key: str
+) -> None:
+    """Issue 9: input typed at once, before the Size and before the agent's pty is open, is
+    refused unacked; the plugin's resend scheduler delivers it and the session completes."""
+    _registry, agent = slow_shell_stage  # type: ignore[misc]
+    typed = ["sh", "-c", "printf 'whoami\\rexit\\r'; exec sleep 30"]
+    with subprocess.Popen(typed, stdout=subprocess.PIPE) as keeper:
+        result, took = _start(
+            slow_shell_stage, "sess-early", kms_key, _seven(), kms_env,
+            stdin=keeper.stdout, command="/bin/sh",
+        )  # fmt: skip
+        keeper.kill()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode() == (
+        "\nStarting session with SessionId: sess-early\n"
+        "This session is encrypted using AWS KMS.\n# whoami\r\nroot\r\n# exit\r\n\n\n"
+        "Exiting session with sessionId: sess-early.\n\n"
+    )
+    transcript = agent.wait_closed("sess-early", 5)
+    assert transcript is not None and transcript["outcome"] == "completed"
+    events = [d["event"] for d in transcript["decisions"]]
+    assert "handler-not-ready" in events, events
+    resent = [m for m in transcript["messages"] if m["dir"] == "in" and m.get("seq") is not None]
+    assert len(resent) > len({(m["seq"], m["message_type"]) for m in resent})  # resends seen
+    print(f"keystrokes before the shell: {took:.2f} s")
 
 
 @pytest.mark.parametrize(("release", "text"), [("1.2.234.0", OLD), ("1.2.677.0", NEW)])
