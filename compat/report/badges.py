@@ -58,7 +58,7 @@ def _version_key(version: str) -> tuple[int, ...]:
 
 def current_rows(matrix: Matrix, tool: str) -> list[Mapping[str, Any]]:
     """The rows a tool's badge speaks for (see the module docstring)."""
-    rows = [r for r in matrix.rows if r["tool"] == tool]
+    rows = matrix.tool_rows(tool)
     judged = [r for r in rows if matrix.row_tally(r["id"]).judged]
     run = [r for r in judged if r["mode"] == "run"]
     if run:
