@@ -106,20 +106,33 @@ class Staging:
                 shutil.rmtree(entry, ignore_errors=True)
 
     def commit(self) -> None:
-        """Put each output found in the staging directory in place of the old one."""
+        """Put the outputs found in the staging directory in place of the old ones: the old
+        ones move aside first, then the new ones in (renames on one file system); on a
+        failure the old ones are put back."""
+        names = [name for name in OUTPUTS if (self.path / name).exists()]
         trash = self.out_dir / f"{_PREFIX}old-{os.getpid()}-{secrets.token_hex(4)}"
         trash.mkdir()
+        aside: list[str] = []
+        placed: list[str] = []
         try:
-            for name in OUTPUTS:
-                new = self.path / name
-                if not new.exists():
-                    continue
+            for name in names:
                 old = self.out_dir / name
-                if old.is_dir() and not old.is_symlink():
-                    old.rename(trash / name)  # a directory cannot be replaced in one rename
-                new.replace(old)
-        finally:
-            shutil.rmtree(trash, ignore_errors=True)
+                if old.exists() or old.is_symlink():
+                    old.rename(trash / name)
+                    aside.append(name)
+            for name in names:
+                (self.path / name).rename(self.out_dir / name)
+                placed.append(name)
+        except OSError as exc:
+            for name in placed:
+                (self.out_dir / name).rename(self.path / name)
+            for name in aside:
+                (trash / name).rename(self.out_dir / name)
+            trash.rmdir()
+            raise UserError(
+                f"{self.option} {self.out_dir}: cannot replace the report: {exc}"
+            ) from None
+        shutil.rmtree(trash, ignore_errors=True)
 
     def __exit__(
         self,
