@@ -54,9 +54,11 @@ def load(path: Path) -> dict[str, Any]:
     except OSError as exc:
         raise UserError(f"{path}: cannot read it: {exc.strerror}") from None
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise UserError(f"{path}: not JSON: {exc.msg} at line {exc.lineno}") from None
+    except ValueError as exc:  # NaN or Infinity
+        raise UserError(f"{path}: {exc}") from None
     except RecursionError:
         raise UserError(f"{path}: JSON nested too deeply to be a matrix.json") from None
     try:
@@ -65,6 +67,11 @@ def load(path: Path) -> dict[str, Any]:
         raise UserError(f"{path}: JSON nested too deeply to be a matrix.json") from None
     result: dict[str, Any] = document
     return result
+
+
+def _no_constant(name: str) -> object:
+    """``NaN`` and ``Infinity`` are not JSON (RFC 8259 §6) and break the page's script."""
+    raise ValueError(f"{name} is not a JSON number; a matrix.json never holds one")
 
 
 def _pid_alive(pid: int) -> bool:
