@@ -35,7 +35,10 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 def clean(text: object) -> str:
     """One line of plain text: ANSI sequences and control characters gone, breaks as spaces."""
-    value = _ANSI.sub("", str(text))
+    value = str(text)
+    if value.isprintable():  # no control, separator or escape character: the common case
+        return value
+    value = _ANSI.sub("", value)
     return _CONTROLS.sub("", _BREAKS.sub(" ", value))
 
 
@@ -95,7 +98,10 @@ def prose(text: object, *, cell: bool = False) -> str:
 
 def xml_text(text: object) -> str:
     """``text`` without ANSI sequences or characters XML 1.0 cannot hold (line breaks kept)."""
-    return _NOT_XML.sub("", _ANSI.sub("", str(text)))
+    value = str(text)
+    if value.isprintable():  # nothing to drop: the common case, at C speed
+        return value
+    return _NOT_XML.sub("", _ANSI.sub("", value))
 
 
 def safe_link(path: object) -> bool:

@@ -8,6 +8,7 @@ columns, no duplicates), and answers a file of another ``schema_version`` with w
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable, Mapping
 from functools import cache
 from importlib import resources
@@ -124,6 +125,13 @@ def validate(document: object, source: str = "matrix.json") -> None:
     _check_references(document, source)
 
 
+def _finite(value: object, path: str, source: str) -> None:
+    """JSON has no NaN or infinity (RFC 8259 §6); Python writes them and the page cannot
+    parse them, and the schema's ``minimum`` lets NaN through."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise MatrixInvalidError(f"{value} is not a finite number", path, source)
+
+
 def _check_references(document: Mapping[str, Any], source: str) -> None:
     """What JSON Schema cannot say: ids are unique and made of their parts (a row is
     ``tool/variant``, a column ``scenario/release``, a cell ``row/column``), and every cell sits
@@ -144,8 +152,12 @@ def _check_references(document: Mapping[str, Any], source: str) -> None:
                 )
             seen[item["id"]] = item
         known[key] = seen
+    for key in ("duration_s", "timeout_s", "cells_per_second", "median_overhead_s"):
+        _finite(document["run"].get(key), f"$.run.{key}", source)
     places: set[tuple[str, str]] = set()
     for index, cell in enumerate(document["cells"]):
+        for key in ("duration_s", "tool_duration_s"):
+            _finite(cell.get(key), f"$.cells[{index}].{key}", source)
         for key, plural in (("row", "rows"), ("column", "columns")):
             owner = known[plural].get(cell[key])
             if owner is None:

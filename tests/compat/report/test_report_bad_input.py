@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from compat.cli import main
 from compat.report.sample import sample_document
+from compat.report.schema import MatrixInvalidError, validate
 
 
 def _one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:
@@ -118,6 +119,17 @@ def test_a_bad_step_summary(
     assert main(["report", str(good)]) == 2
     _one_line_error(capsys, "GITHUB_STEP_SUMMARY", "the reports are written")
     assert (tmp_path / "index.html").is_file()
+
+
+def test_run_validation_refuses_nan_before_it_reaches_the_page(document: dict[str, Any]) -> None:
+    """``timeout = nan`` used to reach matrix.json as ``NaN`` and break the page's script."""
+    document["run"]["timeout_s"] = float("nan")
+    with pytest.raises(MatrixInvalidError, match=r"\$\.run\.timeout_s: nan is not a finite"):
+        validate(document)
+    document["run"]["timeout_s"] = 60.0
+    document["cells"][3]["duration_s"] = float("inf")
+    with pytest.raises(MatrixInvalidError, match=r"\$\.cells\[3\]\.duration_s"):
+        validate(document)
 
 
 # -- merge of tampered parts ----------------------------------------------------------------------
