@@ -60,25 +60,29 @@ def _spans(text: str) -> list[tuple[bool, str]]:
     """``text`` split into ``(is_code, part)``: a code span opens at a backtick run that no
     backslash escapes and closes at the next run of the same length (GFM §6.1)."""
     parts: list[tuple[bool, str]] = []
-    position = plain_from = 0
     runs = list(re.finditer(r"`+", text))
-    index = 0
+    plain_from = index = 0
     while index < len(runs):
         opener = runs[index]
         escaped = opener.start() > 0 and text[opener.start() - 1] == "\\"
         closer = None
         if not escaped:
             closer = next(
-                (r for r in runs[index + 1 :] if len(r.group()) == len(opener.group())), None
+                (
+                    i
+                    for i in range(index + 1, len(runs))
+                    if len(runs[i].group()) == len(opener.group())
+                ),
+                None,
             )
-        if closer is None or closer.start() == opener.end():
+        if closer is None:
             index += 1
             continue
         parts.append((False, text[plain_from : opener.start()]))
-        parts.append((True, text[opener.start() : closer.end()]))
-        plain_from = position = closer.end()
-        index = runs.index(closer) + 1
-    parts.append((False, text[max(position, plain_from) :]))
+        parts.append((True, text[opener.start() : runs[closer].end()]))
+        plain_from = runs[closer].end()
+        index = closer + 1
+    parts.append((False, text[plain_from:]))
     return [p for p in parts if p[1]]
 
 
