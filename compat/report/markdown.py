@@ -2,7 +2,8 @@
 
 One table row per tool variant, one column per scenario with a symbol per plugin release, a
 pass-rate row, then each failure reason once, with the cells it hit and its fix. Grouping by
-reason (not by cell) is what keeps a 300-cell run to a screenful.
+reason (not by cell) is what keeps a 300-cell run to a screenful. Every string from matrix.json
+goes through :mod:`compat.report.escape`, so on GitHub it reads as written and adds no markup.
 """
 
 from __future__ import annotations
