@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import platform
+import secrets
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -180,11 +180,13 @@ def write(document: Mapping[str, Any], out_dir: Path, name: str = "matrix.json")
     in ``compat.report.bundle`` write a whole directory the same way)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / name
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=out_dir, prefix=".matrix.json.", delete=False
-    ) as handle:
-        handle.write(json.dumps(document, indent=1, ensure_ascii=False) + "\n")
-    Path(handle.name).replace(path)
+    # Not tempfile: its files are 0600, and a report is for reading (the umask decides).
+    temporary = out_dir / f".{name}.{secrets.token_hex(4)}"
+    try:
+        temporary.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", "utf-8")
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
     return path
 
 

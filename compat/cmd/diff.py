@@ -41,14 +41,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _write_whole(path: Path, text: str) -> None:
-    """``text`` into ``path`` through a temporary file beside it and a rename."""
-    import tempfile  # noqa: PLC0415
+    """``text`` into ``path`` through a temporary file beside it and a rename (made with
+    ``open``, not tempfile, whose files are 0600)."""
+    import secrets  # noqa: PLC0415
 
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", delete=False
-    ) as handle:
-        handle.write(text)
-    Path(handle.name).replace(path)
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}"
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,9 @@ def test_write_then_read_round_trips(tmp_path: Path) -> None:
     json_path = matrix.write(doc, tmp_path)
     assert matrix.read(json_path) == json.loads(json.dumps(doc))
     assert [p.name for p in tmp_path.iterdir()] == ["matrix.json"]  # no temporary file left
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert json_path.stat().st_mode & 0o777 == 0o666 & ~umask  # readable like any report
     restored = [
         CellResult.from_json({k: v for k, v in c.items() if k not in ("row", "column")})
         for c in doc["cells"]
