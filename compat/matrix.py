@@ -1,4 +1,4 @@
-"""The matrix: ``matrix.json`` (versioned schema, the source of every report) and ``matrix.md``.
+"""The matrix: ``matrix.json``, a versioned document that is the source of every report.
 
 Other reports (HTML, JUnit, badges, baseline diffs) are built from ``matrix.json`` alone, so it
 carries everything: run metadata, rows (tool variants with their source), columns (scenario x
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import platform
+import secrets
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,6 @@ __all__ = [
     "build",
     "merge",
     "read",
-    "render_markdown",
     "write",
 ]
 
@@ -175,13 +175,19 @@ def build(
     }
 
 
-def write(document: Mapping[str, Any], out_dir: Path) -> tuple[Path, Path]:
-    """Write ``matrix.json`` and ``matrix.md`` into ``out_dir``; returns both paths."""
+def write(document: Mapping[str, Any], out_dir: Path, name: str = "matrix.json") -> Path:
+    """Write ``out_dir/name`` whole: a temporary file beside it, then a rename (the reports
+    in ``compat.report.bundle`` write a whole directory the same way)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out_dir / "matrix.json", out_dir / "matrix.md"
-    json_path.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", "utf-8")
-    md_path.write_text(render_markdown(document), encoding="utf-8")
-    return json_path, md_path
+    path = out_dir / name
+    # Not tempfile: its files are 0600, and a report is for reading (the umask decides).
+    temporary = out_dir / f".{name}.{secrets.token_hex(4)}"
+    try:
+        temporary.write_text(json.dumps(document, indent=1, ensure_ascii=False) + "\n", "utf-8")
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
 
 
 def read(path: Path) -> dict[str, Any]:
@@ -304,109 +310,3 @@ def _merged(
         "summary": {k: counts.get(k, 0) for k in ("pass", "fail", "error", "skipped", "n/a")},
         "cells": [dict(c) for c in cells],
     }
-
-
-def _symbol(cell: Mapping[str, Any]) -> str:
-    if cell["outcome"] == "pass" and cell.get("warnings"):
-        return SYMBOLS["warn"]
-    return SYMBOLS.get(str(cell["outcome"]), "?")
-
-
-def render_markdown(document: Mapping[str, Any]) -> str:
-    """Rows x scenarios, one symbol per plugin release, then what failed and how to fix it."""
-    cells = document["cells"]
-    releases: list[str] = list(document["run"]["plugin"]["releases"])
-    scenarios = [s["name"] for s in document["scenarios"]]
-    by_key = {(c["row"], c["scenario"], c["release"]): c for c in cells}
-    run = document["run"]
-    summary = document["summary"]
-    lines = [
-        "# smp-compat matrix",
-        "",
-        f"{run['finished_at']} · {run['duration_s']} s · {run['jobs']} jobs · plugin "
-        f"{run['plugin']['kind']} · "
-        + ", ".join(f"{summary[k]} {k}" for k in ("pass", "fail", "error", "skipped", "n/a")),
-        "",
-        "Each cell shows plugin releases "
-        + " · ".join(releases)
-        + ": "
-        + ", ".join(f"{v} {k}" for k, v in SYMBOLS.items())
-        + ".",
-        "",
-        "| tool/variant | version | mode | " + " | ".join(scenarios) + " |",
-        "|---|---|---|" + "---|" * len(scenarios),
-    ]
-    for row in document["rows"]:
-        marks = []
-        for scenario in scenarios:
-            found = [by_key.get((row["id"], scenario, r)) for r in releases]
-            marks.append("".join(_symbol(c) if c else " " for c in found))
-        lines.append(
-            f"| {row['id']} | {row['version']} | {row['mode']} | " + " | ".join(marks) + " |"
-        )
-    lines += _section(cells, ("fail", "error"), "## Failures", releases, with_remedy=True)
-    lines += _warnings_section(cells)
-    lines += _section(cells, ("skipped",), "## Skipped", releases, with_remedy=False)
-    return "\n".join(lines) + "\n"
-
-
-def _where(members: Sequence[Mapping[str, Any]], releases: Sequence[str]) -> str:
-    """``kms, kms-region (1.2.234.0)``: scenarios, with releases only when not all of them."""
-    by_scenario: dict[str, set[str]] = defaultdict(set)
-    for cell in members:
-        by_scenario[cell["scenario"]].add(cell["release"])
-    parts = []
-    for scenario, found in by_scenario.items():
-        if found >= set(releases):
-            parts.append(scenario)
-        else:
-            parts.append(f"{scenario} ({', '.join(r for r in releases if r in found)})")
-    return ", ".join(parts)
-
-
-def _section(
-    cells: Sequence[Mapping[str, Any]],
-    outcomes: tuple[str, ...],
-    title: str,
-    releases: Sequence[str],
-    *,
-    with_remedy: bool,
-) -> list[str]:
-    groups: dict[tuple[str, str, str], list[Mapping[str, Any]]] = defaultdict(list)
-    for cell in cells:
-        if cell["outcome"] in outcomes:
-            groups[(cell["row"], cell["outcome"], cell["reason"] or "")].append(cell)
-    if not groups:
-        return []
-    lines = ["", title, ""]
-    for (row, outcome, reason), members in groups.items():
-        where = _where(members, releases)
-        first = members[0]
-        lines.append(f"- **{row}** — `{reason}` ({outcome}) in {where}")
-        lines.append(f"  - {first['explanation']}")
-        if first.get("detail"):
-            lines.append(f"  - seen: {first['detail']}")
-        if with_remedy and first.get("remedy"):
-            lines.append(f"  - fix: {first['remedy']}")
-        if first.get("evidence"):
-            shown = ", ".join(f"[{k}]({v})" for k, v in first["evidence"].items())
-            lines.append(f"  - evidence ({first['id']}): {shown}")
-    return lines
-
-
-def _warnings_section(cells: Sequence[Mapping[str, Any]]) -> list[str]:
-    from compat import reasons  # noqa: PLC0415
-
-    groups: dict[tuple[str, str], set[str]] = defaultdict(set)
-    for cell in cells:
-        for code in cell.get("warnings") or ():
-            groups[(cell["row"], code)].add(cell["scenario"])
-    if not groups:
-        return []
-    lines = ["", "## Warnings (the session starts, but…)", ""]
-    for (row, code), scenarios in groups.items():
-        reason = reasons.get(code)
-        lines.append(f"- **{row}** — `{code}` in {', '.join(sorted(scenarios))}")
-        lines.append(f"  - {reason.explanation}")
-        lines.append(f"  - fix: {reason.remedy}")
-    return lines

@@ -40,16 +40,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _write_whole(path: Path, text: str) -> None:
+    """``text`` into ``path`` through a temporary file beside it and a rename (made with
+    ``open``, not tempfile, whose files are 0600)."""
+    import secrets  # noqa: PLC0415
+
+    temporary = path.parent / f".{path.name}.{secrets.token_hex(4)}"
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
 def main(args: argparse.Namespace) -> int:
     """Compare, print or write the Markdown, exit 1 on a regression."""
     import sys  # noqa: PLC0415
 
     from compat.errors import UserError  # noqa: PLC0415
     from compat.report.bundle import load  # noqa: PLC0415
-    from compat.report.diff import compare, render  # noqa: PLC0415
+    from compat.report.diff import MARKER_PATTERN, compare, render  # noqa: PLC0415
 
     if args.max_bytes < 1000:
         raise UserError(f"--max-bytes {args.max_bytes}: expected 1000 or more")
+    if not MARKER_PATTERN.fullmatch(args.marker):
+        raise UserError(
+            f"--marker {args.marker!r}: expected up to 64 letters, digits, '.', '_' or '-'"
+        )
+    if args.out is not None and not args.out.parent.is_dir():
+        raise UserError(f"--out {args.out}: no directory {args.out.parent} to write it in")
+    if args.out is not None and args.out.is_dir():
+        raise UserError(f"--out {args.out}: is a directory; expected a file name")
     head = load(args.head)
     if args.missing_base_ok and not args.base.exists():
         base = {**head, "cells": []}
@@ -58,7 +79,7 @@ def main(args: argparse.Namespace) -> int:
     diff = compare(base, head)
     text = render(diff, marker=args.marker, max_bytes=args.max_bytes, link=args.link)
     if args.out is not None:
-        args.out.write_text(text, encoding="utf-8")
+        _write_whole(args.out, text)
     else:
         sys.stdout.write(text)
     return 1 if diff.regressions else 0

@@ -46,12 +46,13 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     validate(document, source=str(args.out))
     out_dir = args.out.parent
-    json_path, md_path = matrix.write(document, out_dir)
-    if json_path != args.out:
-        json_path.replace(args.out)
-        json_path = args.out
-    if not args.no_reports:
-        write_reports(document, out_dir)
+    named = args.out.name == "matrix.json"
+    if args.out.is_dir():
+        raise UserError(f"-o {args.out}: is a directory; expected a .json file name")
+    write_reports(document, out_dir, reports=not args.no_reports, matrix=named)
+    if not named:
+        matrix.write(document, out_dir, args.out.name)
+    json_path, md_path = args.out, out_dir / "matrix.md"
     summary = document["summary"]
     counts = ", ".join(f"{summary[k]} {k}" for k in ("pass", "fail", "error", "skipped", "n/a"))
     print(f"merged {len(parts)} parts, {len(document['cells'])} cells: {counts}")

@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from compat.plan import Cell
@@ -124,29 +124,42 @@ def main(args: argparse.Namespace) -> int:
     if shard is not None:
         cells = share(planned, shard)
         print(f"shard {shard}: {len(cells)} of {len(planned)} cells")
-    if cells:
-        results, started, finished = _run(cells, args, real)
-    else:  # more shards than costly cells: an empty part, still needed by merge
-        results, started = [], time.time()
-        finished = started
     from compat import matrix  # noqa: PLC0415
+    from compat.report import markdown  # noqa: PLC0415
+    from compat.report import summary as step_summary  # noqa: PLC0415
+    from compat.report.bundle import Staging, render_into  # noqa: PLC0415
+    from compat.report.schema import validate  # noqa: PLC0415
 
-    document = matrix.build(
-        cells,
-        results,
-        plan_cells=planned,
-        plan_fingerprint=fingerprint(planned),
-        shard=(shard.index, shard.count) if shard is not None else None,
-        started=started,
-        finished=finished,
-        jobs=args.jobs,
-        timeout=args.timeout,
-        real_plugin=str(real) if real else None,
-        user_tools=user_tools,
-        filters={"adapter": args.adapter, "scenario": args.scenario, "release": args.release},
-    )
-    json_path, md_path = matrix.write(document, args.out)
-    _reports(document, args.out)
+    # The new run writes its evidence and reports into a staging directory inside --out and
+    # replaces the previous report only once all of it is written: a failed start, Ctrl-C or
+    # kill leaves the previous report and the evidence it links to as they were.
+    with Staging(args.out) as staging:
+        (staging.path / "evidence").mkdir()
+        if cells:
+            results, started, finished = _run(cells, args, real, staging.path)
+        else:  # more shards than costly cells: an empty part, still needed by merge
+            results, started = [], time.time()
+            finished = started
+        document = matrix.build(
+            cells,
+            results,
+            plan_cells=planned,
+            plan_fingerprint=fingerprint(planned),
+            shard=(shard.index, shard.count) if shard is not None else None,
+            started=started,
+            finished=finished,
+            jobs=args.jobs,
+            timeout=args.timeout,
+            real_plugin=str(real) if real else None,
+            user_tools=user_tools,
+            filters={"adapter": args.adapter, "scenario": args.scenario, "release": args.release},
+        )
+        # Validated before anything is written, so drift between runner and schema shows.
+        validate(document, source=str(args.out / "matrix.json"))
+        render_into(document, staging.path, matrix=True)
+        staging.commit()
+    json_path, md_path = args.out / "matrix.json", args.out / "matrix.md"
+    step_summary.append(markdown.render(document, level=2))
     summary = document["summary"]
     counts = ", ".join(f"{summary[k]} {k}" for k in ("pass", "fail", "error", "skipped", "n/a"))
     print(f"{len(results)} cells in {document['run']['duration_s']} s: {counts}")
@@ -157,29 +170,14 @@ def main(args: argparse.Namespace) -> int:
     return 1 if regressed else 0
 
 
-def _reports(document: dict[str, Any], out: Path) -> None:
-    """index.html, junit.xml, badges/ and the reports' matrix.md, from the same document
-    (``compat.report``; validated against its schema first, so drift shows at once)."""
-    try:
-        from compat.report.bundle import write_reports  # noqa: PLC0415
-        from compat.report.schema import validate  # noqa: PLC0415
-    except ImportError:  # the reports package is optional for a run
-        return
-    validate(document, source=str(out / "matrix.json"))
-    write_reports(document, out)
-
-
 def _run(
-    cells: list[Cell], args: argparse.Namespace, real: Path | None
+    cells: list[Cell], args: argparse.Namespace, real: Path | None, out_dir: Path
 ) -> tuple[list[CellResult], float, float]:
-    import shutil  # noqa: PLC0415
-
     from compat.errors import UserError  # noqa: PLC0415
     from compat.fakeaws import FakeAWS, FakeAWSError  # noqa: PLC0415
     from compat.fakeaws.proxy import ProxyError  # noqa: PLC0415
     from compat.runner import run_cells  # noqa: PLC0415
 
-    shutil.rmtree(args.out / "evidence", ignore_errors=True)
     started = time.time()
     fake = FakeAWS()
     try:
@@ -191,7 +189,7 @@ def _run(
             results = run_cells(
                 cells,
                 fake=fake,
-                out_dir=args.out,
+                out_dir=out_dir,
                 jobs=args.jobs,
                 timeout=args.timeout,
                 real_plugin=real,

@@ -9,6 +9,7 @@ a verdict counts as failing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -23,6 +24,8 @@ __all__ = ["Badge", "badges", "current_rows", "write"]
 #: Shields named colour -> its hex, so the offline SVG looks like the shields.io one.
 _HEX = {"brightgreen": "#4c1", "yellowgreen": "#a4a61d", "red": "#e05d44", "lightgrey": "#9f9f9f"}
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: File name stems stay well under NAME_MAX (255 bytes), ``.json``/``.svg`` included.
+_MAX_STEM = 100
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,13 @@ class Badge:
 
     @property
     def filename(self) -> str:
-        """A file name stem safe on every file system and in a URL."""
-        return _SAFE.sub("_", self.tool).strip("._") or "tool"
+        """A file name stem safe on every file system and in a URL, short enough for any
+        (a long tool name keeps its start and gets a hash of the whole for uniqueness)."""
+        stem = _SAFE.sub("_", self.tool).strip("._") or "tool"
+        if len(stem) > _MAX_STEM:
+            digest = hashlib.sha256(self.tool.encode()).hexdigest()[:12]
+            stem = f"{stem[: _MAX_STEM - 13]}-{digest}"
+        return stem
 
 
 def _version_key(version: str) -> tuple[int, ...]:
@@ -58,7 +66,7 @@ def _version_key(version: str) -> tuple[int, ...]:
 
 def current_rows(matrix: Matrix, tool: str) -> list[Mapping[str, Any]]:
     """The rows a tool's badge speaks for (see the module docstring)."""
-    rows = [r for r in matrix.rows if r["tool"] == tool]
+    rows = matrix.tool_rows(tool)
     judged = [r for r in rows if matrix.row_tally(r["id"]).judged]
     run = [r for r in judged if r["mode"] == "run"]
     if run:

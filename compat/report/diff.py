@@ -7,22 +7,26 @@ and stays under a byte budget below GitHub's ~64 KB comment limit, saying how mu
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from compat.matrix import SYMBOLS
-from compat.report.markdown import prose
+from compat.report.escape import code, inline, prose
 from compat.report.model import status_of
 
-__all__ = ["MARKER", "MAX_BYTES", "Change", "Diff", "compare", "render"]
+__all__ = ["MARKER", "MARKER_PATTERN", "MAX_BYTES", "Change", "Diff", "compare", "render"]
 
 #: The sticky comment's marker (``<!-- smp-compat -->``; a workflow may pass its own name).
 MARKER = "smp-compat"
+#: What a marker may be made of: it sits inside an HTML comment and a jq string.
+MARKER_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 #: Stay well under GitHub's 65,536-character comment limit.
 MAX_BYTES = 60_000
 
 Cell = Mapping[str, Any]
+_URL = re.compile(r"https?://[^\s<>\x00-\x1f\x7f]+")
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,8 @@ def _state(cell: Cell | None) -> str:
     if cell is None:
         return "—"
     reason = cell.get("reason") or ", ".join(cell.get("warnings") or ())
-    return f"{SYMBOLS[status_of(cell)]} {cell['outcome']}" + (f" `{reason}`" if reason else "")
+    state = f"{SYMBOLS[status_of(cell)]} {inline(cell['outcome'])}"
+    return state + (f" {code(reason)}" if reason else "")
 
 
 def _line(change: Change) -> str:
@@ -100,8 +105,9 @@ def _line(change: Change) -> str:
     assert shown is not None
     fix = ""
     if change.after is not None and _fails(change.after) and change.after.get("remedy"):
-        fix = prose(change.after["remedy"]).replace("|", "\\|")
-    return f"| {row} | {column} | {_state(change.before)} | {_state(change.after)} | {fix} |"
+        fix = prose(change.after["remedy"], cell=True)
+    before, after = _state(change.before), _state(change.after)
+    return f"| {inline(row)} | {inline(column)} | {before} | {after} | {fix} |"
 
 
 def _title(diff: Diff) -> str:
@@ -116,21 +122,28 @@ def _title(diff: Diff) -> str:
     return ", ".join(said)
 
 
+def _link(link: str) -> str:
+    """The run's URL as an autolink when it is a plain http(s) URL, else as inert text."""
+    return f"<{link}>" if _URL.fullmatch(link) else inline(link)
+
+
 def render(diff: Diff, *, marker: str = MARKER, max_bytes: int = MAX_BYTES, link: str = "") -> str:
     """The comment body: marker, a one-line verdict, then a table per kind of change.
 
     ``link`` (e.g. the run's summary URL) is where readers find the full matrix.
     """
+    if not MARKER_PATTERN.fullmatch(marker):
+        raise ValueError(f"marker {marker!r}: expected letters, digits, '.', '_' or '-'")
     head = [f"<!-- {marker} -->"]
     if diff.empty:
         head += [f"### ✅ smp-compat: no changes in {diff.cells} cells", ""]
         if link:
-            head.append(f"Full matrix: {link}")
+            head.append(f"Full matrix: {_link(link)}")
         return "\n".join(head) + "\n"
     icon = "❌" if diff.regressions else "ℹ️"  # noqa: RUF001
     head += [f"### {icon} smp-compat: {_title(diff)}", ""]
     if link:
-        head += [f"Full matrix: {link}", ""]
+        head += [f"Full matrix: {_link(link)}", ""]
     sections = [
         ("Regressions (passed, now fails)", diff.regressions),
         ("Fixes (failed, now passes)", diff.fixes),
@@ -138,7 +151,8 @@ def render(diff: Diff, *, marker: str = MARKER, max_bytes: int = MAX_BYTES, link
         ("New cells", diff.new),
         ("Removed cells", diff.removed),
     ]
-    body = "\n".join(head) + "\n"
+    parts = ["\n".join(head) + "\n"]
+    used = len(parts[0].encode("utf-8"))
     budget = max_bytes - 200  # room for the "left out" line
     left_out = 0
     for title, changes in sections:
@@ -149,16 +163,20 @@ def render(diff: Diff, *, marker: str = MARKER, max_bytes: int = MAX_BYTES, link
             "| tool/variant | scenario/release | before | after | fix |\n"
             "|---|---|---|---|---|\n"
         )
-        if left_out or len((body + block).encode("utf-8")) > budget:
+        size = len(block.encode("utf-8"))
+        if left_out or used + size > budget:
             left_out += len(changes)
             continue
-        body += block
+        parts.append(block)
+        used += size
         for index, change in enumerate(changes):
             line = _line(change) + "\n"
-            if len((body + line).encode("utf-8")) > budget:
+            size = len(line.encode("utf-8"))
+            if used + size > budget:
                 left_out += len(changes) - index
                 break
-            body += line
+            parts.append(line)
+            used += size
     if left_out:
-        body += f"\n*… and {left_out} more changes not shown; see the full matrix.*\n"
-    return body
+        parts.append(f"\n*… and {left_out} more changes not shown; see the full matrix.*\n")
+    return "".join(parts)

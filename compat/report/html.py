@@ -11,7 +11,6 @@ with every fix still read. Every string from matrix.json is escaped here or set 
 from __future__ import annotations
 
 import json
-import re
 from collections import defaultdict
 from collections.abc import Mapping
 from html import escape
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from compat import reasons
+from compat.report.escape import clean, safe_link
 from compat.report.markdown import where
 from compat.report.model import STATUSES, Matrix, Tally, status_of
 
@@ -27,7 +27,6 @@ __all__ = ["render", "write"]
 
 _STATUS_ORDER = list(STATUSES)
 _CSS_NAME = {key: ("na" if key == "n/a" else key) for key in STATUSES}
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def _asset(name: str) -> str:
@@ -38,9 +37,12 @@ def _e(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def _safe_link(path: str) -> bool:
-    """Evidence paths are relative to the report; anything else is shown, never linked."""
-    return bool(path) and not _SCHEME.match(path) and not path.startswith(("/", "\\"))
+def _homepage(row: Mapping[str, Any]) -> str | None:
+    """A row's homepage when it is a plain ``https:`` URL (the only links out of the page)."""
+    url = row.get("homepage")
+    if isinstance(url, str) and url.startswith("https://") and clean(url) == url.strip() == url:
+        return url
+    return None
 
 
 def _script_json(data: object) -> str:
@@ -179,12 +181,9 @@ def _body(matrix: Matrix, data: dict[str, Any], strings: _Strings) -> str:
                 attrs += ' class="dup"'
             head_class = "rowh lead" if position == 0 and len(group) > 1 else "rowh"
             tool = _e(row["tool"])
-            if (
-                row.get("homepage")
-                and _SCHEME.match(str(row["homepage"]))
-                and str(row["homepage"]).startswith("https://")
-            ):
-                tool = f'<a href="{_e(row["homepage"])}">{tool}</a>'
+            homepage = _homepage(row)
+            if homepage is not None:
+                tool = f'<a href="{_e(homepage)}">{tool}</a>'
             merged = ""
             if position == 0 and len(group) > 1:
                 versions = " = ".join(matrix.version_label(r) for r in group)
@@ -208,7 +207,7 @@ def _body(matrix: Matrix, data: dict[str, Any], strings: _Strings) -> str:
                 status = STATUSES[key]
                 index = len(data["cells"])
                 evidence = [
-                    [strings(name), strings(path), _safe_link(str(path))]
+                    [strings(name), strings(path), safe_link(path)]
                     for name, path in (cell.get("evidence") or {}).items()
                 ]
                 data["cells"].append(

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from compat import reasons
+from compat.report.escape import xml_text
 from compat.report.model import Matrix
 
 __all__ = ["build", "testcase_name", "write"]
@@ -97,11 +98,22 @@ def build(document: Mapping[str, Any]) -> ET.Element:
     for key, value in totals.items():
         root.set(key, str(value))
     root.set("time", f"{total_time:.3f}")
+    _make_well_formed(root)
     return root
 
 
+def _make_well_formed(root: ET.Element) -> None:
+    """Drop what XML 1.0 cannot hold (a tool's ANSI colours, NULs): ElementTree escapes
+    markup but writes control characters as they are, and no parser reads them back."""
+    for element in root.iter():
+        if element.text:
+            element.text = xml_text(element.text)
+        for key, value in element.attrib.items():
+            element.set(key, xml_text(value))
+
+
 def write(document: Mapping[str, Any], path: Path) -> Path:
-    """Write ``junit.xml`` at ``path``."""
+    """Write ``junit.xml`` at ``path`` (callers write into a temporary directory)."""
     tree = ET.ElementTree(build(document))
     ET.indent(tree, space=" ")
     tree.write(path, encoding="utf-8", xml_declaration=True)

@@ -2,18 +2,20 @@
 
 One table row per tool variant, one column per scenario with a symbol per plugin release, a
 pass-rate row, then each failure reason once, with the cells it hit and its fix. Grouping by
-reason (not by cell) is what keeps a 300-cell run to a screenful.
+reason (not by cell) is what keeps a 300-cell run to a screenful. Every string from matrix.json
+goes through :mod:`compat.report.escape`, so on GitHub it reads as written and adds no markup.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
 from compat import reasons
 from compat.matrix import SYMBOLS
+from compat.report.escape import code as code_span
+from compat.report.escape import inline, prose
 from compat.report.model import Matrix, status_of
 
 __all__ = ["SYMBOLS", "cell_text", "prose", "render", "where"]
@@ -22,25 +24,6 @@ _LABELS = {
     "pass": "pass", "warn": "pass with a warning", "fail": "fail", "error": "no verdict",
     "skipped": "not tried", "n/a": "does not apply",
 }  # fmt: skip
-
-
-def _md(text: object) -> str:
-    """Text safe inside a table cell (pipes and newlines would break the row)."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
-
-
-_CODE_SPAN = re.compile(r"(`[^`]*`)")
-
-
-def prose(text: object) -> str:
-    """Text with ``<`` and ``>`` escaped outside code spans, so GitHub keeps ``<profile>``
-    visible instead of dropping it as an unknown HTML tag (and no markup gets in)."""
-    parts = _CODE_SPAN.split(str(text).replace("\n", " "))
-    return "".join(
-        part if part.startswith("`") and part.endswith("`") and len(part) > 1
-        else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-        for part in parts
-    )  # fmt: skip
 
 
 def cell_text(cell: Mapping[str, Any] | None) -> str:
@@ -67,13 +50,13 @@ def render(
     }
     release_sets = {tuple(v) for v in releases_by.values()}
     lines = [
-        f"{h} {title}",
+        f"{h} {inline(title)}",
         "",
-        f"{run['finished_at']} · {len(matrix.cells)} cells"
-        f" · plugin {run['plugin']['kind']} · {counts}",
+        f"{inline(run['finished_at'])} · {len(matrix.cells)} cells"
+        f" · plugin {inline(run['plugin']['kind'])} · {counts}",
         "",
         "| tool | version | mode | "
-        + " | ".join(_md(b.scenario["name"]) for b in matrix.blocks)
+        + " | ".join(inline(b.scenario["name"]) for b in matrix.blocks)
         + " |",
         "|---|---|---|" + ":-:|" * len(matrix.blocks),
     ]
@@ -83,9 +66,8 @@ def render(
             for block in matrix.blocks
         ]
         lines.append(
-            f"| {_md(row['tool'])} | {_md(matrix.version_label(row))} | {row['mode']} | "
-            + " | ".join(marks)
-            + " |"
+            f"| {inline(row['tool'])} | {inline(matrix.version_label(row))} "
+            f"| {inline(row['mode'])} | " + " | ".join(marks) + " |"
         )
     percents = []
     for block in matrix.blocks:
@@ -98,12 +80,14 @@ def render(
     lines.append("")
     if len(release_sets) == 1:
         lines.append(
-            f"One symbol per plugin release, oldest first: {', '.join(next(iter(release_sets)))}."
+            "One symbol per plugin release, oldest first: "
+            + inline(", ".join(next(iter(release_sets))))
+            + "."
         )
     else:
         lines.append(
             "One symbol per plugin release, oldest first: "
-            + "; ".join(f"{name}: {', '.join(rels)}" for name, rels in releases_by.items())
+            + "; ".join(inline(f"{name}: {', '.join(rels)}") for name, rels in releases_by.items())
             + "."
         )
     lines.append(
@@ -146,15 +130,15 @@ def _findings(matrix: Matrix, outcomes: tuple[str, ...], title: str) -> list[str
     for code, by_row in sorted(groups.items(), key=lambda kv: -sum(map(len, kv[1].values()))):
         first = next(iter(by_row.values()))[0]
         symbol = SYMBOLS[status_of(first)]
-        lines.append(f"- {symbol} **`{code}`** — " + "; ".join(
-            f"{_md(row)}: {where(matrix, cells)}" for row, cells in by_row.items()
+        lines.append(f"- {symbol} **{code_span(code)}** — " + "; ".join(
+            inline(f"{row}: {where(matrix, cells)}") for row, cells in by_row.items()
         ))  # fmt: skip
         if first.get("explanation"):
             lines.append(f"  - why: {prose(first['explanation'])}")
         if first.get("remedy"):
             lines.append(f"  - **fix:** {prose(first['remedy'])}")
         if first.get("detail"):
-            lines.append(f"  - seen ({first['id']}): {prose(first['detail'])}")
+            lines.append(f"  - seen ({inline(first['id'])}): {inline(first['detail'])}")
     return lines
 
 
@@ -167,8 +151,8 @@ def _warnings(matrix: Matrix, title: str) -> list[str]:
         return []
     lines = ["", title, ""]
     for code, by_row in groups.items():
-        lines.append(f"- {SYMBOLS['warn']} **`{code}`** — " + "; ".join(
-            f"{_md(row)}: {where(matrix, cells)}" for row, cells in by_row.items()
+        lines.append(f"- {SYMBOLS['warn']} **{code_span(code)}** — " + "; ".join(
+            inline(f"{row}: {where(matrix, cells)}") for row, cells in by_row.items()
         ))  # fmt: skip
         reason = reasons.REASONS.get(code)
         if reason is not None:
@@ -186,5 +170,6 @@ def _skipped(matrix: Matrix) -> list[str]:
     for code, ids in rows.items():
         reason = reasons.REASONS.get(code)
         why = f" — {prose(reason.explanation)}" if reason else ""
-        lines.append(f"{SYMBOLS['skipped']} Not tried (`{code}`): {', '.join(sorted(ids))}{why}")
+        listed = inline(", ".join(sorted(ids)))
+        lines.append(f"{SYMBOLS['skipped']} Not tried ({code_span(code)}): {listed}{why}")
     return ["", *lines] if lines else []

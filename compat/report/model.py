@@ -6,7 +6,7 @@ pass", "which releases look the same" and "in which order columns appear" are de
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -138,6 +138,10 @@ class Matrix:
         self.rows: list[Mapping[str, Any]] = list(document["rows"])
         self.cells: list[Cell] = list(document["cells"])
         self._by_key: dict[tuple[str, str], Cell] = {(c["row"], c["column"]): c for c in self.cells}
+        self._versions = Counter((str(r["tool"]), str(r["version"])) for r in self.rows)
+        self._rows_by_tool: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+        for row in self.rows:
+            self._rows_by_tool[str(row["tool"])].append(row)
         self.blocks: list[ScenarioBlock] = self._blocks(document)
         #: Columns in display order (scenario by scenario, releases oldest first).
         self.columns: list[Mapping[str, Any]] = [c for b in self.blocks for c in b.columns]
@@ -146,8 +150,12 @@ class Matrix:
         """The row's version, plus its variant id where another variant of the tool shares
         the version (AWS CLI v1's ``ecs-exec`` and ``ssm-session`` are both ``1.x``)."""
         version = str(row["version"])
-        twins = [r for r in self.rows if r["tool"] == row["tool"] and r["version"] == version]
-        return f"{version} · {row['variant']}" if len(twins) > 1 else version
+        twins = self._versions[(str(row["tool"]), version)]
+        return f"{version} · {row['variant']}" if twins > 1 else version
+
+    def tool_rows(self, tool: str) -> list[Mapping[str, Any]]:
+        """The rows of one tool, in document order."""
+        return self._rows_by_tool.get(tool, [])
 
     def cell(self, row_id: str, column_id: str) -> Cell | None:
         """The cell at ``row_id`` x ``column_id``, or None where the plan had none."""

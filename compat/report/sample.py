@@ -62,8 +62,12 @@ def sample_document(
     scenarios: Sequence[str] | None = None,
     releases: Sequence[str] = RELEASES,
     seed: int = 0,
+    tools: int | None = None,
 ) -> dict[str, Any]:
     """A valid matrix.json with ``rows`` tool variants x ``scenarios`` x ``releases`` cells.
+
+    ``tools``: spread the rows over that many tools, many versions each (a big matrix has
+    tens of tools, not thousands); default: a new tool for every row past the first eight.
 
     Scenario names beyond the catalogue (for big benchmark matrices) are made up as
     ``<catalogue name>-<n>`` and behave like the catalogue scenario they are named after.
@@ -74,10 +78,12 @@ def sample_document(
     row_docs: list[dict[str, Any]] = []
     cells: list[dict[str, Any]] = []
     for index in range(rows):
-        tool = _TOOLS[index % len(_TOOLS)] + (
-            "" if index < len(_TOOLS) else f"-{index // len(_TOOLS)}"
+        number = index if tools is None else index % tools
+        tool = _TOOLS[number % len(_TOOLS)] + (
+            "" if number < len(_TOOLS) else f"-{number // len(_TOOLS)}"
         )
-        version = f"{1 + index % 3}.{rng.randrange(10)}.{rng.randrange(20)}"
+        minor = rng.randrange(10) if tools is None else index // tools
+        version = f"{1 + index % 3}.{minor}.{rng.randrange(20)}"
         mode = "run" if index % 4 == 3 else "replay"
         behaviour = _BEHAVIOURS[index % len(_BEHAVIOURS)]
         row_id = f"{tool}/{version}"

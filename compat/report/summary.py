@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from compat.errors import UserError
+
 __all__ = ["ENV", "LIMIT", "append", "fit"]
 
 ENV = "GITHUB_STEP_SUMMARY"
@@ -42,10 +44,16 @@ def append(markdown: str, path: Path | None = None, limit: int = LIMIT) -> Path 
         if not value:
             return None
         path = Path(value)
-    used = path.stat().st_size if path.exists() else 0
-    budget = limit - used - 2
-    if budget < 512:
-        return None
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(("\n" if used else "") + fit(markdown, budget))
+    try:
+        used = path.stat().st_size if path.exists() else 0
+        budget = limit - used - 2
+        if budget < 512:
+            return None
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(("\n" if used else "") + fit(markdown, budget))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UserError(
+            f"${ENV}={path}: cannot append the summary: {reason} (the reports are written)"
+        ) from None
     return path

@@ -1,8 +1,9 @@
-"""matrix.json (versioned, complete, round-trips) and matrix.md (grid, then failures and fixes)."""
+"""matrix.json: versioned, complete, round-trips (matrix.md is compat.report.markdown's)."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -75,9 +76,12 @@ def test_the_document_is_versioned_and_complete() -> None:
 
 def test_write_then_read_round_trips(tmp_path: Path) -> None:
     doc = _document()
-    json_path, md_path = matrix.write(doc, tmp_path)
+    json_path = matrix.write(doc, tmp_path)
     assert matrix.read(json_path) == json.loads(json.dumps(doc))
-    assert md_path.read_text().startswith("# smp-compat matrix")
+    assert [p.name for p in tmp_path.iterdir()] == ["matrix.json"]  # no temporary file left
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert json_path.stat().st_mode & 0o777 == 0o666 & ~umask  # readable like any report
     restored = [
         CellResult.from_json({k: v for k, v in c.items() if k not in ("row", "column")})
         for c in doc["cells"]
@@ -90,15 +94,3 @@ def test_an_unknown_schema_version_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps({"schema_version": 99}))
     with pytest.raises(matrix.MatrixSchemaError, match="schema_version 99"):
         matrix.read(path)
-
-
-def test_markdown_has_the_grid_then_failures_with_their_fix() -> None:
-    text = matrix.render_markdown(_document())
-    assert "| tool/variant | version | mode | shell | kms | port-forward |" in text
-    na = matrix.SYMBOLS["n/a"]
-    assert f"| ecspresso/1.5.9 | 1.5.9 | replay | 🟡🟡 | ❌❌ | {na}{na} |" in text
-    failures = text.split("## Failures", 1)[1]
-    assert "`legacy-argv` (fail) in kms\n" in failures
-    assert "fix: " + REASONS["legacy-argv"].remedy in failures
-    assert "(evidence/x/plugin-record.jsonl)" in failures
-    assert "`endpoint-not-ssm` in shell" in text

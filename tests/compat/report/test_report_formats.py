@@ -15,6 +15,7 @@ from compat.reasons import REASONS
 from compat.report import badges, junit, markdown, summary
 from compat.report.model import Matrix
 from compat.report.sample import sample_document
+from tests.compat.report import gfm
 
 #: The shields.io endpoint schema (services/endpoint-common.js, ecosystem.md §4): unknown keys
 #: are rejected, label may be empty, message may not.
@@ -58,11 +59,14 @@ def test_markdown_has_a_row_per_variant_a_pass_rate_and_each_fix_once(
     )
     assert table[-1] == "| **passing** | | | 93% | 57% | 57% | 48% | 57% | 85% |"
     assert text.count("**`legacy-argv`**") == 1
-    assert "ecsta/3.2.1: kms, kms-profile, kms-env-credentials, kms-region" in text
-    assert "aws-gate/2.0.5: shell (1.2.234.0, 1.2.497.0)" in text
-    assert "&lt;session json&gt;" in text and "<session json>" not in text
-    assert "`aws ecs execute-command`" in text
-    assert "Not tried (`requirement-missing`): awscli-v2/1.9.3" in text
+    # What GitHub shows (cmark-gfm): ids and the kit's texts read as written, code stays code.
+    html = gfm.render(text)
+    shown = gfm.text(html)
+    assert "ecsta/3.2.1: kms, kms-profile, kms-env-credentials, kms-region" in shown
+    assert "aws-gate/2.0.5: shell (1.2.234.0, 1.2.497.0)" in shown
+    assert "<session json>" in shown and "<session" not in html
+    assert "<code>aws ecs execute-command</code>" in html
+    assert "Not tried (requirement-missing): awscli-v2/1.9.3" in shown
 
 
 def test_markdown_stays_short(document: dict[str, Any]) -> None:
@@ -71,7 +75,7 @@ def test_markdown_stays_short(document: dict[str, Any]) -> None:
 
 def test_markdown_escapes_table_breakers(document: dict[str, Any]) -> None:
     document["rows"][0]["version"] = "1.0|<b>x</b>"
-    assert "| 1.0\\|<b>x</b> |" in markdown.render(document)
+    assert "| 1.0\\|\\<b\\>x\\</b\\> |" in markdown.render(document)
 
 
 # -- JUnit ----------------------------------------------------------------------------------------

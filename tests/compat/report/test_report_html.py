@@ -145,3 +145,46 @@ def _every_builtin_cell_passing() -> dict[str, Any]:
         for c in cells
     ]  # fmt: skip
     return matrix.build(cells, results, started=0.0, finished=1.0, jobs=1, timeout=60)
+
+
+UNSAFE_EVIDENCE = {
+    "leading-space": " javascript:alert(1)",
+    "tab-in-scheme": "java\tscript:alert(1)",
+    "newline": "\njavascript:alert(1)",
+    "unc": "\\\\host\\share\\x",
+    "data": "data:text/html,<script>alert(1)</script>",
+    "parent": "evidence/../../secret",
+    "protocol-relative": "//evil.example/x",
+}
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)"
+)
+@pytest.mark.parametrize("trust_flag", [False, True], ids=["as-rendered", "flag-forged"])
+def test_crafted_evidence_paths_never_become_links(
+    tmp_path: Path, document: dict[str, Any], trust_flag: bool
+) -> None:
+    """Issue 13 item 3: `" javascript:…"` passed the schema and the check, and page.js set
+    ``a.href`` without looking at the flag. With the flag forged to "safe" in the page's data,
+    page.js must still refuse them."""
+    fail = next(c for c in document["cells"] if c["outcome"] == "fail")
+    fail["evidence"] = dict(UNSAFE_EVIDENCE)
+    fail["evidence"]["good"] = "evidence/x/plugin-record.jsonl"
+    page = html.render(document)
+    if trust_flag:
+        assert page.count(",false]") == len(UNSAFE_EVIDENCE)
+        page = page.replace(",false]", ",true]")
+    path = tmp_path / "index.html"
+    path.write_text(page, "utf-8")
+    assert CHROMIUM is not None
+    with Browser(CHROMIUM, tmp_path / "profile") as browser:
+        browser.viewport(1280, 900)
+        browser.load(path)
+        browser.click(f"#matrix tr[data-row={json.dumps(fail['row'])}] td.s-fail button")
+        links = browser.js(
+            "[...document.querySelectorAll('#detail a')].map(a => a.getAttribute('href'))"
+        )
+        assert links == ["evidence/x/plugin-record.jsonl"]
+        shown = browser.js("document.getElementById('detail').innerText")
+        assert "leading-space" in shown and "unc" in shown  # shown as text, not dropped
