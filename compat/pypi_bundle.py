@@ -29,12 +29,12 @@ import sys
 import tarfile
 import time
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Literal
 
-__all__ = ["PIN_RE", "Bundle", "BundleError", "program"]
+__all__ = ["PIN_RE", "Bundle", "BundleError", "program", "unpack"]
 
 #: ``name==version``: an exact pin, so a cached bundle never goes stale.
 PIN_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?==[A-Za-z0-9][A-Za-z0-9.!+_-]*")
@@ -123,9 +123,17 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _build(bundle: Bundle, work: Path) -> str:
-    """Download into ``work``, walk the archives, extract into ``work/tree``; the program's name."""
-    archive = _download(bundle.requirement, work / "download")
-    *through, last = bundle.steps
+    """Download into ``work``, extract into ``work/tree``; the program's file name."""
+    return unpack(_download(bundle.requirement, work / "download"), bundle.steps, work).name
+
+
+def unpack(archive: Path, steps: Sequence[str], work: Path) -> Path:
+    """Follow ``steps`` (one glob per archive) from ``archive``; the program in ``work/tree``.
+
+    Intermediate archives are written to ``work``; ``work/tree`` must not exist yet.
+    """
+    work.mkdir(parents=True, exist_ok=True)
+    *through, last = steps
     for depth, pattern in enumerate(through):
         with _Archive.open(archive) as outer:
             entry = outer.only(pattern)
@@ -136,12 +144,11 @@ def _build(bundle: Bundle, work: Path) -> str:
         entry = inner.only(last)
         if entry.kind != "file":
             raise BundleError(f"{entry.name} in {archive.name} is not a regular file")
-        parent = PurePosixPath(entry.name).parent
-        inner.extract_under(parent, work / "tree")
+        inner.extract_under(PurePosixPath(entry.name).parent, work / "tree")
     target = work / "tree" / PurePosixPath(entry.name).name
     if not os.access(target, os.X_OK):
-        raise BundleError(f"{entry.name} in {bundle.requirement} is not executable")
-    return target.name
+        raise BundleError(f"{entry.name} is not executable")
+    return target
 
 
 def _download(requirement: str, into: Path) -> Path:
