@@ -86,11 +86,11 @@ def program(bundle: Bundle, cache: Path, *, install: bool = True) -> Path:
             started = time.monotonic()
             print(f"smp-compat: fetching {bundle.requirement} from PyPI…", file=sys.stderr)
             name = _build(bundle, work)
-            shutil.rmtree(final, ignore_errors=True)
-            (work / "tree").rename(final)
-            seconds = time.monotonic() - started
             record = {"requirement": bundle.requirement, "member": bundle.member, "program": name}
-            (final / _DONE).write_text(json.dumps(record) + "\n", encoding="utf-8")
+            (work / "tree" / _DONE).write_text(json.dumps(record) + "\n", encoding="utf-8")
+            shutil.rmtree(final, ignore_errors=True)
+            (work / "tree").rename(final)  # the finished tree appears at once
+            seconds = time.monotonic() - started
             print(f"smp-compat: {bundle.requirement} ready in {seconds:.1f} s", file=sys.stderr)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -100,7 +100,7 @@ def program(bundle: Bundle, cache: Path, *, install: bool = True) -> Path:
 
 
 def _cached(final: Path) -> Path | None:
-    """The program of a finished extraction (its record is written last), else ``None``."""
+    """The program of a finished extraction (renamed into place with its record), else ``None``."""
     try:
         record = json.loads((final / _DONE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -137,9 +137,12 @@ def unpack(archive: Path, steps: Sequence[str], work: Path) -> Path:
     for depth, pattern in enumerate(through):
         with _Archive.open(archive) as outer:
             entry = outer.only(pattern)
-            archive = work / f"step{depth}"
-            with outer.read(entry) as src, archive.open("wb") as dst:
+            nested = work / f"step{depth}"
+            with outer.read(entry) as src, nested.open("wb") as dst:
                 shutil.copyfileobj(src, dst)
+        if archive.is_relative_to(work):
+            archive.unlink()  # a downloaded or intermediate archive: no longer needed
+        archive = nested
     with _Archive.open(archive) as inner:
         entry = inner.only(last)
         if entry.kind != "file":
