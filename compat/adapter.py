@@ -65,6 +65,11 @@ class Requirement:
 
     #: A pip requirement the runner installs into a cached venv, e.g. ``aws-gate==0.11.3``.
     pypi: str | None = None
+    #: A pinned PyPI artifact (``name==version``) that carries the program, maybe archives
+    #: deep (``compat/pypi_bundle``): the official AWS CLI v2 in ``aws-cdk-asset-awscli-v2``.
+    pypi_bundle: str | None = None
+    #: Where the program is in ``pypi_bundle``: globs, one per archive, joined by ``!``.
+    bundle_path: str | None = None
     #: A program looked up on PATH (or an absolute path).
     binary: str | None = None
     #: An environment variable naming the program's path; it wins over PATH when set.

@@ -29,6 +29,7 @@ from compat.adapter import (
 from compat.errors import UserError
 from compat.formats import SESSION_FORMATS, TARGET_FORMATS, SessionFormat, TargetFormat
 from compat.placeholders import API_CALLS, PLACEHOLDERS, ApiCall, Kind, Mode
+from compat.pypi_bundle import PIN_RE
 from compat.templating import ArgvItem, Part, TemplateSyntaxError, Text, parse, placeholders
 
 __all__ = ["AdapterError", "Problem", "builtin_paths", "load_adapter", "load_adapters"]
@@ -66,7 +67,16 @@ _REPLAY_LAUNCH_KEYS = (
     "parameters",
     "env",
 )
-_REQUIRES_KEYS = ("pypi", "binary", "path_env", "version_args", "version_match", "hint")
+_REQUIRES_KEYS = (
+    "pypi",
+    "pypi_bundle",
+    "bundle_path",
+    "binary",
+    "path_env",
+    "version_args",
+    "version_match",
+    "hint",
+)
 
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
 #: Docker's reference grammar, loosely: [registry[:port]/]path[:tag][@sha256:digest].
@@ -367,10 +377,13 @@ def _requirement(
     pypi = fl.string(raw, "pypi", key)
     binary = fl.string(raw, "binary", key)
     path_env = fl.string(raw, "path_env", key)
+    pypi_bundle, bundle_path = _bundle(fl, raw, key)
     if pypi is not None and (binary is not None or path_env is not None):
         fl.fail(key, "expected either `pypi` or `binary`/`path_env`, found both")
-    if pypi is None and binary is None and path_env is None:
-        fl.fail(key, "expected one of `pypi`, `binary` or `path_env`")
+    if pypi_bundle is not None and (pypi is not None or binary is not None):
+        fl.fail(key, "expected `pypi_bundle` without `pypi` or `binary` (`path_env` may override)")
+    if pypi is None and pypi_bundle is None and binary is None and path_env is None:
+        fl.fail(key, "expected one of `pypi`, `pypi_bundle`, `binary` or `path_env`")
     if path_env is not None and not _ENV_RE.fullmatch(path_env):
         fl.fail(
             _join(key, "path_env"), f"expected an environment variable name, found {path_env!r}"
@@ -386,12 +399,39 @@ def _requirement(
         fl.fail(key, "`version_args` and `version_match` go together")
     return Requirement(
         pypi=pypi,
+        pypi_bundle=pypi_bundle,
+        bundle_path=bundle_path,
         binary=binary,
         path_env=path_env,
         version_args=version_args,
         version_match=version_match,
         hint=fl.string(raw, "hint", key),
     )
+
+
+def _bundle(fl: _FileLoader, raw: Mapping[str, Any], key: str) -> tuple[str | None, str | None]:
+    """``pypi_bundle`` (an exact pin) and ``bundle_path`` (``glob!glob!…``) go together."""
+    pin = fl.string(raw, "pypi_bundle", key)
+    path = fl.string(raw, "bundle_path", key)
+    if pin is not None and not PIN_RE.fullmatch(pin):
+        fl.fail(
+            _join(key, "pypi_bundle"),
+            f"expected an exact pin name==version (e.g. aws-cdk-asset-awscli-v2==2.0.198), "
+            f"found {pin!r}",
+        )
+    if path is not None:
+        for step in path.split("!"):
+            pure = PurePosixPath(step)
+            if not step or pure.is_absolute() or ".." in pure.parts:
+                fl.fail(
+                    _join(key, "bundle_path"),
+                    f"expected relative archive paths joined by '!' (e.g. "
+                    f"*.jsii.tgz!package/lib/layer.zip!awscli/v2/*/dist/aws), found {path!r}",
+                )
+                break
+    if (pin is None) != (path is None):
+        fl.fail(key, "`pypi_bundle` and `bundle_path` go together")
+    return pin, path
 
 
 def _citation(fl: _FileLoader, table: Mapping[str, Any], prefix: str) -> Citation | None:

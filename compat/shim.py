@@ -54,13 +54,26 @@ def render(*, release: str | None, record: Path | None, real: Path | None, pytho
         else f"fake plugin, release {release or 'from env'}"
     )
     body = script_body(release=release, record=record, real=real)
-    shebang = f"#!{python} -IS"
-    if len(shebang) <= MAX_SHEBANG and not any(c.isspace() for c in python):
+    # A PyInstaller-frozen caller (the AWS CLI v2 bundle) hands its children LD_LIBRARY_PATH=
+    # <its own dir>, which can load its libpython into our interpreter. AWS's Go plugin is
+    # immune to that, so the fake's interpreter keeps the library path this process has.
+    library_path = os.environ.get("LD_LIBRARY_PATH")
+    shebang = f"#!/usr/bin/env -S -u LD_LIBRARY_PATH {python} -IS"
+    if (
+        library_path is None
+        and len(shebang) <= MAX_SHEBANG
+        and not any(c.isspace() for c in python)
+    ):
         return f"{shebang}\n{MARKER}\n# {what}; written by `smp-compat shim`.\n{body}"
     # A long or spaced interpreter path: let sh exec it; argv[0] is passed on as "$0".
     code = "import sys\nsys.argv = sys.argv[1:]\n" + body
+    keep = (
+        "unset LD_LIBRARY_PATH"
+        if library_path is None
+        else f"export LD_LIBRARY_PATH={shlex.quote(library_path)}"
+    )
     return (
-        f"#!/bin/sh\n{MARKER}\n# {what}; written by `smp-compat shim`.\n"
+        f"#!/bin/sh\n{MARKER}\n# {what}; written by `smp-compat shim`.\n{keep}\n"
         f'exec {shlex.quote(python)} -IS -c {shlex.quote(code)} "$0" "$@"\n'
     )
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compat.adapter import Requirement, Variant
+from compat.pypi_bundle import Bundle, BundleError, program
 from compat.templating import Text
 
 __all__ = ["Missing", "Resolved", "cache_dir", "resolve"]
@@ -71,6 +72,8 @@ def resolve(variant: Variant, *, install: bool = True) -> Resolved | Missing:
         requirement = Requirement(binary=name)
     if requirement.pypi is not None:
         return _pypi(requirement, name, install=install)
+    if requirement.pypi_bundle is not None:
+        return _bundle(requirement, install=install)
     return _binary(requirement, name)
 
 
@@ -111,6 +114,22 @@ def _binary(requirement: Requirement, name: str | None) -> Resolved | Missing:
     if check is not None:
         return check
     return Resolved(Path(found), (Path(found).parent,), how)
+
+
+def _bundle(requirement: Requirement, *, install: bool) -> Resolved | Missing:
+    """A program inside a PyPI artifact (``compat/pypi_bundle``); ``path_env`` wins when set."""
+    if requirement.path_env and os.environ.get(requirement.path_env):
+        return _binary(requirement, None)
+    assert requirement.pypi_bundle is not None and requirement.bundle_path is not None
+    bundle = Bundle(requirement.pypi_bundle, requirement.bundle_path)
+    try:
+        found = program(bundle, cache_dir(), install=install)
+    except BundleError as exc:
+        return Missing("requirement-missing", _hinted(requirement, str(exc)))
+    check = _check_version(requirement, str(found))
+    if check is not None:
+        return check
+    return Resolved(found, (found.parent,), f"{bundle.requirement} (cached {found.parent})")
 
 
 def _check_version(requirement: Requirement, program: str) -> Missing | None:

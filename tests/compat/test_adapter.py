@@ -346,7 +346,8 @@ def test_ecsk_forwards_the_chosen_profile_and_empty_otherwise() -> None:
     ("tool", "variant_id", "requirement"),
     [
         pytest.param("awscli-v1", "ecs-exec", "pypi", id="awscli-v1"),
-        pytest.param("awscli-v2", "ecs-exec", "binary", id="awscli-v2"),
+        pytest.param("awscli-v2", "ecs-exec", "pypi_bundle", id="awscli-v2"),
+        pytest.param("awscli-v2", "ecs-exec-2.12.7", "pypi_bundle", id="awscli-v2-2.12.7"),
         pytest.param("aws-gate", "0.11.3", "pypi", id="aws-gate"),
         pytest.param("aws-ssm-juggle", "26.3.0", "pypi", id="juggle"),
         pytest.param("copilot", "1.34.1", "pypi", id="copilot"),

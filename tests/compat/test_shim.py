@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import sysconfig
 import tomllib
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 
 from compat import cli
 from compat.errors import UserError
-from compat.shim import MARKER, write_shim
+from compat.shim import MARKER, MAX_SHEBANG, write_shim
 
 ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
 HEAVY = (
@@ -39,7 +40,9 @@ def test_cli_writes_an_executable_shim(tmp_path: Path, capsys: pytest.CaptureFix
     shim = tmp_path / "bin" / "session-manager-plugin"
     assert capsys.readouterr().out == f"{shim}\n"
     assert shim.stat().st_mode & stat.S_IXUSR
-    assert shim.read_text().startswith(f"#!{sys.executable} -IS\n{MARKER}\n")
+    shebang = f"#!/usr/bin/env -S -u LD_LIBRARY_PATH {sys.executable} -IS"
+    if "LD_LIBRARY_PATH" not in os.environ and len(shebang) <= MAX_SHEBANG:
+        assert shim.read_text().startswith(f"{shebang}\n{MARKER}\n")
     proc = subprocess.run([str(shim), "--version"], env=ENV, capture_output=True, check=False)
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"1.2.497.0\n", b"")
     [line] = [json.loads(x) for x in rec.read_text().splitlines()]
@@ -94,6 +97,28 @@ def test_long_interpreter_path_falls_back_to_sh(tmp_path: Path) -> None:
     assert shim.read_text().startswith("#!/bin/sh\n")
     proc = subprocess.run([str(shim), "x", "y"], env=ENV, capture_output=True, check=False)
     assert proc.returncode == 0 and proc.stdout.startswith(b"\nUnknown operation x. \n")
+
+
+@pytest.mark.parametrize("long_path", [False, True])
+def test_a_callers_library_path_does_not_reach_the_interpreter(
+    tmp_path: Path, long_path: bool
+) -> None:
+    """The AWS CLI v2 bundle (PyInstaller) runs the plugin with LD_LIBRARY_PATH=<its dist>."""
+    if not sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        pytest.skip("this interpreter does not load a libpython, so no library path can break it")
+    frozen = tmp_path / "dist"
+    frozen.mkdir()
+    (frozen / str(sysconfig.get_config_var("INSTSONAME"))).write_bytes(b"not a library")
+    python = sys.executable
+    if long_path:
+        deep = tmp_path / ("d" * 120)
+        deep.mkdir()
+        (deep / "python3").symlink_to(sys.executable)
+        python = str(deep / "python3")
+    shim = write_shim(tmp_path / "bin", release="1.2.677.0", python=python)
+    env = {**ENV, "LD_LIBRARY_PATH": str(frozen)}
+    proc = subprocess.run([str(shim), "--version"], env=env, capture_output=True, check=False)
+    assert (proc.returncode, proc.stdout) == (0, b"1.2.677.0\n"), proc.stderr
 
 
 def test_fast_branches_import_nothing_heavy(tmp_path: Path) -> None:
