@@ -33,13 +33,17 @@ Cell = dict[str, Any]
 Pair = tuple[Cell | None, Cell | None]
 
 
+class BadInput(Exception):
+    """A one-line message for the user; exit status 2."""
+
+
 def _load(path: Path) -> dict[str, Any]:
     try:
-        document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise SystemExit(f"real_vs_fake: {path}: {exc}") from None
-    if document.get("kind") != "smp-compat-matrix":
-        raise SystemExit(f"real_vs_fake: {path}: not an smp-compat matrix.json")
+        raise BadInput(f"{path}: {exc}") from None
+    if not isinstance(document, dict) or document.get("kind") != "smp-compat-matrix":
+        raise BadInput(f"{path}: not an smp-compat matrix.json")
     return document
 
 
@@ -121,11 +125,21 @@ def _run_both(binary: str, release: str, args: argparse.Namespace, out: Path) ->
     for name, extra, run_env in runs:
         command = [sys.executable, "-m", "compat", "run", "--out", str(out / name), *common, *extra]
         print(f"$ {' '.join(command)}", flush=True)
-        subprocess.run(command, env=run_env, check=True, stdout=subprocess.DEVNULL)
+        ran = subprocess.run(command, env=run_env, check=False, stdout=subprocess.DEVNULL)
+        if ran.returncode != 0:
+            raise BadInput(f"the {name} run exited {ran.returncode} (its error is above)")
     return out / "fake" / "matrix.json", out / "real" / "matrix.json"
 
 
 def main() -> int:
+    try:
+        return _main()
+    except BadInput as exc:
+        print(f"real_vs_fake: {exc}", file=sys.stderr)
+        return 2
+
+
+def _main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("matrices", nargs="*", type=Path, metavar="FAKE.json REAL.json")
     parser.add_argument("--release", help="the fake's release to compare (default: the binary's)")
