@@ -40,7 +40,12 @@ from moto.utilities.utils import get_partition
 from werkzeug.test import Client
 
 from compat.fakeaws import documents, ids
-from compat.fakeaws.sessions import SessionRegistry, SessionSpec, UnknownSessionError
+from compat.fakeaws.sessions import (
+    ResumeCall,
+    SessionRegistry,
+    SessionSpec,
+    UnknownSessionError,
+)
 
 __all__ = [
     "EXEC_NOT_ENABLED",
@@ -64,6 +69,9 @@ EXEC_NOT_ENABLED = (
     " or the execute command agent isn\u2019t running. Wait and try again or run a new task with"
     " execute command enabled and try again."
 )
+#: What a service answers a request signed for another one (the wording AWS uses, e.g. for
+#: Batch in cllunsford/aws-signing-proxy#25); ResumeSession sent to ECS's endpoint gets it.
+NOT_SSM_ENDPOINT = "Credential should be scoped to correct service: 'ecs'. "
 #: ECS ExecuteCommand accepts ``interactive=true`` only ("Amazon ECS only supports initiating
 #: interactive sessions", API_ExecuteCommand).
 INTERACTIVE_ONLY = "Interactive is the only mode supported currently."
@@ -378,6 +386,7 @@ def _execute_command(self: Any) -> Any:
         document_name=documents.ECS_EXEC_DOCUMENT,
         command=command,
         access_key_id=_caller_key(self),
+        drop_websocket_once=_caller_key(self) in registry.drop_once,
         started_at=time.time(),
         owner=_owner(self.current_account),
     )
@@ -509,6 +518,7 @@ def _start_session(self: Any) -> Any:
         command=plan.command,
         properties=plan.properties,
         access_key_id=_caller_key(self),
+        drop_websocket_once=_caller_key(self) in registry.drop_once,
         started_at=time.time(),
         owner=_owner(account_id),
         reason=self._get_param("Reason"),
@@ -526,18 +536,34 @@ def _start_session(self: Any) -> Any:
 def _resume_session(self: Any) -> Any:
     """A new token for a live session (the plugin calls it after a websocket read error).
 
-    For a terminated session the answer has no TokenValue, the case the plugin reports as
-    "Session: <sid> timed out." (plugin-spec.md §3.7).
+    Answered only at the SSM endpoint (``registry.ssm_hosts``): a plugin handed ECS's endpoint
+    as argv[6] sends it to ECS, which does not serve SSM's API. Every call is recorded on the
+    session. For a terminated session the answer has no TokenValue, the case the plugin
+    reports as "Session: <sid> timed out." (plugin-spec.md §3.7).
     """
     registry = _require_registry()
     session_id = str(self._get_param("SessionId") or "")
+    host = str(self.headers.get("Host") or "")
     try:
         spec = registry.get(session_id)
     except UnknownSessionError:
-        raise _AwsError("DoesNotExistException", f"Session {session_id} does not exist.") from None
+        spec = None
+    if not _is_ssm_endpoint(host, registry):
+        code = "InvalidSignatureException"
+        if spec is not None:
+            call = ResumeCall(host, None, f"{code}: {NOT_SSM_ENDPOINT}", time.time())
+            registry.record_resume(session_id, call)
+        # Serialized by hand: the code is no shape of SSM's model (moto would warn), and AWS's
+        # front end answers it with 403 before any service sees the request.
+        body = json.dumps({"__type": code, "message": NOT_SSM_ENDPOINT})
+        return 403, {"Content-Type": "application/x-amz-json-1.1", "status": "403"}, body
+    if spec is None:
+        raise _AwsError("DoesNotExistException", f"Session {session_id} does not exist.")
     if spec.status == "Terminated":
+        registry.record_resume(session_id, ResumeCall(host, None, None, time.time()))
         return ActionResult({"SessionId": session_id})
-    spec = registry.update(session_id, token_value=ids.token_value())
+    token = ids.token_value()
+    spec = registry.record_resume(session_id, ResumeCall(host, token, None, time.time()))
     return ActionResult(
         {
             "SessionId": session_id,
@@ -545,6 +571,14 @@ def _resume_session(self: Any) -> Any:
             "StreamUrl": registry.stream_url(session_id),
         }
     )
+
+
+def _is_ssm_endpoint(host: str, registry: SessionRegistry) -> bool:
+    """SSM's local port, or ``ssm.<region>.amazonaws.com`` reached through the proxy."""
+    if not registry.ssm_hosts or host in registry.ssm_hosts:
+        return True
+    name = host.rsplit(":", 1)[0].lower()
+    return name.startswith("ssm.") and name.endswith((".amazonaws.com", ".amazonaws.com.cn"))
 
 
 def _terminate_session(self: Any) -> Any:
