@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 #: Agent plugin names as sent in the handshake's SessionType action (plugin-spec.md §3.4).
@@ -126,6 +126,12 @@ class SessionRegistry:
             spec = replace(spec, resumes=(*spec.resumes, call), token_value=token)
             self._sessions[session_id] = spec
             return spec
+
+    def resume_calls(self, access_key_id: str) -> list[dict[str, object]]:
+        """The ResumeSession calls for the sessions ``access_key_id`` started, as dicts."""
+        with self._lock:
+            specs = [s for s in self._sessions.values() if s.access_key_id == access_key_id]
+        return [asdict(call) for spec in specs for call in spec.resumes]
 
     def __iter__(self) -> Iterator[SessionSpec]:
         with self._lock:
