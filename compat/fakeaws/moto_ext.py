@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -152,6 +153,7 @@ def _patch() -> None:
     for name in ("run_task", "start_task", "describe_tasks", "create_service", "update_service"):
         _originals[name] = getattr(EC2ContainerServiceResponse, name)
     _originals["call_action"] = BaseResponse.call_action
+    _originals["ecs_dispatch"] = EC2ContainerServiceResponse._dispatch
     table: dict[type, dict[str, Callable[..., Any]]] = {
         EC2ContainerServiceResponse: {
             "run_task": _run_task,
@@ -161,6 +163,7 @@ def _patch() -> None:
             "update_service": _update_service,
             "execute_command": _execute_command,
             "discover_poll_endpoint": _discover_poll_endpoint,
+            "_dispatch": _ecs_dispatch,
         },
         SimpleSystemManagerResponse: {
             "start_session": _start_session,
@@ -549,14 +552,7 @@ def _resume_session(self: Any) -> Any:
     except UnknownSessionError:
         spec = None
     if not _is_ssm_endpoint(host, registry):
-        code = "InvalidSignatureException"
-        if spec is not None:
-            call = ResumeCall(host, None, f"{code}: {NOT_SSM_ENDPOINT}", time.time())
-            registry.record_resume(session_id, call)
-        # Serialized by hand: the code is no shape of SSM's model (moto would warn), and AWS's
-        # front end answers it with 403 before any service sees the request.
-        body = json.dumps({"__type": code, "message": NOT_SSM_ENDPOINT})
-        return 403, {"Content-Type": "application/x-amz-json-1.1", "status": "403"}, body
+        return _not_ssm(host, session_id, "ResumeSession")
     if spec is None:
         raise _AwsError("DoesNotExistException", f"Session {session_id} does not exist.")
     if spec.status == "Terminated":
@@ -571,6 +567,37 @@ def _resume_session(self: Any) -> Any:
             "StreamUrl": registry.stream_url(session_id),
         }
     )
+
+
+def _not_ssm(host: str, session_id: str, operation: str) -> tuple[int, dict[str, str], str]:
+    """An SSM call sent to ECS: refused (403), and a ResumeSession recorded on its session.
+
+    Serialized by hand: the code is no shape of SSM's or ECS's model (moto would warn), and
+    AWS's front end answers it before any service sees the request.
+    """
+    code = "InvalidSignatureException"
+    if operation == "ResumeSession":
+        registry = _require_registry()
+        call = ResumeCall(host, None, f"{code}: {NOT_SSM_ENDPOINT}", time.time())
+        with contextlib.suppress(UnknownSessionError):
+            registry.record_resume(session_id, call)
+    body = json.dumps({"__type": code, "message": NOT_SSM_ENDPOINT})
+    return 403, {"Content-Type": "application/x-amz-json-1.1", "status": "403"}, body
+
+
+def _ecs_dispatch(self: Any, request: Any, full_url: str | None = None, headers: Any = None) -> Any:
+    """An SSM call at an ECS host (the plugin's argv[6] through the proxy) is refused like at
+    ECS's own port; moto would fail it looking the operation up in ECS's model."""
+    fields = request.headers if headers is None else headers
+    target = str(fields.get("X-Amz-Target") or "")
+    if target.startswith("AmazonSSM."):
+        try:
+            body = json.loads(request.data or b"{}")
+        except ValueError:
+            body = {}
+        sid = str(body.get("SessionId") or "") if isinstance(body, dict) else ""
+        return _not_ssm(str(fields.get("Host") or ""), sid, target.split(".", 1)[1])
+    return _originals["ecs_dispatch"](self, request, full_url, headers)
 
 
 def _is_ssm_endpoint(host: str, registry: SessionRegistry) -> bool:
