@@ -214,7 +214,7 @@ class PluginSession:
                 stdout=out,
                 stderr=err,
                 stdin_script=self.shell_input if stdin is None else stdin,
-                timeout=timeout or self.timeout,
+                timeout=timeout or min(self.timeout, self.scenario.timeout_s or self.timeout),
                 probe=probe,
             )
         except OSError as exc:
