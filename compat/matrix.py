@@ -20,6 +20,7 @@ from typing import Any
 from compat.plan import Cell
 from compat.runner.result import CellResult
 from compat.scenario import CATALOGUE
+from compat.verdict import settle_endpoint_warnings
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -124,6 +125,7 @@ def build(
             **result.to_json(),
         }
         entries.append(entry)
+    entries = settle_endpoint_warnings(entries)
     counts = Counter(r.outcome for r in results)
     releases = sorted(
         {c.release for c in everything},
@@ -308,5 +310,5 @@ def _merged(
         **{k: v for k, v in first.items() if k not in ("run", "summary", "cells")},
         "run": run,
         "summary": {k: counts.get(k, 0) for k in ("pass", "fail", "error", "skipped", "n/a")},
-        "cells": [dict(c) for c in cells],
+        "cells": settle_endpoint_warnings(cells),
     }

@@ -173,6 +173,18 @@ REASONS: Mapping[str, Reason] = _reasons(
         "Check that the tool needs no prompt or TTY it did not get (adapter `tty`, flags that "
         "skip menus) and that it exits when the session closes.",
     ),
+    Reason(
+        "resume-failed",
+        "failure",
+        "The agent dropped the websocket once mid-session and the plugin could not resume: "
+        "it sends ResumeSession to argv[6], which was not an SSM endpoint, so the session hung "
+        '(the next keystroke ends it with "Cannot perform start session: websocket: close '
+        'sent").',
+        "Pass the SSM client's endpoint as argv[6] (https://ssm.<region>.amazonaws.com, or the "
+        "configured SSM endpoint), never the ECS client's, a poll endpoint or a region.",
+        "https://github.com/aws/session-manager-plugin/blob/1.2.677.0/src/"
+        "sessionmanagerplugin/session/sessionhandler.go (ResumeSessionHandler)",
+    ),
     # -- warnings ------------------------------------------------------------------------------
     Reason(
         "endpoint-not-ssm",

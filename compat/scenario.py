@@ -60,6 +60,9 @@ class Seed:
     kms: bool
     #: Region the target (cluster/task or instance) and the key live in.
     region: str = DEFAULT_REGION
+    #: The fake agent drops the session's websocket once, before the input that ends the
+    #: shell; the plugin must resume through ResumeSession at argv[6] (fake_plugin/resume.py).
+    drop_websocket_once: bool = False
 
     def kms_location(self, kind: Kind) -> str | None:
         """Where the key goes for this kind of tool; ``None`` without KMS."""
@@ -102,6 +105,9 @@ class Scenario:
     user: UserChoice
     kinds: frozenset[Kind] = frozenset({"ecs-exec", "ssm-session"})
     releases: tuple[str, ...] = DEFAULT_RELEASES
+    #: Caps the cell's timeout: where a failure is a silent hang (the plugin waits for input
+    #: after a failed resume), waiting longer proves nothing more.
+    timeout_s: float | None = None
 
     @property
     def region(self) -> str:
@@ -160,6 +166,17 @@ _SCENARIOS = (
         seed=Seed(kms=False),
         sandbox=Sandbox(),
         user=UserChoice(session="port-forward"),
+    ),
+    Scenario(
+        name="reconnect",
+        title="shell, websocket dropped once",
+        why="After a dropped data channel the plugin calls ResumeSession at argv[6]: only an "
+        "SSM endpoint brings the session back; an ECS URL, a poll endpoint or a region leaves "
+        "it hanging (aws/session-manager-plugin sessionhandler.go ResumeSessionHandler).",
+        seed=Seed(kms=False, drop_websocket_once=True),
+        sandbox=Sandbox(),
+        user=UserChoice(),
+        timeout_s=30.0,
     ),
 )
 

@@ -214,7 +214,7 @@ class PluginSession:
                 stdout=out,
                 stderr=err,
                 stdin_script=self.shell_input if stdin is None else stdin,
-                timeout=timeout or self.timeout,
+                timeout=timeout or min(self.timeout, self.scenario.timeout_s or self.timeout),
                 probe=probe,
             )
         except OSError as exc:
@@ -292,6 +292,7 @@ class PluginSession:
             port_roundtrip=self.port_roundtrip,
             tool_stderr_tail=self._stderr_tail,
             sessions=sessions,
+            resume_calls=fake.registry.resume_calls(key),
         )
 
     def setup(self) -> Setup:
@@ -303,6 +304,7 @@ class PluginSession:
             region=self.region,
             user_profile=user.profile,
             ssm_endpoints=(self.fake.endpoint_url,),
+            reconnect=self.scenario.seed.drop_websocket_once,
         )
 
     def verdict(self) -> Verdict:
@@ -420,6 +422,8 @@ class Harness:
         else:
             target = fake.seed_ecs_task(kms_key=kms, region=seed.region)
         creds = Credentials.new()
+        if seed.drop_websocket_once:
+            fake.registry.drop_once.add(creds.access_key_id)
         if reach == "endpoint" and fake.proxy_url is not None:
             fake.proxy.set_allowed_hosts(_PLUGIN_HOSTS, access_key_id=creds.access_key_id)
         setup = scenario_aws_setup(

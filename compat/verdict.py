@@ -18,13 +18,15 @@ from urllib.parse import urlsplit
 from compat import reasons
 from compat.reasons import Outcome
 
-__all__ = ["Evidence", "Setup", "Verdict", "judge"]
+__all__ = ["Evidence", "Setup", "Verdict", "judge", "settle_endpoint_warnings"]
 
 #: Record branches that are a caller's probe, not a session attempt (``aws`` runs the plugin
 #: bare, some tools run ``--version`` first).
 _PROBES = frozenset({"install-text", "version"})
 #: Texts of the plugin's "old CLI" refusal (plugin-spec.md §2.1): both releases' wordings.
 _LEGACY_MARKERS = ("does not support Session Manager encryption feature",)
+#: How the plugin's own lines that end a session begin (not the remote shell's output).
+_PLUGIN_ENDINGS = ("Cannot perform start session", "Session: ", "Exiting session", "SessionId: ")
 _CREDENTIAL_MARKERS = (
     "NoCredentialProviders",
     "SharedConfigProfileNotExist",
@@ -45,6 +47,9 @@ class Setup:
     user_profile: str | None
     #: URLs the kit configured as the SSM endpoint (the fake endpoint): argv[6] may name them.
     ssm_endpoints: tuple[str, ...] = ()
+    #: The agent dropped the websocket once (the ``reconnect`` scenario): the session must
+    #: resume, and argv[6] is judged by what happened rather than by its shape.
+    reconnect: bool = False
 
 
 @dataclass
@@ -66,6 +71,9 @@ class Evidence:
     #: Session ids the fake AWS started for the cell's key, oldest first (a real plugin's
     #: record has no parsed session id; these attribute its session to the cell).
     sessions: Sequence[str] = ()
+    #: The ResumeSession calls the fake AWS saw for the cell's session, oldest first, each
+    #: ``{"endpoint", "token_value", "error"}`` (``compat.fakeaws.sessions.ResumeCall``).
+    resume_calls: Sequence[Mapping[str, Any]] = ()
 
 
 @dataclass(frozen=True)
@@ -105,7 +113,7 @@ def _is_ssm_endpoint(value: str, setup: Setup) -> bool:
 def _warnings(start: Mapping[str, Any], setup: Setup) -> list[str]:
     argv = list(start.get("argv") or [])
     found: list[str] = []
-    if len(argv) >= 7 and not _is_ssm_endpoint(str(argv[6]), setup):
+    if len(argv) >= 7 and not setup.reconnect and not _is_ssm_endpoint(str(argv[6]), setup):
         found.append("endpoint-not-ssm")
     if len(argv) >= 5 and argv[4] == "default" and setup.user_profile is None:
         found.append("profile-hardcoded-default")
@@ -157,10 +165,11 @@ def judge(evidence: Evidence, setup: Setup) -> Verdict:
     """The cell's verdict from ``evidence``; see the module docstring."""
     if evidence.harness_error is not None:
         return _verdict("harness-error", evidence.harness_error)
-    if evidence.refused_hosts:
-        hosts = ", ".join(sorted(set(evidence.refused_hosts)))
-        return _verdict("endpoint-ignored", f"refused: {hosts}")
     starts = _session_starts(evidence.records)
+    refused = _refused_hosts(evidence, setup, starts)
+    if refused:
+        hosts = ", ".join(sorted(set(refused)))
+        return _verdict("endpoint-ignored", f"refused: {hosts}")
     if not starts:
         if evidence.timed_out:
             return _verdict("timeout", "killed before it started the plugin")
@@ -188,6 +197,8 @@ def judge(evidence: Evidence, setup: Setup) -> Verdict:
     if not sid:
         return _verdict("inconclusive", f"plugin branch {branch} without a session", warnings)
     transcript = evidence.transcripts.get(str(sid))
+    if setup.reconnect and transcript is not None and not _resumed(transcript):
+        return _verdict("resume-failed", _resume_detail(start, evidence), warnings)
     if evidence.timed_out and setup.session != "port-forward":
         return _verdict("timeout", f"session {sid}", warnings)
     if transcript is None:
@@ -244,6 +255,81 @@ def _from_transcript(
     if evidence.timed_out:
         return _verdict("timeout", f"session {sid}: {outcome}", warnings)
     return _verdict("inconclusive", f"agent outcome {outcome}: {_first_line(transcript)}", warnings)
+
+
+def _refused_hosts(
+    evidence: Evidence, setup: Setup, starts: Sequence[Mapping[str, Any]]
+) -> list[str]:
+    """The proxy's refusals, less the plugin's ResumeSession at argv[6] in a reconnect cell
+    (a region there becomes ``https://<region>``: that is the finding, not the tool's)."""
+    if not setup.reconnect or not starts:
+        return list(evidence.refused_hosts)
+    argv = [str(a) for a in starts[-1].get("argv") or []]
+    if len(argv) < 7:
+        return list(evidence.refused_hosts)
+    endpoint = argv[6] if "://" in argv[6] else f"https://{argv[6]}"
+    resume_host = urlsplit(endpoint).hostname or ""
+    return [h for h in evidence.refused_hosts if h.lower() != resume_host.lower()]
+
+
+def _resumed(transcript: Mapping[str, Any]) -> bool:
+    """No drop, or a resumed connection after it."""
+    events = [str(d.get("event")) for d in transcript.get("decisions", [])]
+    if "websocket-dropped" not in events:
+        return True
+    return "resumed" in events[events.index("websocket-dropped") :]
+
+
+def _resume_detail(start: Mapping[str, Any], evidence: Evidence) -> str:
+    """Where the plugin sent ResumeSession, what it got, and what the plugin printed."""
+    argv = [str(a) for a in start.get("argv") or []]
+    endpoint = argv[6] if len(argv) > 6 else "(no argv[6])"
+    calls = list(evidence.resume_calls)
+    if calls:
+        errors = sorted({str(c.get("error")).strip() for c in calls if c.get("error")})
+        answered = sum(1 for c in calls if c.get("token_value"))
+        said = f"{len(calls)} ResumeSession call(s) at argv[6] {endpoint!r}"
+        said += f", {answered} answered" + (f", refused: {'; '.join(errors)}" if errors else "")
+    else:
+        said = f"no ResumeSession call reached the fake AWS (argv[6] {endpoint!r})"
+    # The plugin's own line may follow the remote prompt on the same line ("# Cannot ...").
+    said_by_plugin = [
+        line[line.index(marker) :].strip()
+        for line in str(start.get("stdout") or "").splitlines()
+        if not line.startswith("Starting session with SessionId")
+        for marker in _PLUGIN_ENDINGS
+        if marker in line
+    ]
+    if said_by_plugin:
+        printed = f"the plugin printed {said_by_plugin[-1][:200]!r}"
+    else:
+        printed = "the plugin printed nothing after the drop"
+    ended = "; it was still running when the cell was stopped" if evidence.timed_out else ""
+    return f"{said}; {printed}{ended}"
+
+
+def settle_endpoint_warnings(cells: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Drop the static ``endpoint-not-ssm`` warning where a reconnect cell proved the point.
+
+    ``cells`` are matrix.json cells (``row``, ``column`` = ``<scenario>/<release>``,
+    ``outcome``, ``reason``, ``warnings``). For a row and release whose ``reconnect`` cell
+    passed or failed ``resume-failed``, argv[6] was tried, not inferred: that cell says it,
+    and the other cells of the same row and release lose the guess.
+    """
+    proven = {
+        (str(c["row"]), str(c["column"]).rsplit("/", 1)[-1])
+        for c in cells
+        if str(c["column"]).split("/", 1)[0] == "reconnect"
+        and (c.get("outcome") == "pass" or c.get("reason") == "resume-failed")
+    }
+    settled = []
+    for cell in cells:
+        entry = dict(cell)
+        key = (str(entry["row"]), str(entry["column"]).rsplit("/", 1)[-1])
+        if key in proven and "endpoint-not-ssm" in (entry.get("warnings") or ()):
+            entry["warnings"] = [w for w in entry["warnings"] if w != "endpoint-not-ssm"]
+        settled.append(entry)
+    return settled
 
 
 def _first_line(transcript: Mapping[str, Any]) -> str:

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import signal
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
-from fake_plugin import awsconfig, awsjson, kms, port
+from fake_plugin import awsconfig, awsjson, kms, port, resume
 from fake_plugin.datachannel import ClientDataChannel, DataKey, KmsFailure
 from fake_plugin.netpolicy import OfflineError, is_loopback, proxy_for
 from fake_plugin.shell import ShellSession
@@ -31,8 +30,6 @@ if TYPE_CHECKING:
     from fake_plugin.invocation import Invocation
     from fake_plugin.releases import Release
 
-#: config.go: DataChannelNumMaxRetries, DataChannelRetryInitialDelayMillis, RetryBase.
-DIAL_RETRIES = 5
 #: gorilla DefaultDialer HandshakeTimeout.
 DIAL_TIMEOUT_S = 45.0
 #: websocketchannel.go: 5 consecutive read errors make the channel call OnError.
@@ -82,6 +79,8 @@ class _Client:
         self._type_ok = False
         self._ws: object | None = None
         self._ws_lock = threading.Lock()
+        #: The error writes return while the dropped connection is still the current one.
+        self._dead: str | None = None
         self._internal_error: BaseException | None = None
         self.channel: ClientDataChannel = ClientDataChannel(
             session_id=self.sid,
@@ -187,6 +186,8 @@ class _Client:
 
         with self._ws_lock:
             ws = self._ws
+            if self._dead is not None:
+                raise resume.SendFailed(self._dead)
             if ws is None:
                 return  # "Can't send message: Connection is closed." (logged)
             try:
@@ -236,33 +237,32 @@ class _Client:
             return False
         with self._ws_lock:
             self._ws = ws
+            self._dead = None
         threading.Thread(target=self._reader, args=(ws,), name="smp-ws-reader", daemon=True).start()
         return True
 
-    def _with_retries(self, attempt: object) -> bool:
+    def _with_retries(self, attempt: Callable[[], bool]) -> bool:
         """``RepeatableExponentialRetryer.Call``: first try plus 5 retries, x2 from 100-199 ms."""
-        delay_ms = random.randrange(100, 200)
-        for tries in range(DIAL_RETRIES + 1):
-            if attempt():  # type: ignore[operator]
-                return True
-            if tries == DIAL_RETRIES or self.stop.is_set():
-                return False
-            time.sleep(delay_ms * (2**tries) / 1000)
-        return False
+        return resume.retry(attempt, self.stop)
 
     def _reader(self, ws: object) -> None:
         from websockets.exceptions import ConnectionClosed  # noqa: PLC0415
 
+        close_received = False
         try:
             while not self.stop.is_set():
                 try:
                     frame = ws.recv()  # type: ignore[attr-defined]
-                except (ConnectionClosed, OSError):
+                except ConnectionClosed as exc:
+                    close_received = exc.rcvd is not None
+                    break
+                except OSError:
                     break
                 if self.channel.dead:
                     return
                 data = frame.encode("utf-8") if isinstance(frame, str) else frame
-                self.channel.receive(data)
+                with contextlib.suppress(resume.SendFailed):  # an ack: logged in Go
+                    self.channel.receive(data)
         except NotEmulated as exc:
             self.fail(exc)
             return
@@ -273,25 +273,22 @@ class _Client:
             return
         with self._ws_lock:
             if self._ws is ws:
-                self._ws = None
+                self._dead = resume.write_error(close_received)
         self._resume()
 
     def _resume(self) -> None:
-        # OnError -> ResumeSessionHandler with the same retryer (sessionhandler.go:56-63,125-138).
-        def attempt() -> bool:
-            answer = self.ssm("ResumeSession")
-            if answer is None:
-                return False
-            token = answer.get("TokenValue")
-            if not isinstance(token, str) or not token:
-                self.out(f"Session: {self.sid} timed out.\n")
-                self.end(0)
-                return True
+        """OnError: ResumeSession at argv[6] and redial (``fake_plugin/resume.py``)."""
+
+        def timed_out() -> None:
+            self.out(f"Session: {self.sid} timed out.\n")
+            self.end(0)
+
+        def reopen(token: str) -> bool:
             self.token = token
             return self._open(token)
 
         try:
-            self._with_retries(attempt)
+            resume.resume(lambda: self.ssm("ResumeSession"), reopen, timed_out, self.stop)
         except Exception as exc:
             self.fail(exc)
 
@@ -299,7 +296,11 @@ class _Client:
         terminated = False
         try:
             while not self.stop.wait(0.1):
-                if self.channel.resend_due() and not terminated:
+                try:
+                    due = self.channel.resend_due()
+                except resume.SendFailed:
+                    continue  # "Unable to send stream data message" (logged)
+                if due and not terminated:
                     # handleStreamMessageResendTimeout (session.go:104-119), from 1.2.295.0.
                     terminated = True
                     if self.release.resend_timeout_terminates:

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fake_plugin.datachannel import ClientDataChannel
+from fake_plugin.resume import SendFailed
 from fake_plugin.wire import PayloadType, go_json
 
 #: shellsession.go:32-35.
@@ -101,7 +102,8 @@ class ShellSession:
         size = terminal_size(self._stdout_fd)
         if size != self._size:
             self._size = size
-            self._channel.send_input(PayloadType.SIZE, size_payload(*size))
+            with contextlib.suppress(SendFailed):  # "Failed to Send size data" (logged)
+                self._channel.send_input(PayloadType.SIZE, size_payload(*size))
 
     def _resize_loop(self) -> None:
         """``handleTerminalResize``'s goroutine: check and send at once, then every 500 ms."""
@@ -115,7 +117,8 @@ class ShellSession:
             return
 
         def forward(signum: int, _frame: Any) -> None:
-            self._channel.send_input(PayloadType.OUTPUT, SIGNAL_BYTES[signal.Signals(signum)])
+            with contextlib.suppress(SendFailed):  # "Failed to send control signals" (logged)
+                self._channel.send_input(PayloadType.OUTPUT, SIGNAL_BYTES[signal.Signals(signum)])
 
         for signum in SIGNAL_BYTES:
             signal.signal(signum, forward)
@@ -158,7 +161,10 @@ class ShellSession:
                         return f"read /dev/stdin: {exc.strerror or exc}"
                     if not data:
                         return "EOF"
-                    self._channel.send_input(PayloadType.OUTPUT, data)
+                    try:
+                        self._channel.send_input(PayloadType.OUTPUT, data)
+                    except SendFailed as exc:  # the websocket was dropped: the loop ends
+                        return str(exc)
                     time.sleep(0.001)  # "sleep to limit the rate of data transfer"
             return None
         finally:

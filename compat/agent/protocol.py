@@ -10,6 +10,7 @@ Behaviour: plugin-spec.md §3.3-§3.7, checked against AGENT@1c217c89 (amazon-ss
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import time
@@ -169,6 +170,8 @@ class AgentSession:
         self._pending_outcome: tuple[str, str] = ("completed", "")
         self._last_resend = start
         self._deferred: Callable[[float], None] | None = None
+        #: The websocket was dropped on purpose; a resumed connection may take over.
+        self.awaiting_resume = False
 
     # -- public API -------------------------------------------------------------------------
 
@@ -495,6 +498,8 @@ class AgentSession:
         elif payload_type == PayloadType.FLAG:
             self._on_flag(body, now)
         elif payload_type == PayloadType.OUTPUT:
+            if self._drop_before(body, now):
+                return False
             self._on_output(body, now)
         return True
 
@@ -738,6 +743,55 @@ class AgentSession:
         plaintext = payload if wire_payload is not payload else None
         self.transcript.message(now, "out", message, plaintext)
         return message.sequence_number
+
+    # -- a dropped websocket and the resumed one (the ``reconnect`` scenario) --------------
+
+    #: Close code of the drop: "going away", as a server restarting would send.
+    DROP_CLOSE_CODE = 1001
+
+    def _drop_before(self, body: bytes, now: float) -> bool:
+        """Drop the websocket instead of handling the input that would end the shell.
+
+        Only once per session, and only when the control plane asked for it. Dropping at the
+        last input the client types means nothing is typed while the connection is gone, so
+        the outcome depends on the resume alone: the input stays unacked, the plugin resends
+        it on the resumed connection, and the shell then exits as it would have.
+        """
+        spec = self.spec
+        if spec is None or not spec.drop_websocket_once or self.awaiting_resume:
+            return False
+        if self._shell is None or any(d["event"] == "websocket-dropped" for d in self.decisions):
+            return False
+        if not copy.deepcopy(self._shell).feed(body).exited:
+            return False
+        self.awaiting_resume = True
+        self.transcript.decide(now, "websocket-dropped", close_code=self.DROP_CLOSE_CODE)
+        self._out.append(Close(self.DROP_CLOSE_CODE, ""))
+        return True
+
+    @property
+    def decisions(self) -> list[dict[str, Any]]:
+        return self.transcript.decisions
+
+    def resume(self, body: Any, spec: SessionSpec | None, now: float) -> bool:
+        """The OpenDataChannel of a resumed connection: the token ResumeSession handed out.
+
+        On success the session goes on where it was (sequence numbers, encryption, shell);
+        everything unacked is sent again at once.
+        """
+        self._last_activity = now
+        self.transcript.text_frame(now, body)
+        token = body.get("TokenValue") if isinstance(body, dict) else None
+        ok = spec is not None and token == spec.token_value
+        self.transcript.decide(now, "resumed" if ok else "resume-refused", token_ok=ok)
+        if not ok:
+            return False
+        self.spec = spec
+        self.awaiting_resume = False
+        for message in self._outbox.due(0.0, now):
+            self._out.append(encode(message))
+            self.transcript.message(now, "out", message, resent=True)
+        return True
 
 
 def _ciphertext_of(result: Any) -> bytes | None:

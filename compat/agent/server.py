@@ -8,6 +8,7 @@ threads are not daemons; ``shutdown`` closes connections and waits for them).
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import threading
 import time
@@ -23,15 +24,17 @@ from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
 from compat.agent.kms import KmsDecryptor
-from compat.agent.protocol import AgentConfig, AgentSession, Close
+from compat.agent.protocol import REFUSED_CLOSE_CODE, AgentConfig, AgentSession, Close
 from compat.agent.transcript import write_atomically
-from compat.fakeaws.sessions import SessionRegistry, UnknownSessionError
+from compat.fakeaws.sessions import SessionRegistry, SessionSpec, UnknownSessionError
 
 __all__ = ["AgentError", "FakeAgent"]
 
 #: The real path: ``/v1/data-channel/<sid>?role=publish_subscribe`` (plugin-spec.md §3.1).
 _PATH = re.compile(r"^/v1/data-channel/(?P<sid>[A-Za-z0-9][A-Za-z0-9._:@+=-]*)$")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+#: Transcript outcome of a session whose websocket was dropped and never resumed.
+NOT_RESUMED = "not-resumed"
 
 
 class AgentError(RuntimeError):
@@ -83,6 +86,10 @@ class FakeAgent:
         self._done = threading.Condition()
         self._transcripts: dict[str, dict[str, Any]] = {}
         self._errors: list[BaseException] = []
+        #: Sessions whose websocket was dropped on purpose, waiting for the resumed connection.
+        self._parked: dict[str, AgentSession] = {}
+        #: Session id -> the handler (a token object) serving it; ``None`` while parked.
+        self._owner: dict[str, object | None] = {}
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -122,6 +129,10 @@ class FakeAgent:
         thread, self._thread = self._thread, None
         if thread is not None:
             thread.join()
+        with self._done:
+            parked, self._parked = list(self._parked.values()), {}
+        for session in parked:
+            self._finish(session)
 
     def __enter__(self) -> FakeAgent:
         self.start()
@@ -143,13 +154,20 @@ class FakeAgent:
             return self._transcripts.get(session_id)
 
     def wait_closed(self, session_id: str, timeout: float) -> dict[str, Any] | None:
-        """Wait until a connection for ``session_id`` has finished; None on timeout."""
+        """Wait until a connection for ``session_id`` has finished; None on timeout.
+
+        A session still waiting for its resumed connection at the deadline is given as it
+        stands, with the outcome ``not-resumed``.
+        """
         deadline = time.monotonic() + timeout
         with self._done:
             while session_id not in self._transcripts:
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    return None
+                    parked = self._parked.get(session_id)
+                    if parked is None:
+                        return None
+                    return parked.transcript.to_dict() | {"outcome": NOT_RESUMED}
                 self._done.wait(left)
             return self._transcripts[session_id]
 
@@ -184,6 +202,13 @@ class FakeAgent:
             spec = self.registry.get(session_id)
         except UnknownSessionError:
             spec = None
+        me = object()
+        with self._done:
+            parked = self._parked.pop(session_id, None)
+            self._owner[session_id] = me
+        if parked is not None:
+            self._handle_resumed(connection, parked, spec, me)
+            return
         session = AgentSession(session_id, spec, self.config, time.monotonic())
         session.transcript.agent["path"] = connection.request.path.split("?")[0]
         session.transcript.agent["role"] = parse_qs(parts.query).get("role", [None])[0]
@@ -197,7 +222,53 @@ class FakeAgent:
             with contextlib.suppress(Exception):
                 self._flush(connection, session)
         finally:
-            self._finish(session)
+            self._release(session, me)
+
+    def _handle_resumed(
+        self,
+        connection: ServerConnection,
+        session: AgentSession,
+        spec: SessionSpec | None,
+        me: object,
+    ) -> None:
+        """A connection to a parked session: its OpenDataChannel must carry the new token."""
+        try:
+            try:
+                first = connection.recv(timeout=self.config.handshake_timeout_s)
+            except (TimeoutError, ConnectionClosed):
+                return
+            try:
+                body = json.loads(first)
+            except ValueError:
+                body = None
+            if not session.resume(body, spec, time.monotonic()):
+                self._park(session)
+                with contextlib.suppress(ConnectionClosed):
+                    connection.close(REFUSED_CLOSE_CODE, "invalid token")
+                return
+            if self._flush(connection, session):
+                self._serve(connection, session)
+        except Exception as exc:
+            with self._done:
+                self._errors.append(exc)
+            session.fail(time.monotonic(), f"agent fault: {exc!r}")
+            session.transcript.errors.append(traceback.format_exc())
+        finally:
+            self._release(session, me)
+
+    def _park(self, session: AgentSession) -> None:
+        """Keep a dropped session for its resumed connection (before the old one closes)."""
+        with self._done:
+            self._parked[session.session_id] = session
+            self._owner[session.session_id] = None
+
+    def _release(self, session: AgentSession, me: object) -> None:
+        """The handler ``me`` is done: finish the session unless it was parked or taken over."""
+        with self._done:
+            if self._owner.get(session.session_id) is not me:
+                return
+            del self._owner[session.session_id]
+        self._finish(session)
 
     def _serve(self, connection: ServerConnection, session: AgentSession) -> None:
         while not session.closed:
@@ -227,6 +298,8 @@ class FakeAgent:
         for item in session.take_outgoing():
             try:
                 if isinstance(item, Close):
+                    if session.awaiting_resume and not session.closed:
+                        self._park(session)
                     connection.close(item.code, item.reason)
                     return False
                 connection.send(item)

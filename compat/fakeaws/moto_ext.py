@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
@@ -40,7 +41,12 @@ from moto.utilities.utils import get_partition
 from werkzeug.test import Client
 
 from compat.fakeaws import documents, ids
-from compat.fakeaws.sessions import SessionRegistry, SessionSpec, UnknownSessionError
+from compat.fakeaws.sessions import (
+    ResumeCall,
+    SessionRegistry,
+    SessionSpec,
+    UnknownSessionError,
+)
 
 __all__ = [
     "EXEC_NOT_ENABLED",
@@ -64,6 +70,9 @@ EXEC_NOT_ENABLED = (
     " or the execute command agent isn\u2019t running. Wait and try again or run a new task with"
     " execute command enabled and try again."
 )
+#: What a service answers a request signed for another one (the wording AWS uses, e.g. for
+#: Batch in cllunsford/aws-signing-proxy#25); ResumeSession sent to ECS's endpoint gets it.
+NOT_SSM_ENDPOINT = "Credential should be scoped to correct service: 'ecs'. "
 #: ECS ExecuteCommand accepts ``interactive=true`` only ("Amazon ECS only supports initiating
 #: interactive sessions", API_ExecuteCommand).
 INTERACTIVE_ONLY = "Interactive is the only mode supported currently."
@@ -144,6 +153,7 @@ def _patch() -> None:
     for name in ("run_task", "start_task", "describe_tasks", "create_service", "update_service"):
         _originals[name] = getattr(EC2ContainerServiceResponse, name)
     _originals["call_action"] = BaseResponse.call_action
+    _originals["ecs_dispatch"] = EC2ContainerServiceResponse._dispatch
     table: dict[type, dict[str, Callable[..., Any]]] = {
         EC2ContainerServiceResponse: {
             "run_task": _run_task,
@@ -153,6 +163,7 @@ def _patch() -> None:
             "update_service": _update_service,
             "execute_command": _execute_command,
             "discover_poll_endpoint": _discover_poll_endpoint,
+            "_dispatch": _ecs_dispatch,
         },
         SimpleSystemManagerResponse: {
             "start_session": _start_session,
@@ -378,6 +389,7 @@ def _execute_command(self: Any) -> Any:
         document_name=documents.ECS_EXEC_DOCUMENT,
         command=command,
         access_key_id=_caller_key(self),
+        drop_websocket_once=_caller_key(self) in registry.drop_once,
         started_at=time.time(),
         owner=_owner(self.current_account),
     )
@@ -509,6 +521,7 @@ def _start_session(self: Any) -> Any:
         command=plan.command,
         properties=plan.properties,
         access_key_id=_caller_key(self),
+        drop_websocket_once=_caller_key(self) in registry.drop_once,
         started_at=time.time(),
         owner=_owner(account_id),
         reason=self._get_param("Reason"),
@@ -526,18 +539,27 @@ def _start_session(self: Any) -> Any:
 def _resume_session(self: Any) -> Any:
     """A new token for a live session (the plugin calls it after a websocket read error).
 
-    For a terminated session the answer has no TokenValue, the case the plugin reports as
-    "Session: <sid> timed out." (plugin-spec.md §3.7).
+    Answered only at the SSM endpoint (``registry.ssm_hosts``): a plugin handed ECS's endpoint
+    as argv[6] sends it to ECS, which does not serve SSM's API. Every call is recorded on the
+    session. For a terminated session the answer has no TokenValue, the case the plugin
+    reports as "Session: <sid> timed out." (plugin-spec.md §3.7).
     """
     registry = _require_registry()
     session_id = str(self._get_param("SessionId") or "")
+    host = str(self.headers.get("Host") or "")
     try:
         spec = registry.get(session_id)
     except UnknownSessionError:
-        raise _AwsError("DoesNotExistException", f"Session {session_id} does not exist.") from None
+        spec = None
+    if not _is_ssm_endpoint(host, registry):
+        return _not_ssm(host, session_id, "ResumeSession")
+    if spec is None:
+        raise _AwsError("DoesNotExistException", f"Session {session_id} does not exist.")
     if spec.status == "Terminated":
+        registry.record_resume(session_id, ResumeCall(host, None, None, time.time()))
         return ActionResult({"SessionId": session_id})
-    spec = registry.update(session_id, token_value=ids.token_value())
+    token = ids.token_value()
+    spec = registry.record_resume(session_id, ResumeCall(host, token, None, time.time()))
     return ActionResult(
         {
             "SessionId": session_id,
@@ -545,6 +567,45 @@ def _resume_session(self: Any) -> Any:
             "StreamUrl": registry.stream_url(session_id),
         }
     )
+
+
+def _not_ssm(host: str, session_id: str, operation: str) -> tuple[int, dict[str, str], str]:
+    """An SSM call sent to ECS: refused (403), and a ResumeSession recorded on its session.
+
+    Serialized by hand: the code is no shape of SSM's or ECS's model (moto would warn), and
+    AWS's front end answers it before any service sees the request.
+    """
+    code = "InvalidSignatureException"
+    if operation == "ResumeSession":
+        registry = _require_registry()
+        call = ResumeCall(host, None, f"{code}: {NOT_SSM_ENDPOINT}", time.time())
+        with contextlib.suppress(UnknownSessionError):
+            registry.record_resume(session_id, call)
+    body = json.dumps({"__type": code, "message": NOT_SSM_ENDPOINT})
+    return 403, {"Content-Type": "application/x-amz-json-1.1", "status": "403"}, body
+
+
+def _ecs_dispatch(self: Any, request: Any, full_url: str | None = None, headers: Any = None) -> Any:
+    """An SSM call at an ECS host (the plugin's argv[6] through the proxy) is refused like at
+    ECS's own port; moto would fail it looking the operation up in ECS's model."""
+    fields = request.headers if headers is None else headers
+    target = str(fields.get("X-Amz-Target") or "")
+    if target.startswith("AmazonSSM."):
+        try:
+            body = json.loads(request.data or b"{}")
+        except ValueError:
+            body = {}
+        sid = str(body.get("SessionId") or "") if isinstance(body, dict) else ""
+        return _not_ssm(str(fields.get("Host") or ""), sid, target.split(".", 1)[1])
+    return _originals["ecs_dispatch"](self, request, full_url, headers)
+
+
+def _is_ssm_endpoint(host: str, registry: SessionRegistry) -> bool:
+    """SSM's local port, or ``ssm.<region>.amazonaws.com`` reached through the proxy."""
+    if not registry.ssm_hosts or host in registry.ssm_hosts:
+        return True
+    name = host.rsplit(":", 1)[0].lower()
+    return name.startswith("ssm.") and name.endswith((".amazonaws.com", ".amazonaws.com.cn"))
 
 
 def _terminate_session(self: Any) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 #: Agent plugin names as sent in the handshake's SessionType action (plugin-spec.md §3.4).
@@ -52,6 +52,24 @@ class SessionSpec:
     owner: str | None = None
     #: StartSession ``Reason``.
     reason: str | None = None
+    #: Every ResumeSession call for this session, in order (see :class:`ResumeCall`).
+    resumes: tuple[ResumeCall, ...] = ()
+    #: The agent closes the websocket once mid-session and waits for the resumed connection
+    #: (the ``reconnect`` scenario; set at creation from :attr:`SessionRegistry.drop_once`).
+    drop_websocket_once: bool = False
+
+
+@dataclass(frozen=True)
+class ResumeCall:
+    """One ResumeSession request: where it arrived, and whether it was answered."""
+
+    #: ``host:port`` the request was sent to (the SSM endpoint, or ECS's port).
+    endpoint: str
+    #: The new token, or ``None`` when the call was refused.
+    token_value: str | None
+    #: ``Code: message`` of the refusal, else ``None``.
+    error: str | None = None
+    at: float = 0.0
 
 
 class UnknownSessionError(KeyError):
@@ -66,6 +84,11 @@ class SessionRegistry:
         self._sessions: dict[str, SessionSpec] = {}
         #: Base of every stream URL, e.g. ``ws://127.0.0.1:PORT``; set when the agent starts.
         self.agent_url = "ws://127.0.0.1:9"
+        #: ``host:port`` of the SSM endpoint: ResumeSession is answered only there, as AWS
+        #: answers it only at ``ssm.<region>.amazonaws.com`` (empty: anywhere, e.g. in tests).
+        self.ssm_hosts: frozenset[str] = frozenset()
+        #: Access key ids whose next sessions get a websocket dropped once (``reconnect``).
+        self.drop_once: set[str] = set()
 
     def stream_url(self, session_id: str) -> str:
         """The URL a client dials, shaped like the real one (``/v1/data-channel/<sid>``)."""
@@ -92,6 +115,24 @@ class SessionRegistry:
             self._sessions[session_id] = spec
             return spec
 
+    def record_resume(self, session_id: str, call: ResumeCall) -> SessionSpec:
+        """Append a ResumeSession call to the session (and its new token, if answered)."""
+        with self._lock:
+            try:
+                spec = self._sessions[session_id]
+            except KeyError:
+                raise UnknownSessionError(session_id) from None
+            token = call.token_value or spec.token_value
+            spec = replace(spec, resumes=(*spec.resumes, call), token_value=token)
+            self._sessions[session_id] = spec
+            return spec
+
+    def resume_calls(self, access_key_id: str) -> list[dict[str, object]]:
+        """The ResumeSession calls for the sessions ``access_key_id`` started, as dicts."""
+        with self._lock:
+            specs = [s for s in self._sessions.values() if s.access_key_id == access_key_id]
+        return [asdict(call) for spec in specs for call in spec.resumes]
+
     def __iter__(self) -> Iterator[SessionSpec]:
         with self._lock:
             return iter(list(self._sessions.values()))
@@ -99,3 +140,4 @@ class SessionRegistry:
     def clear(self) -> None:
         with self._lock:
             self._sessions.clear()
+            self.drop_once.clear()

@@ -117,6 +117,8 @@ class FakeAWS:
             # ECS client's endpoint as argv[6] is then told apart from one that passes SSM's.
             self._moto_ecs = moto_ext.MotoServer()
             self._moto_ecs.start()
+            host, port = self._moto.address
+            self.registry.ssm_hosts = frozenset({f"{host}:{port}", f"localhost:{port}"})
             if self._want_proxy:
                 self._proxy = AWSProxy(self._workdir / "certs")
                 self._proxy.start()

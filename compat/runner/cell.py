@@ -235,6 +235,8 @@ def _run_seeded(
     fake = ctx.fake
     scenario = cell.scenario
     creds = Credentials.new()
+    if scenario.seed.drop_websocket_once:
+        fake.registry.drop_once.add(creds.access_key_id)
     root = ctx.work_dir / cell.id.replace("/", "__")
     root.mkdir(parents=True)
     setup_env = scenario_aws_setup(
@@ -301,6 +303,8 @@ def _run_seeded(
     except MissingValueError as exc:
         return _reasoned(cell, started, "harness-error", f"the kit has no value for {exc}")
     timeout = cell.variant.timeout or ctx.timeout
+    if scenario.timeout_s is not None:
+        timeout = min(timeout, scenario.timeout_s)
     out, err = root / "tool-stdout.txt", root / "tool-stderr.txt"
     if resolved is not None and resolved.image is not None:
         finished = _run_in_image(
@@ -346,6 +350,7 @@ def _run_seeded(
         port_roundtrip=finished.port_roundtrip,
         tool_stderr_tail=stderr_tail,
         sessions=sessions,
+        resume_calls=fake.registry.resume_calls(creds.access_key_id),
     )
     setup = Setup(
         kms=scenario.seed.kms and scenario.user.session == "shell",
@@ -353,6 +358,7 @@ def _run_seeded(
         region=scenario.region,
         user_profile=scenario.user.profile,
         ssm_endpoints=(fake.endpoint_url,),
+        reconnect=scenario.seed.drop_websocket_once,
     )
     verdict = judge(evidence, setup)
     paths: dict[str, str] = {}

@@ -50,12 +50,29 @@ def _kill_group(pid: int, sig: int) -> None:
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the group; SIGKILL what is left after the grace. The grace counts for the
+    whole group, not the tool alone: a plugin child records itself on SIGTERM, and killing
+    it as soon as its parent is gone would lose that record."""
     _kill_group(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + _GRACE
     try:
         proc.wait(timeout=_GRACE)
     except subprocess.TimeoutExpired:
         _kill_group(proc.pid, signal.SIGKILL)
         proc.wait()
+        return
+    while time.monotonic() < deadline and _group_alive(proc.pid):
+        time.sleep(0.02)
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _probe(probe: PortProbe, deadline: float, proc: subprocess.Popen[bytes]) -> bool:

@@ -24,6 +24,7 @@ def test_catalogue_order_and_default_releases() -> None:
         "kms-env-credentials",
         "kms-region",
         "port-forward",
+        "reconnect",
     ]
     for s in scenario.CATALOGUE.values():
         assert s.releases == ("1.2.234.0", "1.2.497.0", "1.2.677.0")
@@ -43,7 +44,15 @@ SCENARIO_FACTS = [
     pytest.param(
         "port-forward", False, "default-profile", None, None, "port-forward", id="port-forward"
     ),
+    pytest.param("reconnect", False, "default-profile", None, None, "shell", id="reconnect"),
 ]
+
+
+def test_only_reconnect_drops_the_websocket_and_caps_the_timeout() -> None:
+    dropping = [s.name for s in scenario.CATALOGUE.values() if s.seed.drop_websocket_once]
+    assert dropping == ["reconnect"]
+    capped = scenario.get("reconnect").timeout_s
+    assert capped is not None and capped < 60
 
 
 @pytest.mark.parametrize(
@@ -94,7 +103,7 @@ def test_unknown_scenario_lists_the_known_ones(name: str) -> None:
     assert isinstance(info.value, UserError)
     assert str(info.value) == (
         f"unknown scenario {name!r}; known: shell, kms, kms-profile, kms-env-credentials, "
-        "kms-region, port-forward"
+        "kms-region, port-forward, reconnect"
     )
 
 
@@ -123,7 +132,7 @@ def test_select_pattern_matching_nothing_is_an_error() -> None:
 def test_full_plan_size_and_unique_stable_ids(adapters) -> None:  # type: ignore[no-untyped-def]
     cells = plan(adapters)
     variants = sum(len(a.variants) for a in adapters)
-    assert len(cells) == variants * 6 * 3
+    assert len(cells) == variants * 7 * 3
     ids = [c.id for c in cells]
     assert len(set(ids)) == len(ids)
     assert ids == [c.id for c in plan(adapters)]

@@ -228,3 +228,93 @@ def test_a_real_plugin_record_is_read_from_argv_and_the_cells_sessions() -> None
     )
     ev = Evidence(records=[record], transcripts={SID: seen}, tool_exit=0, sessions=[SID])
     assert judge(ev, KMS).reason == "target-mismatch"
+
+
+RECONNECT = Setup(
+    kms=False, session="shell", region="us-east-1", user_profile=None,
+    ssm_endpoints=("http://127.0.0.1:5000",), reconnect=True,
+)  # fmt: skip
+ECS_URL = ["", '{"Target":"ecs:c_t_rid"}', "http://127.0.0.1:5001"]
+DROPPED = [{"event": "websocket-dropped"}]
+REFUSED = {
+    "endpoint": "127.0.0.1:5001",
+    "token_value": None,
+    "error": "InvalidSignatureException: Credential should be scoped to correct service: 'ecs'. ",
+}
+
+
+def test_a_resumed_session_passes_without_the_static_endpoint_warning() -> None:
+    seen = transcript("completed", decisions=[*DROPPED, {"event": "resumed", "token_ok": True}])
+    answered = {"endpoint": "127.0.0.1:5000", "token_value": "t2", "error": None}
+    verdict = judge(evidence(start(SEVEN), seen, resume_calls=[answered]), RECONNECT)
+    assert (verdict.outcome, verdict.reason, verdict.warnings) == ("pass", None, ())
+
+
+def test_a_session_not_resumed_is_resume_failed_quoting_calls_and_plugin_output() -> None:
+    record = start(
+        ECS_URL,
+        stdout="\nStarting session with SessionId: x\n# echo hi\r\nhi\r\n# "
+        "Cannot perform start session: websocket: close sent\n",
+    )
+    seen = transcript("not-resumed", decisions=DROPPED)
+    verdict = judge(evidence(record, seen, resume_calls=[REFUSED] * 6), RECONNECT)
+    assert (verdict.outcome, verdict.reason, verdict.warnings) == ("fail", "resume-failed", ())
+    assert verdict.detail == (
+        "6 ResumeSession call(s) at argv[6] 'http://127.0.0.1:5001', 0 answered, refused: "
+        "InvalidSignatureException: Credential should be scoped to correct service: 'ecs'.; "
+        "the plugin printed 'Cannot perform start session: websocket: close sent'"
+    )
+
+
+def test_resume_failed_wins_over_the_timeout_of_a_silent_hang() -> None:
+    seen = transcript("not-resumed", decisions=DROPPED)
+    region = ["", '{"Target":"ecs:c_t_rid"}', "us-east-1"]
+    record = start(region, stdout="\nStarting session with SessionId: x\n# echo hi\r\nhi\r\n# ")
+    verdict = judge(evidence(record, seen, timed_out=True), RECONNECT)
+    assert (verdict.outcome, verdict.reason) == ("fail", "resume-failed")
+    assert verdict.detail == (
+        "no ResumeSession call reached the fake AWS (argv[6] 'us-east-1'); the plugin printed "
+        "nothing after the drop; it was still running when the cell was stopped"
+    )
+
+
+def test_outside_the_reconnect_scenario_a_drop_is_not_judged() -> None:
+    verdict = judge(evidence(start(SEVEN), transcript("completed", decisions=DROPPED)), SHELL)
+    assert (verdict.outcome, verdict.reason) == ("pass", None)
+
+
+def _cell(column: str, outcome: str, reason: str | None, warnings: list[str]) -> dict[str, Any]:
+    return {"row": "t/v", "column": column, "outcome": outcome, "reason": reason,
+            "warnings": warnings}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("reconnect", "kept"),
+    [
+        (_cell("reconnect/1.2.677.0", "fail", "resume-failed", []), []),
+        (_cell("reconnect/1.2.677.0", "pass", None, []), []),
+        (_cell("reconnect/1.2.677.0", "error", "inconclusive", []), ["endpoint-not-ssm"]),
+        (_cell("reconnect/1.2.234.0", "fail", "resume-failed", []), ["endpoint-not-ssm"]),
+    ],
+    ids=["resume-failed", "resumed", "no-proof", "other-release"],
+)
+def test_the_static_warning_stays_only_where_no_reconnect_cell_proved_it(
+    reconnect: dict[str, Any], kept: list[str]
+) -> None:
+    from compat.verdict import settle_endpoint_warnings  # noqa: PLC0415
+
+    shell = _cell("shell/1.2.677.0", "pass", None, ["endpoint-not-ssm"])
+    settled = settle_endpoint_warnings([shell, reconnect])
+    assert settled[0]["warnings"] == kept
+    assert settled[1] == reconnect
+    assert shell["warnings"] == ["endpoint-not-ssm"]  # the input is not changed
+
+
+def test_the_resume_call_to_a_region_refused_by_the_proxy_is_not_endpoint_ignored() -> None:
+    region = ["", '{"Target":"ecs:c_t_rid"}', "us-east-1"]
+    seen = transcript("not-resumed", decisions=DROPPED)
+    verdict = judge(evidence(start(region), seen, refused_hosts=["us-east-1"]), RECONNECT)
+    assert verdict.reason == "resume-failed"
+    other = judge(evidence(start(region), seen, refused_hosts=["ecs.us-east-1.amazonaws.com"]),
+                  RECONNECT)  # fmt: skip
+    assert other.reason == "endpoint-ignored"

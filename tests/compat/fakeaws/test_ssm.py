@@ -224,6 +224,46 @@ def test_resume_terminate_describe(fake: FakeAWS, ssm: Any, instance: Ec2Target)
     assert "TokenValue" not in after  # the plugin prints "Session: <sid> timed out."
 
 
+def _ssm_at(fake: FakeAWS, endpoint_url: str) -> Any:
+    import boto3  # noqa: PLC0415
+
+    creds = fake.credentials
+    return boto3.session.Session().client(
+        "ssm",
+        region_name=fake.region,
+        endpoint_url=endpoint_url,
+        aws_access_key_id=creds.access_key_id,
+        aws_secret_access_key=creds.secret_access_key,
+    )
+
+
+def test_resume_is_answered_at_the_ssm_endpoint_only(
+    fake: FakeAWS, ssm: Any, instance: Ec2Target
+) -> None:
+    """What a plugin given ECS's endpoint as argv[6] meets: ECS does not serve SSM's API."""
+    sid = ssm.start_session(Target=instance.instance_id)["SessionId"]
+    first = fake.registry.get(sid).token_value
+    with pytest.raises(ClientError) as excinfo:
+        _ssm_at(fake, fake.ecs_endpoint_url).resume_session(SessionId=sid)
+    assert _code(excinfo) == (
+        "InvalidSignatureException",
+        "Credential should be scoped to correct service: 'ecs'. ",
+    )
+    assert fake.registry.get(sid).token_value == first
+    answered = _ssm_at(fake, fake.endpoint_url).resume_session(SessionId=sid)
+    assert answered["TokenValue"] != first
+    refused, resumed = fake.registry.get(sid).resumes
+    ecs_port = fake.ecs_endpoint_url.rsplit(":", 1)[1]
+    ssm_port = fake.endpoint_url.rsplit(":", 1)[1]
+    assert (refused.endpoint.rsplit(":", 1)[1], refused.token_value) == (ecs_port, None)
+    assert refused.error is not None and refused.error.startswith("InvalidSignatureException")
+    assert (resumed.endpoint.rsplit(":", 1)[1], resumed.token_value, resumed.error) == (
+        ssm_port,
+        answered["TokenValue"],
+        None,
+    )
+
+
 def test_resume_unknown_session(ssm: Any) -> None:
     with pytest.raises(ClientError) as excinfo:
         ssm.resume_session(SessionId="nobody-0123456789abcdef0")

@@ -209,3 +209,65 @@ def test_variants_sharing_a_version_are_told_apart(document: dict[str, Any]) -> 
     labels = [Matrix(document).version_label(r) for r in (first, twin)]
     assert labels == [f"{first['version']} · {first['variant']}", f"{first['version']} · twin"]
     assert f"| {first['version']} · twin |" in markdown.render(document)
+
+
+# -- The reconnect column -------------------------------------------------------------------------
+
+
+def _reconnect_document() -> dict[str, Any]:
+    """awscli-v1 through compat.matrix.build: shell passes with the static warning, reconnect
+    fails resume-failed (what the AWS CLI's ECS endpoint in argv[6] leads to)."""
+    from compat import matrix  # noqa: PLC0415
+    from compat.adapter_load import load_adapters  # noqa: PLC0415
+    from compat.plan import Filters, plan  # noqa: PLC0415
+    from compat.runner.result import CellResult  # noqa: PLC0415
+
+    filters = Filters(
+        adapters=("awscli-v1/*",), scenarios=("shell", "reconnect"), releases=("1.2.677.0",)
+    )
+    cells = plan(load_adapters(), filters=filters)
+    failed = REASONS["resume-failed"]
+    results = []
+    for cell in cells:
+        base = dict(
+            id=cell.id,
+            tool=cell.adapter.name,
+            variant=cell.variant.id,
+            scenario=cell.scenario.name,
+            release=cell.release,
+            duration_s=1.0,
+            tool_duration_s=0.9,
+        )
+        if cell.scenario.name == "shell":
+            results.append(CellResult(outcome="pass", warnings=("endpoint-not-ssm",), **base))
+        else:
+            results.append(
+                CellResult(
+                    outcome="fail",
+                    reason=failed.code,
+                    explanation=failed.explanation,
+                    remedy=failed.remedy,
+                    detail="6 ResumeSession call(s) at argv[6] 'http://127.0.0.1:5001'",
+                    **base,
+                )
+            )
+    return matrix.build(cells, results, started=1000.0, finished=1010.0, jobs=2, timeout=60)
+
+
+def test_a_resume_failed_cell_renders_with_its_fix_and_settles_the_static_warning(
+    tmp_path: Path,
+) -> None:
+    from compat.report import html  # noqa: PLC0415
+
+    document = _reconnect_document()
+    assert {c["column"].split("/")[0] for c in document["cells"]} == {"shell", "reconnect"}
+    assert all(not c.get("warnings") for c in document["cells"])  # proven, not guessed
+    text = markdown.render(document)
+    assert "resume-failed" in text and markdown.prose(REASONS["resume-failed"].remedy) in text
+    assert "endpoint-not-ssm" not in text
+    page = html.render(document)
+    assert "resume-failed" in page and "websocket dropped once" in page
+    xml = JUnitXml.fromfile(str(junit.write(document, tmp_path / "junit.xml")))
+    failures = [r for s in xml for c in s for r in c.result if isinstance(r, Failure)]
+    assert [f.type for f in failures] == ["resume-failed"] * len(failures) and failures
+    assert all(f"fix: {REASONS['resume-failed'].remedy}" in f.text for f in failures)
