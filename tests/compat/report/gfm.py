@@ -32,3 +32,8 @@ def tags(html_text: str) -> set[str]:
 def text(html_text: str) -> str:
     """The text a reader sees: tags dropped, entities decoded."""
     return html.unescape(re.sub(r"<[^>]*>", "", html_text))
+
+
+def text_outside_code(html_text: str) -> str:
+    """The text GitHub's mention filter reads: code spans are separate nodes it skips."""
+    return text(re.sub(r"<code>.*?</code>", "\x00", html_text, flags=re.S))
