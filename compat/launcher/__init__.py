@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -109,7 +110,9 @@ class PluginServer:
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: Path | None = None
 
-    def start(self) -> PluginServer:
+    def start(self, *, wait: bool = True) -> PluginServer:
+        """Start the server; ``wait=False`` returns at once: until the server listens (its
+        imports take a second or more), launchers find no socket and exec their shim."""
         if self._proc is not None:
             raise RuntimeError("PluginServer already started")
         # Under /tmp: a unix socket path is limited to 107 bytes.
@@ -122,15 +125,16 @@ class PluginServer:
         self._proc = subprocess.Popen(
             [self.python, "-I", "-c", code, str(sock)],
             stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
+            stdout=subprocess.DEVNULL if not wait else subprocess.PIPE,
             cwd="/",
             start_new_session=True,  # a cell's killpg never reaches it
         )
-        assert self._proc.stdout is not None
-        ready = _readline(self._proc.stdout, READY_TIMEOUT)
-        if ready != b"ready\n":
-            self.stop()
-            raise LauncherBuildError(f"the plugin server did not start (said {ready!r})")
+        if wait:
+            assert self._proc.stdout is not None
+            ready = _readline(self._proc.stdout, READY_TIMEOUT)
+            if ready != b"ready\n":
+                self.stop()
+                raise LauncherBuildError(f"the plugin server did not start (said {ready!r})")
         self.launcher = Launcher(self.binary, sock)
         return self
 
@@ -152,6 +156,13 @@ class PluginServer:
                 proc.wait()
             if proc.stdout is not None:
                 proc.stdout.close()
+            if proc.returncode not in (0, -signal.SIGKILL):
+                # Its launchers ran their shims: slower, correct; said, not silent.
+                print(
+                    f"smp-compat: the plugin server failed (exit {proc.returncode}); "
+                    "plugin starts used the Python shim",
+                    file=sys.stderr,
+                )
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
@@ -184,14 +195,13 @@ def _readline(stream: object, timeout: float) -> bytes:
 
 
 def start_server() -> PluginServer | None:
-    """A started server, or None (then sandboxes get the Python shim) with one line on stderr.
-
-    ``SMP_COMPAT_LAUNCHER=shim`` chooses the shim without a word.
+    """A server starting in the background, or None (then sandboxes get the Python shim) with
+    one line on stderr. ``SMP_COMPAT_LAUNCHER=shim`` chooses the shim without a word.
     """
     if os.environ.get(LAUNCHER_ENV, "").strip().lower() == "shim":
         return None
     try:
-        return PluginServer(build_launcher()).start()
+        return PluginServer(build_launcher()).start(wait=False)
     except (LauncherBuildError, OSError) as exc:
         print(
             f"smp-compat: plugin starts use the Python shim (slower): {exc}",

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import array
 import contextlib
+import gc
 import importlib
 import io
 import os
@@ -51,6 +52,7 @@ import struct
 import sys
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 #: What a session start would import (the reason for this server): imported once, here.
@@ -426,12 +428,18 @@ def main(argv: list[str] | None = None) -> int:
         _say("usage: python -m compat.launcher.server SOCKET\n")
         return 2
     preload()
+    # Children then never scan (so never copy) the pages of what was imported here.
+    gc.freeze()
     if threading.active_count() != 1:
         _say("smp-compat plugin server: a preloaded module started a thread; not forking\n")
         return 2
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    listener.bind(args[0])
+    # Bound and listening under another name first: the socket appears ready or not at all
+    # (a launcher finding no socket, or a refusal, execs its shim).
+    staging = Path(args[0] + ".new")
+    listener.bind(str(staging))
     listener.listen(64)
+    staging.rename(args[0])
     os.write(1, b"ready\n")
     try:
         Server(listener).run()

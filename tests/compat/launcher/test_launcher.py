@@ -19,7 +19,14 @@ from pathlib import Path
 import pytest
 
 from compat.errors import UserError
-from compat.launcher import CONF_NAME, Launcher, PluginServer, write_launcher
+from compat.launcher import (
+    CONF_NAME,
+    SHIM_DIR,
+    Launcher,
+    PluginServer,
+    build_launcher,
+    write_launcher,
+)
 from compat.sandbox import make_sandbox
 from compat.shim import write_shim
 from tests.launcher_stage import plugin_server
@@ -225,6 +232,28 @@ def test_without_the_server_the_shim_runs(tmp_path: Path, plugin_server: PluginS
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, b"1.2.497.0\n", b"")
     [line] = _records(record)
     assert line["release"] == "1.2.497.0" and line["branch"] == "version"
+    assert line["argv"][0] == str(launcher.parent / SHIM_DIR / "session-manager-plugin")
+
+
+@pytest.mark.integration
+def test_a_server_still_starting_is_no_failure(tmp_path: Path) -> None:
+    """``start(wait=False)``: launchers run their shim until the server listens, then not."""
+    server = PluginServer(build_launcher()).start(wait=False)
+    try:
+        assert server.launcher is not None
+        record = tmp_path / "record.jsonl"
+        launcher = write_launcher(tmp_path / "bin", server.launcher, release=RELEASE, record=record)
+        for _ in range(2):
+            done = subprocess.run(
+                [str(launcher), "--version"], env=_env(), capture_output=True, check=False
+            )
+            assert (done.returncode, done.stdout) == (0, f"{RELEASE}\n".encode())
+            # The socket appears listening (server.py renames it into place).
+            _wait_for(server.launcher.socket.exists, timeout=60)
+    finally:
+        server.stop()
+    _first, second = _records(record)
+    assert second["argv"][0] == str(launcher)  # served (a shim start names the shim)
 
 
 @pytest.mark.integration
@@ -257,8 +286,6 @@ def test_starts_run_in_parallel(plugin: tuple[Path, Path], plugin_server: Plugin
 @pytest.mark.integration
 def test_the_server_ends_with_its_owner(tmp_path: Path) -> None:
     """Closing the server's stdin (its owner's end) stops it and the plugins it serves."""
-    from compat.launcher import build_launcher  # noqa: PLC0415
-
     server = PluginServer(build_launcher()).start()
     assert server.launcher is not None
     record = tmp_path / "record.jsonl"  # recording: the plugin then catches SIGTERM
