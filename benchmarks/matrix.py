@@ -52,6 +52,7 @@ def main() -> None:
             f"{'tool median s':>14} {'kit overhead median s':>22} {'overhead p90 s':>15}"
         )
         runs = [(j, name) for j in args.jobs or [1, 2] for name in args.launcher or LAUNCHERS]
+        verdicts: dict[tuple[int, str], dict[str, tuple[str, str | None]]] = {}
         for jobs, name in runs:
             with tempfile.TemporaryDirectory() as out:
                 began = time.monotonic()
@@ -64,6 +65,7 @@ def main() -> None:
                     launcher=LAUNCHERS[name],
                 )
                 wall = time.monotonic() - began
+            verdicts[jobs, name] = {r.id: (r.outcome, r.reason) for r in results}
             ran = [r for r in results if r.outcome in ("pass", "fail", "error")]
             tool = statistics.median(r.tool_duration_s for r in ran) if ran else 0.0
             overheads = sorted(r.duration_s - r.tool_duration_s for r in ran)
@@ -74,6 +76,19 @@ def main() -> None:
                 f"{tool:>14.3f} {overhead:>22.3f} {p90:>15.3f}",
                 flush=True,
             )
+        _agreement(verdicts)
+
+
+def _agreement(verdicts: dict[tuple[int, str], dict[str, tuple[str, str | None]]]) -> None:
+    """Cells whose verdict differs between runs: the launcher must change speed, not results."""
+    runs = list(verdicts)
+    for other in runs[1:]:
+        first = verdicts[runs[0]]
+        differ = sorted(i for i, v in verdicts[other].items() if first.get(i) != v)
+        agree = len(first) - len(differ)
+        print(f"verdicts {runs[0]} vs {other}: {agree} agree, {len(differ)} differ")
+        for cell in differ[:20]:
+            print(f"  {cell}: {first.get(cell)} vs {verdicts[other][cell]}")
 
 
 if __name__ == "__main__":
