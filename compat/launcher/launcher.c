@@ -72,10 +72,16 @@ static void send_frame(char type, const void *data, uint32_t len) {
     if (len) write_all(data, len);
 }
 
+/* The served plugin's pid, once the server said it: signals then go to it straight from the
+ * handler (one wake-up, as when the caller signals a plugin it started itself), not through
+ * the server. Before that they are queued on the self-pipe and forwarded as 'K' frames. */
+static volatile sig_atomic_t plugin_pid = 0;
+
 static void on_signal(int sig) {
     unsigned char b = (unsigned char)sig;
     int saved = errno;
-    (void)!write(sigpipe_w, &b, 1);
+    if (plugin_pid > 0) kill((pid_t)plugin_pid, sig);
+    else (void)!write(sigpipe_w, &b, 1);
     errno = saved;
 }
 
@@ -205,7 +211,7 @@ int main(int argc, char **argv) {
     send_frame('R', NULL, 0);
 
     int pipefd[2];
-    if (pipe2(pipefd, O_CLOEXEC) < 0) fail("pipe", errno);
+    if (pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) fail("pipe", errno);
     pipefd[0] = high(pipefd[0]), pipefd[1] = high(pipefd[1]);
     sigpipe_w = pipefd[1];
     signal(SIGPIPE, SIG_IGN);
@@ -234,6 +240,13 @@ int main(int argc, char **argv) {
                 got += (size_t)r;
             }
             uint32_t value = (uint32_t)head[5] << 24 | head[6] << 16 | head[7] << 8 | head[8];
+            if (head[0] == 'P') {
+                /* Signals queued before this still go through the server, in order. */
+                unsigned char sig, b[4];
+                while (read(pipefd[0], &sig, 1) == 1) put_u32(b, sig), send_frame('K', b, 4);
+                plugin_pid = (sig_atomic_t)value;
+                continue;
+            }
             if (head[0] == 'X') exit((int)value);
             if (head[0] == 'S') {
                 struct sigaction dfl = {.sa_handler = SIG_DFL};

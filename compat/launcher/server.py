@@ -24,8 +24,10 @@ Protocol (one connection per plugin start)::
         'P'  the launcher's configuration text (``release=``, ``record=`` lines)
         'R'  end of the request: the server forks the plugin now
         'K'  (after 'R') u32: a signal the launcher received; sent on to the plugin
-    server -> launcher (once, at the end)
+    server -> launcher
+        'P'  u32: the plugin's pid, once forked: the launcher then signals it directly
         'X'  u32: the plugin exited with this code     'S'  u32: it died of this signal
+             (either ends the start)
 
 When the launcher's connection drops before the plugin ended (the tool killed it, or its
 process group was killed), the server kills the plugin's process group: nothing outlives the
@@ -343,6 +345,8 @@ class Server:
                 os.close(fd)
             os._exit(_serve_child(request, owned))
         request.close_fds()
+        with contextlib.suppress(OSError):
+            conn.sendall(b"P" + _U32.pack(4) + _U32.pack(pid))
         conn.setblocking(False)
         start = _Start(conn, pid)
         self.by_pid[pid] = start
