@@ -38,7 +38,10 @@ static const char PREFIX[] = "session-manager-plugin (smp-compat launcher)";
 
 extern char **environ;
 static int sock = -1, sigpipe_w = -1, open_fds = 0;
-static int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH};
+/* What a terminal or the caller sends to the process it started. ^Z (TSTP), ^C (INT), ^\ (QUIT)
+ * at a terminal reach the foreground group, which holds this program, not the served plugin:
+ * the fake's shell session turns them into keystrokes for the remote, as the real plugin does. */
+static int forwarded[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP, SIGUSR1, SIGUSR2, SIGWINCH};
 
 static void fail(const char *what, int err) {
     fprintf(stderr, "%s: %s: %s\n", PREFIX, what, err ? strerror(err) : "connection closed");
