@@ -1,19 +1,23 @@
 """How fast the built-in matrix runs: cells/s, and the kit's overhead beside the tool's time.
 
 Runs the full built-in matrix (or ``--adapter``/``--scenario`` filters) once per ``--jobs``
-value against one fake AWS, and prints, side by side: wall time, cells per second, the median
-per-cell time of the tool's own process, and the median overhead of the kit (seed, sandbox,
-replay calls, transcript, verdict, evidence: cell time minus tool time). Only cells that ran a
-tool (pass/fail/error) count for the medians. ``--install`` allows pip installs of PyPI tools
-(the first run then includes them; later runs use the venv cache).
+value and plugin launcher (the native launcher with its warm server, and the Python shim:
+``--launcher native|shim``, both by default) against one fake AWS, and prints, side by side:
+wall time, cells per second, the median per-cell time of the tool's own process (the plugin
+included), and the median overhead of the kit (seed, sandbox, replay calls, transcript,
+verdict, evidence: cell time minus tool time). Only cells that ran a tool (pass/fail/error)
+count for the medians. ``--install`` allows pip installs of PyPI tools (the first run then
+includes them; later runs use the venv cache). The aim (issue 12): 2 jobs warm under 60 s,
+kit overhead per cell under 0.1 s.
 
-    python benchmarks/matrix.py                 # jobs 1 and 2, installs off
-    python benchmarks/matrix.py --jobs 2 --scenario kms
+    python benchmarks/matrix.py --jobs 2        # launcher native and shim, installs off
+    python benchmarks/matrix.py --jobs 2 --scenario kms --launcher native
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -24,6 +28,8 @@ from compat.fakeaws import FakeAWS
 from compat.plan import Filters, plan
 from compat.runner import run_cells
 
+LAUNCHERS = {"native": True, "shim": False}
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -31,32 +37,58 @@ def main() -> None:
     parser.add_argument("--adapter", action="append", default=[])
     parser.add_argument("--scenario", action="append", default=[])
     parser.add_argument("--install", action="store_true")
+    parser.add_argument("--launcher", action="append", choices=sorted(LAUNCHERS))
     args = parser.parse_args()
     cells = plan(load_adapters(), filters=Filters(tuple(args.adapter), tuple(args.scenario)))
     started = time.monotonic()
     with FakeAWS() as fake:
-        print(f"fake AWS started in {time.monotonic() - started:.2f} s; {len(cells)} cells")
+        load = os.getloadavg()
         print(
-            f"{'jobs':>4} {'wall s':>8} {'cells/s':>8} {'ran':>4} "
+            f"fake AWS started in {time.monotonic() - started:.2f} s; {len(cells)} cells; "
+            f"load average {load[0]:.1f} {load[1]:.1f} on {os.cpu_count()} cores"
+        )
+        print(
+            f"{'jobs':>4} {'launcher':>8} {'wall s':>8} {'cells/s':>8} {'ran':>4} "
             f"{'tool median s':>14} {'kit overhead median s':>22} {'overhead p90 s':>15}"
         )
-        for jobs in args.jobs or [1, 2]:
+        runs = [(j, name) for j in args.jobs or [1, 2] for name in args.launcher or LAUNCHERS]
+        verdicts: dict[tuple[int, str], dict[str, tuple[str, str | None]]] = {}
+        for jobs, name in runs:
             with tempfile.TemporaryDirectory() as out:
                 began = time.monotonic()
                 results = run_cells(
-                    cells, fake=fake, out_dir=Path(out), jobs=jobs, install=args.install
+                    cells,
+                    fake=fake,
+                    out_dir=Path(out),
+                    jobs=jobs,
+                    install=args.install,
+                    launcher=LAUNCHERS[name],
                 )
                 wall = time.monotonic() - began
+            verdicts[jobs, name] = {r.id: (r.outcome, r.reason) for r in results}
             ran = [r for r in results if r.outcome in ("pass", "fail", "error")]
             tool = statistics.median(r.tool_duration_s for r in ran) if ran else 0.0
             overheads = sorted(r.duration_s - r.tool_duration_s for r in ran)
             overhead = statistics.median(overheads) if ran else 0.0
             p90 = overheads[int(len(overheads) * 0.9)] if ran else 0.0
             print(
-                f"{jobs:>4} {wall:>8.1f} {len(results) / wall:>8.2f} {len(ran):>4} "
+                f"{jobs:>4} {name:>8} {wall:>8.1f} {len(results) / wall:>8.2f} {len(ran):>4} "
                 f"{tool:>14.3f} {overhead:>22.3f} {p90:>15.3f}",
                 flush=True,
             )
+        _agreement(verdicts)
+
+
+def _agreement(verdicts: dict[tuple[int, str], dict[str, tuple[str, str | None]]]) -> None:
+    """Cells whose verdict differs between runs: the launcher must change speed, not results."""
+    runs = list(verdicts)
+    for other in runs[1:]:
+        first = verdicts[runs[0]]
+        differ = sorted(i for i, v in verdicts[other].items() if first.get(i) != v)
+        agree = len(first) - len(differ)
+        print(f"verdicts {runs[0]} vs {other}: {agree} agree, {len(differ)} differ")
+        for cell in differ[:20]:
+            print(f"  {cell}: {first.get(cell)} vs {verdicts[other][cell]}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from compat.launcher import Launcher, write_launcher
 from compat.shim import write_shim
 
 if TYPE_CHECKING:
@@ -57,12 +58,15 @@ def make_sandbox(
     tool_dirs: Sequence[Path] = (),
     aws_config: str = "",
     aws_credentials: str = "",
+    launcher: Launcher | None = None,
 ) -> Sandbox:
     """Lay out ``root`` and return the environment a tool runs with.
 
     ``fake_env`` comes from :meth:`compat.fakeaws.FakeAWS.env` (endpoint, proxy, CA, keys,
     region); a scenario removes or moves keys before calling this. ``tool_dirs`` go on PATH
-    after the sandbox's own bin dir, so the shim always wins over any other plugin.
+    after the sandbox's own bin dir, so the shim always wins over any other plugin. With a
+    ``launcher`` (a running :class:`compat.launcher.PluginServer`'s), the fake plugin is the
+    native launcher, which hands each start to that server; the shim is its fallback.
     """
     home = root / "home"
     bin_dir = root / "bin"
@@ -70,7 +74,10 @@ def make_sandbox(
     (home / ".aws").mkdir(parents=True, exist_ok=True)
     (home / ".aws" / "config").write_text(aws_config, encoding="utf-8")
     (home / ".aws" / "credentials").write_text(aws_credentials, encoding="utf-8")
-    write_shim(bin_dir, release=release, record=record_file, real=real_plugin)
+    if launcher is not None and real_plugin is None:
+        write_launcher(bin_dir, launcher, release=release, record=record_file)
+    else:
+        write_shim(bin_dir, release=release, record=record_file, real=real_plugin)
     path = os.pathsep.join([str(bin_dir), *(str(d) for d in tool_dirs), *SYSTEM_PATH])
     env = {
         "HOME": str(home),

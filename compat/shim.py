@@ -103,6 +103,23 @@ def write_shim(
             raise UserError("--release applies to the fake plugin only, not with --real")
     if real is not None:
         real = _check_real(real, target)
+    check_target(directory, target)
+    if record is not None:
+        record = record.expanduser().absolute()
+    text = render(release=release, record=record, real=real, python=python or sys.executable)
+    tmp = directory / f".{PLUGIN_NAME}.{os.getpid()}.tmp"
+    tmp.write_text(text, encoding="utf-8")
+    tmp.chmod(0o755)
+    tmp.replace(target)
+    return target
+
+
+def check_target(directory: Path, target: Path) -> None:
+    """Refuse a directory on PATH or a plugin file we did not write; create the directory.
+
+    Raises:
+        UserError: with the reason, in one line.
+    """
     if directory.exists() and not directory.is_dir():
         raise UserError(f"{directory} exists and is not a directory")
     if _on_path(directory):
@@ -113,14 +130,6 @@ def write_shim(
     if target.exists() and not _is_shim(target):
         raise UserError(f"{target} exists and was not written by smp-compat; not overwriting it")
     directory.mkdir(parents=True, exist_ok=True)
-    if record is not None:
-        record = record.expanduser().absolute()
-    text = render(release=release, record=record, real=real, python=python or sys.executable)
-    tmp = directory / f".{PLUGIN_NAME}.{os.getpid()}.tmp"
-    tmp.write_text(text, encoding="utf-8")
-    tmp.chmod(0o755)
-    tmp.replace(target)
-    return target
 
 
 def _check_real(real: Path, target: Path) -> Path:
@@ -135,9 +144,10 @@ def _check_real(real: Path, target: Path) -> Path:
 
 
 def _is_shim(path: Path) -> bool:
+    """A shim has the marker in its head; the native launcher (``compat/launcher``) in its data."""
     try:
         with path.open("rb") as handle:
-            return MARKER.encode() in handle.read(4096)
+            return MARKER.encode() in handle.read(256 * 1024)
     except OSError:
         return False
 

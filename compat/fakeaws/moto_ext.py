@@ -213,11 +213,19 @@ def _caller_key(response: Any) -> str | None:
 # --- JSON errors for everything moto does not implement ---------------------------------
 
 
+#: moto's backends are plain dicts that its threaded server reads and writes from several
+#: requests at once: a DescribeTasks iterating ``tasks`` while a RunTask of another cell adds
+#: one raised "dictionary changed size during iteration" (a 500, then an error cell). One
+#: action at a time; they are in-memory and short, and the GIL serialised most of them anyway.
+_DISPATCH_LOCK = threading.RLock()
+
+
 def _call_action(self: Any) -> Any:
     """moto answers an unimplemented operation with HTML 500, which SDKs retry (ecosystem
     §1.1); answer a 400 ``UnknownOperationException`` instead, serialized like any AWS error."""
     try:
-        return _originals["call_action"](self)
+        with _DISPATCH_LOCK:
+            return _originals["call_action"](self)
     except NotImplementedError as exc:
         action = self._get_action() or "?"
         error = _AwsError(

@@ -20,6 +20,8 @@ _counter = itertools.count(1)
 _counter_lock = threading.Lock()
 #: A public image name; the fake never pulls it.
 _IMAGE = "public.ecr.aws/docker/library/busybox:latest"
+#: Amazon Linux 2 images: a handful among moto's public images (see Seeder._image).
+_IMAGE_FILTER = [{"Name": "name", "Values": ["amzn2-ami-hvm-*"]}]
 
 
 def unique_name(prefix: str) -> str:
@@ -76,6 +78,7 @@ class Seeder:
         self._endpoint_url = endpoint_url
         self._credentials = (access_key_id, secret_access_key)
         self._images: dict[str, str] = {}
+        self._networks: dict[str, tuple[str, str]] = {}
         self._clients: dict[tuple[str, str], Any] = {}
         self._clients_lock = threading.Lock()
 
@@ -148,10 +151,7 @@ class Seeder:
                 for name in containers
             ],
         )
-        subnet = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])[
-            "Subnets"
-        ][0]["SubnetId"]
-        group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+        subnet, group = self._network(ec2, region)
         task = ecs.run_task(
             cluster=cluster_name,
             taskDefinition=family,
@@ -238,8 +238,30 @@ class Seeder:
         key = json.loads(content).get("inputs", {}).get("kmsKeyId")
         return str(key) if key else None
 
+    def forget_resources(self) -> None:
+        """Drop what was looked up about resources (after moto's backends were reset)."""
+        with self._clients_lock:
+            self._networks.clear()
+
+    def _network(self, ec2: Any, region: str) -> tuple[str, str]:
+        """The region's default subnet and security group (looked up once: they never change)."""
+        with self._clients_lock:
+            cached = self._networks.get(region)
+        if cached is not None:
+            return cached
+        subnet = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])[
+            "Subnets"
+        ][0]["SubnetId"]
+        group = ec2.describe_security_groups(GroupNames=["default"])["SecurityGroups"][0]["GroupId"]
+        with self._clients_lock:
+            return self._networks.setdefault(region, (subnet, group))
+
     def _image(self, ec2: Any, region: str) -> str:
+        """An Amazon image of the region. Filtered by name: moto answers an unfiltered
+        ``DescribeImages`` with its ~1,300 images, a minute of XML parsing on a loaded machine."""
         if region not in self._images:
-            images = ec2.describe_images(Owners=["amazon"])["Images"]
+            images = ec2.describe_images(Owners=["amazon"], Filters=_IMAGE_FILTER)["Images"]
+            if not images:
+                images = ec2.describe_images(Owners=["amazon"])["Images"]
             self._images[region] = images[0]["ImageId"]
         return self._images[region]

@@ -181,6 +181,8 @@ class FakeAWS:
         from compat.fakeaws import moto_ext  # noqa: PLC0415
 
         moto_ext.reset_backends()
+        if self._seeder is not None:
+            self._seeder.forget_resources()
         self.registry.clear()
         if self._proxy is not None:
             self._proxy.reset()

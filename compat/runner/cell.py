@@ -17,6 +17,7 @@ from compat import reasons
 from compat.adapter import Launch
 from compat.fakeaws import Credentials, FakeAWS
 from compat.fakeaws.seed import Ec2Target, EcsTarget
+from compat.launcher import Launcher
 from compat.plan import Cell
 from compat.reasons import Outcome
 from compat.replay import ReplayError, replay
@@ -55,6 +56,8 @@ class RunContext:
     gate: KmsGate = field(default_factory=KmsGate)
     #: Keep the evidence of clean passes too (else only of failures, errors and warnings).
     keep_passing: bool = False
+    #: The run's native plugin launcher (compat/launcher); None: the Python shim.
+    launcher: Launcher | None = None
 
 
 def _result(cell: Cell, started: float, **fields: Any) -> CellResult:
@@ -254,6 +257,7 @@ def _run_seeded(
         tool_dirs=resolved.path_dirs if resolved is not None else (),
         aws_config=setup_env.config,
         aws_credentials=setup_env.credentials,
+        launcher=ctx.launcher,
     )
     work = root / "work"
     work.mkdir()

@@ -12,6 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from compat.fakeaws import FakeAWS
+from compat.launcher import PluginServer, start_server
 from compat.plan import Cell
 from compat.runner.cell import RunContext, gate_key, run_cell
 from compat.runner.result import CellResult
@@ -45,10 +46,18 @@ def run_cells(
     install: bool = True,
     keep_passing: bool = False,
     on_result: Callable[[CellResult], None] | None = None,
+    launcher: bool = True,
 ) -> list[CellResult]:
-    """Every cell's result, in the order of ``cells`` (n/a and skipped cells included)."""
+    """Every cell's result, in the order of ``cells`` (n/a and skipped cells included).
+
+    With ``launcher`` (and no real plugin) the fake plugin starts through the native launcher
+    and one warm plugin server for the whole run (compat/launcher); else through the shim.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     tools = resolve_tools(cells, install=install, jobs=jobs)
+    server: PluginServer | None = None
+    if launcher and real_plugin is None and any(c.not_applicable is None for c in cells):
+        server = start_server()
     work_dir = Path(tempfile.mkdtemp(prefix="smp-compat-run-"))
     ctx = RunContext(
         fake=fake,
@@ -58,6 +67,7 @@ def run_cells(
         real_plugin=real_plugin,
         tools=tools,
         keep_passing=keep_passing,
+        launcher=server.launcher if server is not None else None,
     )
 
     def one(cell: Cell) -> CellResult:
@@ -78,4 +88,6 @@ def run_cells(
                 results[index] = result
         return [results[i] for i in range(len(cells))]
     finally:
+        if server is not None:
+            server.stop()
         shutil.rmtree(work_dir, ignore_errors=True)

@@ -150,6 +150,37 @@ def test_a_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
     assert not stat.exists() or stat.read_text().split(")")[-1].split()[0] == "Z"
 
 
+@pytest.mark.slow
+def test_a_stopped_tool_leaves_its_plugin_the_grace_to_record(tmp_path: Path) -> None:
+    """The tool dies of SIGTERM at once; the plugin it started, handling the same SIGTERM
+    (the fake writes its record), must not be SIGKILLed as soon as the tool is reaped."""
+    done = tmp_path / "recorded"
+    ready = tmp_path / "ready"
+    plugin = (
+        "import pathlib, signal, sys, time\n"
+        "def handler(signum, frame):\n"
+        "    time.sleep(0.2)  # a record written under load\n"
+        f"    pathlib.Path({str(done)!r}).write_text('yes')\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, handler)\n"
+        f"pathlib.Path({str(ready)!r}).write_text('yes')\n"
+        "time.sleep(60)\n"
+    )
+    tool = f"import subprocess, sys, time\nsubprocess.Popen([sys.executable, '-c', {plugin!r}])\n"
+    tool += f"while not __import__('os').path.exists({str(ready)!r}): time.sleep(0.01)\n"
+    tool += "time.sleep(60)\n"
+    finished = run_process(
+        [sys.executable, "-c", tool],
+        env={"PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        stdout=tmp_path / "out",
+        stderr=tmp_path / "err",
+        timeout=3.0,
+    )
+    assert finished.timed_out and ready.exists()
+    assert done.exists()
+
+
 def test_a_tty_tool_gets_a_terminal_and_its_scripted_input(tmp_path: Path) -> None:
     script = "import sys; print(sys.stdin.isatty(), sys.stdout.isatty()); print(input())"
     finished = run_process(

@@ -137,3 +137,17 @@ def test_reset_forgets_resources_sessions_and_records(fake: FakeAWS) -> None:
     assert list(fake.registry) == []
     assert fake.proxy.records() == []
     assert fake.client("ecs").list_clusters()["clusterArns"] == []
+
+
+def test_seeding_after_a_reset_uses_the_new_default_network(fake: FakeAWS) -> None:
+    """The seeder looks the default subnet up once per region; a reset makes it look again."""
+    fake.seed_ecs_task()
+    fake.reset()
+    target = fake.seed_ecs_task()
+    ec2, ecs = fake.client("ec2"), fake.client("ecs")
+    default = ec2.describe_subnets(Filters=[{"Name": "default-for-az", "Values": ["true"]}])
+    subnets = {s["SubnetId"] for s in default["Subnets"]}
+    task = ecs.describe_tasks(cluster=target.cluster_name, tasks=[target.task_arn])["tasks"][0]
+    details = task["attachments"][0]["details"]
+    used = {d["value"] for d in details if d["name"] == "subnetId"}
+    assert used and used <= subnets

@@ -1,0 +1,23 @@
+"""The native launcher for tests: one warm plugin server per test session, or a skip."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from compat.launcher import LauncherBuildError, PluginServer, build_launcher
+
+#: How a test starts the fake plugin: the Python shim, or the native launcher + server.
+LAUNCHERS = ("shim", "native")
+
+
+@pytest.fixture(scope="session")
+def plugin_server() -> Iterator[PluginServer]:
+    """A running plugin server (skips where no C compiler can build the launcher)."""
+    try:
+        binary = build_launcher()
+    except LauncherBuildError as exc:
+        pytest.skip(f"native launcher unavailable: {exc}")
+    with PluginServer(binary) as server:
+        yield server
