@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["clean", "code", "inline", "prose", "safe_link", "xml_text"]
+__all__ = ["clean", "code", "inline", "prose", "safe_link", "spans", "xml_text"]
 
 #: ANSI escape sequences (colours, cursor moves, OSC titles and hyperlinks) a tool may print.
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
@@ -56,7 +56,7 @@ def code(text: object) -> str:
     return f"`{value}`" if _WORD.fullmatch(value) else inline(value)
 
 
-def _spans(text: str) -> list[tuple[bool, str]]:
+def spans(text: str) -> list[tuple[bool, str]]:
     """``text`` split into ``(is_code, part)``: a code span opens at a backtick run that no
     backslash escapes and closes at the next run of the same length (GFM §6.1)."""
     parts: list[tuple[bool, str]] = []
@@ -92,7 +92,7 @@ def prose(text: object, *, cell: bool = False) -> str:
     so no span can be faked to let markup through. ``cell``: inside a table row, where ``|``
     ends the cell even in code (GFM §4.10)."""
     out = []
-    for is_code, part in _spans(clean(text)):
+    for is_code, part in spans(clean(text)):
         if is_code:
             out.append(part.replace("|", "\\|") if cell else part)
         else:

@@ -1,8 +1,10 @@
 """``index.html``: the matrix as one self-contained page (inline CSS and JS, no network).
 
-Rows are tool variants grouped by tool, columns are scenarios x plugin releases with a pass
-rate under each. Every cell has a colour *and* a symbol, opens its reason, explanation, remedy
-and evidence on click, and names its reason on hover. Releases (and tool versions) with
+The KMS answer comes first (:mod:`compat.report.headline`). Rows are tool variants grouped by
+tool, columns are scenarios x plugin releases with a pass rate under each. Every cell has a
+colour *and* a symbol; a failing cell shows its reason code, a pass with warnings stays green
+with a small marker (a working session should read as one), and every cell opens its reason,
+explanation, remedy and evidence on click. Releases (and tool versions) with
 identical results fold together by default. Without JavaScript the grid and a findings list
 with every fix still read. Every string from matrix.json is escaped here or set with
 ``textContent`` in the page's script.
@@ -19,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from compat import reasons
-from compat.report.escape import clean, safe_link
+from compat.report.escape import clean, safe_link, spans
+from compat.report.headline import DEFINITION, kms_answer, sentence
 from compat.report.markdown import where
 from compat.report.model import STATUSES, Matrix, Tally, status_of
 
@@ -27,6 +30,10 @@ __all__ = ["render", "write"]
 
 _STATUS_ORDER = list(STATUSES)
 _CSS_NAME = {key: ("na" if key == "n/a" else key) for key in STATUSES}
+#: The symbol drawn for each status: a pass with warnings is a pass (its marker is CSS).
+_SYMBOL = {key: ("✓" if key == "warn" else s.symbol) for key, s in STATUSES.items()}
+#: Findings order: what breaks a session before what cannot be judged before what is fragile.
+_GRAVITY = {"fail": 0, "error": 1, "warn": 2}
 
 
 def _asset(name: str) -> str:
@@ -35,6 +42,26 @@ def _asset(name: str) -> str:
 
 def _e(value: object) -> str:
     return escape(str(value), quote=True)
+
+
+def _code(value: object) -> str:
+    return f"<code>{_e(value)}</code>"
+
+
+def _prose(text: object) -> str:
+    """The kit's own texts (fix texts, explanations) with their ``code spans`` as ``<code>``
+    (GFM §6.1: the backticks go, one space inside each end is trimmed); all else escaped."""
+    out = []
+    for is_code, part in spans(clean(text)):
+        if not is_code:
+            out.append(_e(part))
+            continue
+        ticks = len(part) - len(part.lstrip("`"))
+        inner = part[ticks:-ticks]
+        if len(inner) > 1 and inner[0] == inner[-1] == " " and inner.strip(" "):
+            inner = inner[1:-1]
+        out.append(_code(inner))
+    return "".join(out)
 
 
 def _homepage(row: Mapping[str, Any]) -> str | None:
@@ -112,7 +139,7 @@ def _meta(matrix: Matrix) -> str:
 
 def _legend() -> str:
     items = "".join(
-        f'<li><span class="sym s-{_CSS_NAME[k]}" aria-hidden="true">{_e(s.symbol)}</span>'
+        f'<li><span class="sym s-{_CSS_NAME[k]}" aria-hidden="true">{_e(_SYMBOL[k])}</span>'
         f'<span><b>{_e(s.label)}</b><span class="means"> — {_e(s.meaning)}</span></span></li>'
         for k, s in STATUSES.items()
     )
@@ -120,18 +147,19 @@ def _legend() -> str:
 
 
 def _head(matrix: Matrix) -> str:
-    top = [
-        '<tr><th class="corner" rowspan="3" scope="col">'
-        "tool · version<br><small>pass rate ↓</small></th>"
+    top = ['<tr><th class="corner" rowspan="2" scope="col">tool · version</th>']
+    rel = ["<tr>"]
+    pct = [
+        '<tr><th class="corner pctlabel" scope="row" title="passes among judged cells">'
+        "pass rate<small>passes / judged</small></th>"
     ]
-    rel, pct = ["<tr>"], ["<tr>"]
     for block in matrix.blocks:
         scenario = block.scenario
         top.append(
             f'<th class="scen" scope="colgroup" colspan="{len(block.columns)}" '
             f'data-all="{len(block.columns)}" data-merged="{len(block.groups)}" '
             f'title="{_e(scenario.get("why", ""))}">'
-            f"{_e(scenario.get('title') or scenario['name'])}"
+            f'<span class="title">{_e(scenario.get("title") or scenario["name"])}</span>'
             f"<small><code>{_e(scenario['name'])}</code></small></th>"
         )
         for group in block.groups:
@@ -145,7 +173,8 @@ def _head(matrix: Matrix) -> str:
                 label = f'<span class="one">{release}</span>'
                 if position == 0 and len(group) > 1:
                     label += (
-                        f'<span class="merged">{release} …<wbr> {_e(group[-1]["release"])}</span>'
+                        f'<span class="merged">{release} …<wbr> {_e(group[-1]["release"])}'
+                        '<small class="same">same results</small></span>'
                     )
                 names = ", ".join(str(c["release"]) for c in group)
                 title = f"identical results on {names}" if len(group) > 1 else ""
@@ -186,8 +215,11 @@ def _body(matrix: Matrix, data: dict[str, Any], strings: _Strings) -> str:
                 tool = f'<a href="{_e(homepage)}">{tool}</a>'
             merged = ""
             if position == 0 and len(group) > 1:
-                versions = " = ".join(matrix.version_label(r) for r in group)
-                merged = f'<span class="merged"> {_e(versions)}</span>'
+                versions = ", ".join(matrix.version_label(r) for r in group)
+                merged = (
+                    f'<span class="merged">{_e(versions)}'
+                    '<small class="same">same results</small></span>'
+                )
             summary = f"{tally.passed}/{tally.judged} pass" if tally.judged else "not judged"
             out.append(
                 f'<tr{attrs}><th class="{head_class}" scope="row" '
@@ -222,16 +254,45 @@ def _body(matrix: Matrix, data: dict[str, Any], strings: _Strings) -> str:
                 )  # fmt: skip
                 why = cell.get("reason") or ", ".join(cell.get("warnings") or ())
                 label = f"{status.label}: {why}" if why else status.label
+                shown = _e(_SYMBOL[key])
+                if key in ("fail", "error") and cell.get("reason"):
+                    shown += f'<span class="why">{_e(cell["reason"])}</span>'
                 out.append(
                     f'<td class="c s-{_CSS_NAME[key]}{dup}">'
                     f'<button type="button" data-i="{index}" '
                     f'title="{_e(label)} — click for details" aria-label="{_e(label)}">'
-                    f"{status.symbol}</button></td>"
+                    f"{shown}</button></td>"
                 )
             out.append("</tr>")
     if current_tool is not None:
         out.append("</tbody>")
     return "".join(out)
+
+
+def _finding_status(code: str, cell: Mapping[str, Any]) -> str:
+    """``fail`` or ``error`` where ``code`` is the cell's reason, else ``warn`` (a warning)."""
+    return status_of(cell) if cell.get("reason") == code else "warn"
+
+
+def _gravest_first(item: tuple[str, Mapping[str, list[Mapping[str, Any]]]]) -> tuple[int, int]:
+    """Failures, then cells without a verdict, then warnings; most cells first within each."""
+    code, by_row = item
+    cells = [c for members in by_row.values() for c in members]
+    gravity = min(_GRAVITY.get(_finding_status(code, c), 3) for c in cells)
+    return (gravity, -len(cells))
+
+
+def _headline(matrix: Matrix) -> str:
+    """The KMS answer as the page's first paragraph, with what "works" means under it."""
+    answer = kms_answer(matrix)
+    if answer is None:
+        return ""
+    state = "fails" if answer.fails or answer.unjudged or not answer.works else "works"
+    text = sentence(answer, _e, _code, lead=lambda count: f"<strong>{count}</strong>")
+    return (
+        f'<p class="answer {state}" id="answer">{text}</p>'
+        f'<p class="definition">{_e(DEFINITION)}</p>'
+    )
 
 
 def _findings(matrix: Matrix) -> str:
@@ -246,10 +307,10 @@ def _findings(matrix: Matrix) -> str:
         parts.append("<p>Nothing fails.</p>")
     else:
         parts.append("<ul>")
-        for code, by_row in sorted(groups.items(), key=lambda kv: -sum(map(len, kv[1].values()))):
+        for code, by_row in sorted(groups.items(), key=_gravest_first):
             first = next(iter(by_row.values()))[0]
             reason = reasons.REASONS.get(code)
-            key = status_of(first) if first.get("reason") == code else "warn"
+            key = _finding_status(code, first)
             explanation = (
                 first.get("explanation")
                 if key != "warn"
@@ -259,9 +320,9 @@ def _findings(matrix: Matrix) -> str:
             hits = "; ".join(f"{row}: {where(matrix, cells)}" for row, cells in by_row.items())
             parts.append(
                 f'<li><span class="sym s-{_CSS_NAME[key]}" aria-hidden="true">'
-                f"{_e(STATUSES[key].symbol)}</span> "
-                f"<code>{_e(code)}</code> — {_e(hits)}<br>{_e(explanation or '')}"
-                f'<br><span class="fix">Fix: {_e(remedy or "")}</span></li>'
+                f"{_e(_SYMBOL[key])}</span> "
+                f"{_code(code)} — {_e(hits)}<br>{_prose(explanation or '')}"
+                f'<br><span class="fix">Fix: {_prose(remedy or "")}</span></li>'
             )
         parts.append("</ul>")
     parts.append('<h2 id="scenarios">Scenarios</h2><dl>')
@@ -302,7 +363,8 @@ def render(
             for c in matrix.columns
         ],
         "statuses": [
-            {"symbol": s.symbol, "label": s.label, "css": _CSS_NAME[k]} for k, s in STATUSES.items()
+            {"symbol": _SYMBOL[k], "label": s.label, "css": _CSS_NAME[k]}
+            for k, s in STATUSES.items()
         ],
         "cells": [],
     }
@@ -319,7 +381,7 @@ def render(
     data["strings"] = strings.items
     total = matrix.total()
     chips = "".join(
-        f'<li><span class="sym s-{_CSS_NAME[k]}" aria-hidden="true">{_e(s.symbol)}</span>'
+        f'<li><span class="sym s-{_CSS_NAME[k]}" aria-hidden="true">{_e(_SYMBOL[k])}</span>'
         f" {total.counts[k]} {_e(s.label)}</li>"
         for k, s in STATUSES.items()
         if total.counts[k]
@@ -329,14 +391,15 @@ def render(
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="color-scheme" content="light dark">'
         f"<title>{_e(title)}</title><style>{_asset('page.css')}</style></head><body>"
-        f"<header><h1>{_e(title)}</h1>"
+        f"<header><h1>{_e(title)}</h1>{_headline(matrix)}"
         '<p class="lede">Would an ECS Exec or SSM session start, with KMS encryption when the '
         "cluster asks for it? Each row is a tool version, each column a scenario against a "
         "session-manager-plugin release. Click a cell for the reason, the fix and the evidence.</p>"
         f'<ul class="totals" aria-label="Totals">{chips}</ul>{_meta(matrix)}</header>'
         f"<main>{_legend()}"
         '<div class="controls"><label><input type="checkbox" id="merge" checked> '
-        "merge releases and versions with identical results</label>"
+        "merge releases and versions with identical results "
+        '<small>(listed together, marked "same results")</small></label>'
         '<label><input type="checkbox" id="failing"> only tools with failures</label></div>'
         f'<div class="scroll"><table class="matrix" id="matrix" data-rows="{len(matrix.rows)}" '
         f'data-columns="{len(matrix.columns)}">{_head(matrix)}{body}</table></div>'

@@ -1,7 +1,8 @@
 """``matrix.md``: the matrix as GitHub-flavoured Markdown, short enough for a README or summary.
 
-One table row per tool variant, one column per scenario with a symbol per plugin release, a
-pass-rate row, then each failure reason once, with the cells it hit and its fix. Grouping by
+The KMS answer first (:mod:`compat.report.headline`), then one table row per tool variant, one
+column per scenario with a symbol per plugin release, a pass-rate row, then each failure reason
+once, with the cells it hit and its fix, failures before warnings. Grouping by
 reason (not by cell) is what keeps a 300-cell run to a screenful. Every string from matrix.json
 goes through :mod:`compat.report.escape`, so on GitHub it reads as written and adds no markup.
 """
@@ -16,6 +17,7 @@ from compat import reasons
 from compat.matrix import SYMBOLS
 from compat.report.escape import code as code_span
 from compat.report.escape import inline, prose
+from compat.report.headline import DEFINITION, kms_answer, sentence
 from compat.report.model import Matrix, status_of
 
 __all__ = ["SYMBOLS", "cell_text", "prose", "render", "where"]
@@ -49,9 +51,11 @@ def render(
         b.scenario["name"]: [str(c["release"]) for c in b.columns] for b in matrix.blocks
     }
     release_sets = {tuple(v) for v in releases_by.values()}
-    lines = [
-        f"{h} {inline(title)}",
-        "",
+    lines = [f"{h} {inline(title)}", ""]
+    answer = kms_answer(matrix)
+    if answer is not None:
+        lines += [sentence(answer, inline, code_span, lead=lambda t: f"**{t}**"), ""]
+    lines += [
         f"{inline(run['finished_at'])} · {len(matrix.cells)} cells"
         f" · plugin {inline(run['plugin']['kind'])} · {counts}",
         "",
@@ -95,6 +99,8 @@ def render(
         + ", ".join(f"{SYMBOLS[k]} {_LABELS[k]}" for k in SYMBOLS)
         + ". *passing* counts passes among judged cells (skipped and n/a cells are left out)."
     )
+    if answer is not None:
+        lines += ["", inline(DEFINITION)]
     lines += _findings(matrix, ("fail", "error"), f"{h}# What fails, and how to fix it")
     lines += _warnings(matrix, f"{h}# Warnings (the session starts, but…)")
     lines += _skipped(matrix)
@@ -127,7 +133,7 @@ def _findings(matrix: Matrix, outcomes: tuple[str, ...], title: str) -> list[str
     if not groups:
         return []
     lines = ["", title, ""]
-    for code, by_row in sorted(groups.items(), key=lambda kv: -sum(map(len, kv[1].values()))):
+    for code, by_row in sorted(groups.items(), key=_gravest_first):
         first = next(iter(by_row.values()))[0]
         symbol = SYMBOLS[status_of(first)]
         lines.append(f"- {symbol} **{code_span(code)}** — " + "; ".join(
@@ -140,6 +146,12 @@ def _findings(matrix: Matrix, outcomes: tuple[str, ...], title: str) -> list[str
         if first.get("detail"):
             lines.append(f"  - seen ({inline(first['id'])}): {inline(first['detail'])}")
     return lines
+
+
+def _gravest_first(item: tuple[str, Mapping[str, list[Mapping[str, Any]]]]) -> tuple[int, int]:
+    """Failures before cells without a verdict, then the reasons that hit most cells."""
+    cells = [c for members in item[1].values() for c in members]
+    return (0 if any(c["outcome"] == "fail" for c in cells) else 1, -len(cells))
 
 
 def _warnings(matrix: Matrix, title: str) -> list[str]:

@@ -28,6 +28,39 @@
     add(dl, "dt", name);
     return add(dl, "dd", value, cls);
   }
+  // The kit's texts mark code with backticks (GFM code spans, as escape.py's spans() reads
+  // them): an unescaped run opens, the next run of the same length closes; one space inside
+  // each end is trimmed. Each part is set with textContent.
+  function spans(text) {
+    var runs = [], re = /`+/g, m, parts = [], from = 0, i = 0;
+    while ((m = re.exec(text)) !== null) runs.push([m.index, m[0].length]);
+    while (i < runs.length) {
+      var open = runs[i], close = -1;
+      if (!(open[0] > 0 && text.charAt(open[0] - 1) === "\\")) {
+        for (var j = i + 1; j < runs.length; j++) if (runs[j][1] === open[1]) { close = j; break; }
+      }
+      if (close < 0) { i++; continue; }
+      var inner = text.slice(open[0] + open[1], runs[close][0]);
+      if (inner.length > 1 && inner.charAt(0) === " " && inner.charAt(inner.length - 1) === " " &&
+          /[^ ]/.test(inner)) inner = inner.slice(1, -1);
+      parts.push([false, text.slice(from, open[0])], [true, inner]);
+      from = runs[close][0] + runs[close][1];
+      i = close + 1;
+    }
+    parts.push([false, text.slice(from)]);
+    return parts;
+  }
+  function prose(dl, name, value, cls) {
+    var dd = term(dl, name, value ? " " : "", cls);
+    if (!dd) return null;
+    dd.textContent = "";
+    var parts = spans(value);
+    for (var p = 0; p < parts.length; p++) {
+      if (parts[p][0]) add(dd, "code", parts[p][1]);
+      else if (parts[p][1]) dd.appendChild(document.createTextNode(parts[p][1]));
+    }
+    return dd;
+  }
   function show(index) {
     var c = data.cells[index];
     var row = data.rows[c[0]], col = data.columns[c[1]];
@@ -41,15 +74,15 @@
     sym.textContent = status.symbol;
     out.insertBefore(sym, out.firstChild);
     term(dl, "reason", str(c[3]), "code");
-    term(dl, "why", str(c[4]));
+    prose(dl, "why", str(c[4]));
     term(dl, "seen", str(c[6]));
-    term(dl, "fix", str(c[5]), "remedy");
+    prose(dl, "fix", str(c[5]), "remedy");
     var warnings = c[7];
     for (var w = 0; w < warnings.length; w++) {
       var code = str(warnings[w]);
       var reason = data.reasons[code] || {};
-      term(dl, "warning", code + (reason.explanation ? " — " + reason.explanation : ""));
-      term(dl, "fix", reason.remedy || "", "remedy");
+      prose(dl, "warning", code + (reason.explanation ? " — " + reason.explanation : ""));
+      prose(dl, "fix", reason.remedy || "", "remedy");
     }
     var evidence = c[8];
     if (evidence.length) {
