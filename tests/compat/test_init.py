@@ -348,8 +348,11 @@ def test_the_generated_adapter_runs_in_process(
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("tox") is None, reason="tox is not installed")
 def test_tox_e_compat_in_a_fresh_repository(tmp_path: Path) -> None:
-    """The acceptance: init, then `tox -e compat` passes; with 4 argv it fails kms."""
+    """The acceptance in a flat-layout tool: init; `tox -e compat` fails kms with 4 argv,
+    naming legacy-argv and its fix; fixed, it passes (the second build beside the first run's
+    reports); `diff` reports the fix (exit 0) and, reversed, the regression (exit 1)."""
     repo = _repo(tmp_path)
+    (repo / "mytool" / "__init__.py").write_text(TOOL.replace("LEGACY = False", "LEGACY = True"))
     assert (
         subprocess.run(
             [sys.executable, "-m", "compat", "init", "--tool-cmd", CMD], cwd=repo, check=False
@@ -372,16 +375,34 @@ def test_tox_e_compat_in_a_fresh_repository(tmp_path: Path) -> None:
             capture_output=True, text=True, timeout=600, check=False,
         )  # fmt: skip
 
-    done = tox()
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    summary = json.loads((repo / "smp-compat" / "reports" / "matrix.json").read_text())["summary"]
-    assert summary == {"pass": 15, "fail": 0, "error": 0, "skipped": 0, "n/a": 3}
-    (repo / "mytool" / "__init__.py").write_text(TOOL.replace("LEGACY = False", "LEGACY = True"))
+    reports = repo / "smp-compat" / "reports"
     done = tox("--scenario", "shell", "--scenario", "kms")
-    assert done.returncode == 1, done.stdout[-3000:]
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
     assert "mytool/dev/kms/1.2.677.0: fail legacy-argv" in done.stdout
-    cells = json.loads((repo / "smp-compat" / "reports" / "matrix.json").read_text())["cells"]
+    assert "Pass profile, target and endpoint as argv[4..6]" in done.stdout
+    cells = json.loads((reports / "matrix.json").read_text())["cells"]
     assert {(c["scenario"], c["outcome"], c["reason"]) for c in cells} == {
         ("shell", "pass", None),
         ("kms", "fail", "legacy-argv"),
     }
+    before = tmp_path / "before.json"
+    shutil.copy(reports / "matrix.json", before)
+    (repo / "mytool" / "__init__.py").write_text(TOOL)
+    done = tox()
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    summary = json.loads((reports / "matrix.json").read_text())["summary"]
+    assert summary == {"pass": 15, "fail": 0, "error": 0, "skipped": 0, "n/a": 3}
+    assert (reports / "junit.xml").is_file() and (reports / "badges" / "mytool.json").is_file()
+
+    def diff(base: Path, head: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "compat", "diff", str(base), str(head)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    fixed = diff(before, reports / "matrix.json")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "Fixes (failed, now passes)" in fixed.stdout and "Regressions" not in fixed.stdout
+    regressed = diff(reports / "matrix.json", before)
+    assert regressed.returncode == 1, regressed.stdout + regressed.stderr
+    assert "Regressions (passed, now fails)" in regressed.stdout
