@@ -17,6 +17,11 @@ GUESS = (
 )
 
 
+ADAPTER_PATH = "smp-compat/{name}.toml"
+#: Where init first put the adapter: a top-level directory, which broke flat-layout builds.
+OLD_ADAPTER_PATH = "adapters/{name}.toml"
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The repository, what to call the tool, how it starts a session."""
     parser.add_argument(
@@ -38,9 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--adapter-path",
-        default="adapters/{name}.toml",
+        default=ADAPTER_PATH,
         metavar="PATH",
-        help="where the adapter goes, relative to DIR (default: adapters/{name}.toml)",
+        help="where the adapter goes, relative to DIR (default: smp-compat/{name}.toml, beside "
+        "the reports: a directory no build backend takes for a Python package)",
     )
 
 
@@ -82,6 +88,11 @@ def main(args: argparse.Namespace) -> int:
             "GitHub workflow",
         ),
     ]
+    if args.adapter_path == ADAPTER_PATH:
+        old = files.remove_owned(
+            root / OLD_ADAPTER_PATH.format(name=tool.name), "old adapter", adapter_rel
+        )
+        changes += [old] if old else []
     print(f"tool: {tool.name} ({tool.found_in or 'from --name'})")
     for change in changes:
         shown = change.path.relative_to(root) if change.path.is_relative_to(root) else change.path
@@ -91,5 +102,5 @@ def main(args: argparse.Namespace) -> int:
         print("nothing to do: every file is as smp-compat init would write it")
     if guessed:
         print(f"check the guessed command in {adapter_rel} (or re-run with --tool-cmd)")
-    print("next: tox -e compat   (then commit reports/matrix.json as the baseline)")
+    print(f"next: tox -e compat   (then commit {files.REPORTS}/matrix.json as the baseline)")
     return 1 if any(c.status == "kept" for c in changes) else 0

@@ -77,11 +77,15 @@ def _pyproject(root: Path) -> Tool | None:
     except tomllib.TOMLDecodeError as exc:
         raise UserError(f"{path}: invalid TOML: {exc}") from None
     project = data.get("project") or {}
-    name = project.get("name") or (data.get("tool", {}).get("poetry", {}) or {}).get("name")
+    # Poetry before 2.0 keeps name, scripts and urls in [tool.poetry] instead of [project].
+    poetry = (data.get("tool") or {}).get("poetry") or {}
+    name = project.get("name") or poetry.get("name")
     if not isinstance(name, str):
         return None
-    scripts = list((project.get("scripts") or {}).keys())
-    urls = project.get("urls") or {}
+    scripts = list((project.get("scripts") or poetry.get("scripts") or {}).keys())
+    urls = project.get("urls") or {
+        k: v for k, v in poetry.items() if k in ("homepage", "repository") and v
+    }
     homepage = next(
         (str(v) for k, v in urls.items() if k.lower() in ("homepage", "source", "repository")),
         f"https://pypi.org/project/{name}/",

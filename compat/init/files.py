@@ -4,6 +4,13 @@ Each file (or, in ``tox.ini``, the ``[testenv:compat]`` section) carries a marke
 the sha256 of what init wrote. Init rewrites it only while that hash still matches, so a
 change by the user, or a file init never wrote, is left alone and reported. ``tox.ini`` is
 edited as text: ``configparser`` would drop the user's comments and reorder nothing less.
+
+Everything the kit adds to a repository lives under :data:`HOME` (``smp-compat/``): the adapter
+and the reports. A top-level ``adapters/`` or ``reports/`` is a package to setuptools' automatic
+discovery in a flat layout ("Multiple top-level packages discovered in a flat-layout"), so the
+tool would no longer build; ``smp-compat`` is not a Python identifier, so no build backend
+takes it for a package, and Go ignores a directory without ``.go`` files. It is not a
+dot-directory because the reusable workflow checks the kit out at ``.smp-compat``.
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from compat.init.detect import Tool
 __all__ = [
     "Change",
     "adapter_toml",
+    "remove_owned",
     "tool_command",
     "tox_section",
     "workflow",
@@ -29,13 +37,17 @@ __all__ = [
 ]
 
 SECTION = "testenv:compat"
+#: The one directory the kit writes in a tool's repository (see the module docstring).
+HOME = "smp-compat"
+#: Where ``tox -e compat`` and the workflow write the reports, relative to the repository.
+REPORTS = f"{HOME}/reports"
 #: Placeholders that are unset in some scenarios: they must sit in an optional group.
 _MAYBE_UNSET = ("{profile}", "{user_region}")
 _MARK = re.compile(r"smp-compat init \(sha256:([0-9a-f]{16})\)")
 _HEADER = re.compile(r"^\[([^\]]+)\]\s*$")
 DOCS = "https://github.com/smp-compat/smp-compat/blob/main/adapters/README.md"
 
-Status = Literal["wrote", "updated", "unchanged", "kept"]
+Status = Literal["wrote", "updated", "unchanged", "kept", "removed"]
 
 
 @dataclass(frozen=True)
@@ -155,7 +167,7 @@ def tox_section(tool: Tool, adapter: str) -> str:
     lines += [
         "commands =",
         f"    smp-compat run --adapters {{toxinidir}}{{/}}{adapter} --adapter {tool.name} "
-        "--out {toxinidir}{/}reports {posargs}",
+        f"--out {{toxinidir}}{{/}}{REPORTS.replace('/', '{/}')} {{posargs}}",
     ]
     return f"[{SECTION}]\n" + _marked("#", "\n".join(lines) + "\n")
 
@@ -178,6 +190,8 @@ jobs:
     with:
       adapters: {adapter}
       args: --adapter {tool.name}
+      out: {REPORTS}
+      baseline: {REPORTS}/matrix.json
       badges-branch: smp-compat-badges
 """
     return _marked("#", body)
@@ -202,6 +216,23 @@ def write_owned(path: Path, text: str, what: str) -> Change:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return Change(path, what, "wrote")
+
+
+def remove_owned(path: Path, what: str, instead: str) -> Change | None:
+    """Remove a file init wrote earlier and no longer uses (``instead`` replaces it), while it
+    is init's unchanged output; a changed one is kept and named. ``None``: nothing there."""
+    if not path.is_file():
+        return None
+    ours = _ours(path.read_text(encoding="utf-8"))
+    if ours is None:
+        return None
+    if not ours:
+        why = f"changed since smp-compat init wrote it; init now uses {instead}: move it there"
+        return Change(path, what, "kept", why)
+    path.unlink()
+    if not any(path.parent.iterdir()):
+        path.parent.rmdir()
+    return Change(path, what, "removed", f"init now uses {instead}")
 
 
 def _section_span(lines: list[str], name: str) -> tuple[int, int] | None:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -51,6 +54,8 @@ def main():
 if __name__ == "__main__":
     sys.exit(main())
 """
+#: A flat-layout package found by setuptools' automatic discovery (no packages listed), the
+#: most common shape of a small tool: any other top-level directory breaks its build.
 PYPROJECT = """\
 [project]
 name = "mytool"
@@ -61,8 +66,6 @@ mytool = "mytool:main"
 [build-system]
 requires = ["setuptools>=61"]
 build-backend = "setuptools.build_meta"
-[tool.setuptools]
-py-modules = ["mytool"]
 """
 USER_TOX = "# my comment\n[tox]\nenv_list = py\n\n[testenv]\n; keep me\ncommands = pytest\n"
 
@@ -71,7 +74,8 @@ def _repo(tmp_path: Path) -> Path:
     repo = tmp_path / "mytool"
     repo.mkdir()
     (repo / "pyproject.toml").write_text(PYPROJECT)
-    (repo / "mytool.py").write_text(TOOL)
+    (repo / "mytool").mkdir()
+    (repo / "mytool" / "__init__.py").write_text(TOOL)
     return repo
 
 
@@ -95,6 +99,15 @@ def test_detects_go_modules_and_python_packages(tmp_path: Path) -> None:
     )
     tool = detect(cfg)
     assert tool is not None and (tool.name, tool.program) == ("mt", "mt")
+    poetry = tmp_path / "poetry"
+    poetry.mkdir()
+    (poetry / "pyproject.toml").write_text(
+        '[tool.poetry]\nname = "my-tool"\nrepository = "https://example.invalid/mt"\n'
+        '[tool.poetry.scripts]\nmt = "my_tool:main"\n'
+    )
+    tool = detect(poetry)
+    assert tool is not None
+    assert (tool.name, tool.program, tool.homepage) == ("mt", "mt", "https://example.invalid/mt")
     assert detect(tmp_path) is None
 
 
@@ -107,7 +120,7 @@ def test_extends_tox_ini_keeps_the_users_lines_and_is_idempotent(
     text = (repo / "tox.ini").read_text()
     assert text.startswith(USER_TOX + "\n[testenv:compat]\n# Written by smp-compat init")
     assert "deps = {env:SMP_COMPAT_SPEC:smp-compat}" in text
-    adapter = load_adapter(repo / "adapters" / "mytool.toml")
+    adapter = load_adapter(repo / "smp-compat" / "mytool.toml")
     assert adapter.name == "mytool"
     out = capsys.readouterr().out
     assert "wrote     tox.ini [testenv:compat]" in out and "next: tox -e compat" in out
@@ -121,7 +134,7 @@ def test_extends_tox_ini_keeps_the_users_lines_and_is_idempotent(
     assert main(["init", "--dir", str(repo), "--tool-cmd", CMD.replace("mytool", "mytool -v")]) == 0
     text = (repo / "tox.ini").read_text()
     assert text.startswith(USER_TOX) and text.endswith("[testenv:docs]\ncommands = sphinx-build\n")
-    assert '"mytool", "-v"' in (repo / "adapters" / "mytool.toml").read_text()
+    assert '"mytool", "-v"' in (repo / "smp-compat" / "mytool.toml").read_text()
 
 
 def test_never_overwrites_what_the_user_changed_or_wrote(
@@ -139,6 +152,119 @@ def test_never_overwrites_what_the_user_changed_or_wrote(
     assert "kept      tox.ini [testenv:compat]: tox.ini already has one" in out
     assert "kept      .github/workflows/smp-compat.yml GitHub workflow: changed since" in out
     assert workflow.read_text().endswith("# tuned\n")
+
+
+#: Other common shapes of a tool's repository: path -> text (beside the flat setuptools one).
+LAYOUTS = {
+    "src-hatch": {
+        "pyproject.toml": '[project]\nname = "mytool"\nversion = "0.1"\n'
+        '[project.scripts]\nmytool = "mytool:main"\n[build-system]\n'
+        'requires = ["hatchling"]\nbuild-backend = "hatchling.build"\n',
+        "src/mytool/__init__.py": "def main() -> None: ...\n",
+    },
+    "poetry": {
+        "pyproject.toml": '[tool.poetry]\nname = "mytool"\nversion = "0.1"\n'
+        'description = ""\nauthors = ["me <me@example.invalid>"]\n'
+        '[tool.poetry.scripts]\nmytool = "mytool:main"\n[build-system]\n'
+        'requires = ["poetry-core"]\nbuild-backend = "poetry.core.masonry.api"\n',
+        "mytool/__init__.py": "def main() -> None: ...\n",
+    },
+    "go": {
+        "go.mod": "module github.com/me/mytool\n\ngo 1.21\n",
+        "main.go": "package main\n\nfunc main() {}\n",
+    },
+}
+
+
+def _layout(tmp_path: Path, layout: str) -> Path:
+    if layout == "flat-setuptools":
+        return _repo(tmp_path)
+    repo = tmp_path / "mytool"
+    for rel, text in LAYOUTS[layout].items():
+        (repo / rel).parent.mkdir(parents=True, exist_ok=True)
+        (repo / rel).write_text(text)
+    return repo
+
+
+def _build(repo: Path, tmp_path: Path) -> set[str]:
+    """Build the tool with its own build system, as tox does: what it ships (top-level names)."""
+    env = {**os.environ, "GOFLAGS": "-mod=mod", "GOTOOLCHAIN": "local"}
+    if (repo / "go.mod").is_file():
+        go = shutil.which("go")
+        if go is None:
+            pytest.skip("go is not installed")
+        env["GOPATH"] = str(tmp_path / "gopath")  # the build cache stays shared: std is big
+        run = subprocess.run(
+            [go, "list", "./..."], cwd=repo, env=env, capture_output=True, text=True, check=False
+        )
+        assert run.returncode == 0, run.stderr
+        subprocess.run([go, "build", "./..."], cwd=repo, env=env, check=True)
+        return set(run.stdout.split())
+    backend = tomllib.loads((repo / "pyproject.toml").read_text())["build-system"]["build-backend"]
+    pytest.importorskip(backend, reason=f"the build backend {backend} is not installed")
+    # PEP 517's build_wheel hook, called as a frontend does (here without an isolated env).
+    hook = (
+        "import importlib, sys; "
+        "print(importlib.import_module(sys.argv[1]).build_wheel(sys.argv[2]))"
+    )
+    dist = tmp_path / "dist"
+    run = subprocess.run(
+        [sys.executable, "-c", hook, backend, str(dist)],
+        cwd=repo, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    with zipfile.ZipFile(dist / run.stdout.split()[-1]) as wheel:
+        return {name.split("/")[0] for name in wheel.namelist()}
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        "flat-setuptools",
+        "src-hatch",
+        "poetry",
+        pytest.param("go", marks=pytest.mark.slow),  # a cold build cache compiles std
+    ],
+)
+def test_the_tool_still_builds_after_init_and_a_run(layout: str, tmp_path: Path) -> None:
+    """Nothing init or `tox -e compat` writes is taken for part of the tool (issue: a flat
+    layout's automatic discovery refused `adapters/` and `reports/` as extra packages)."""
+    repo = _layout(tmp_path, layout)
+    assert _init(repo) == 0
+    # Where `tox -e compat` writes the reports, as the tox section says.
+    found = re.search(r"--out \{toxinidir\}\{/\}(\S+)", (repo / "tox.ini").read_text())
+    assert found is not None
+    reports = repo / found[1].replace("{/}", "/")
+    (reports / "evidence" / "mytool-dev-kms").mkdir(parents=True)
+    (reports / "matrix.json").write_text("{}")
+    (reports / "evidence" / "mytool-dev-kms" / "tool.stdout").write_text("")
+    shipped = _build(repo, tmp_path)
+    if layout == "go":
+        assert shipped == {"github.com/me/mytool"}
+    else:
+        assert {n for n in shipped if not n.endswith(".dist-info")} == {"mytool"}, shipped
+
+
+def test_the_adapter_an_earlier_init_wrote_at_the_top_level_moves(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    repo = _repo(tmp_path)
+    assert _init(repo, "--adapter-path", "adapters/{name}.toml") == 0
+    old = repo / "adapters" / "mytool.toml"
+    text = old.read_text()
+    capsys.readouterr()
+    assert _init(repo) == 0
+    assert "removed   adapters/mytool.toml old adapter: init now uses smp-compat/mytool.toml" in (
+        capsys.readouterr().out
+    )
+    assert not (repo / "adapters").exists()
+    assert (repo / "smp-compat" / "mytool.toml").read_text() == text
+    # One the user changed stays, named, until they move it.
+    old.parent.mkdir()
+    old.write_text(text + "# mine\n")
+    assert _init(repo) == 1
+    assert "kept      adapters/mytool.toml old adapter: changed since" in capsys.readouterr().out
+    assert old.read_text().endswith("# mine\n")
 
 
 @pytest.mark.parametrize(
@@ -180,7 +306,13 @@ def test_the_workflow_follows_the_github_workflows_schema(tmp_path: Path) -> Non
     workflow = yaml.safe_load((repo / ".github" / "workflows" / "smp-compat.yml").read_text())
     workflow["on"] = workflow.pop(True)
     jsonschema.validate(workflow, _vendored("github-workflows"))
-    assert workflow["jobs"]["compat"]["with"]["adapters"] == "adapters/mytool.toml"
+    given = workflow["jobs"]["compat"]["with"]
+    assert given["adapters"] == "smp-compat/mytool.toml"
+    assert given["baseline"] == given["out"] + "/matrix.json" == "smp-compat/reports/matrix.json"
+    # Every input init passes is one the reusable workflow declares.
+    root = Path(__file__).resolve().parents[2]
+    reusable = yaml.safe_load((root / ".github" / "workflows" / "compat.yml").read_text())
+    assert set(given) <= set(reusable[True]["workflow_call"]["inputs"])
 
 
 @pytest.mark.integration
@@ -202,7 +334,7 @@ def test_the_generated_adapter_runs_in_process(
         monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
         out = tmp_path / f"reports-{legacy}"
         code = main([
-            "run", "--adapters", str(repo / "adapters" / "mytool.toml"), "--adapter", "mytool",
+            "run", "--adapters", str(repo / "smp-compat" / "mytool.toml"), "--adapter", "mytool",
             "--scenario", "shell", "--scenario", "kms", "--release", "1.2.677.0",
             "--out", str(out), "--jobs", "2",
         ])  # fmt: skip
@@ -216,8 +348,11 @@ def test_the_generated_adapter_runs_in_process(
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("tox") is None, reason="tox is not installed")
 def test_tox_e_compat_in_a_fresh_repository(tmp_path: Path) -> None:
-    """The acceptance: init, then `tox -e compat` passes; with 4 argv it fails kms."""
+    """The acceptance in a flat-layout tool: init; `tox -e compat` fails kms with 4 argv,
+    naming legacy-argv and its fix; fixed, it passes (the second build beside the first run's
+    reports); `diff` reports the fix (exit 0) and, reversed, the regression (exit 1)."""
     repo = _repo(tmp_path)
+    (repo / "mytool" / "__init__.py").write_text(TOOL.replace("LEGACY = False", "LEGACY = True"))
     assert (
         subprocess.run(
             [sys.executable, "-m", "compat", "init", "--tool-cmd", CMD], cwd=repo, check=False
@@ -240,16 +375,34 @@ def test_tox_e_compat_in_a_fresh_repository(tmp_path: Path) -> None:
             capture_output=True, text=True, timeout=600, check=False,
         )  # fmt: skip
 
-    done = tox()
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
-    summary = json.loads((repo / "reports" / "matrix.json").read_text())["summary"]
-    assert summary == {"pass": 15, "fail": 0, "error": 0, "skipped": 0, "n/a": 3}
-    (repo / "mytool.py").write_text(TOOL.replace("LEGACY = False", "LEGACY = True"))
+    reports = repo / "smp-compat" / "reports"
     done = tox("--scenario", "shell", "--scenario", "kms")
-    assert done.returncode == 1, done.stdout[-3000:]
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-2000:]
     assert "mytool/dev/kms/1.2.677.0: fail legacy-argv" in done.stdout
-    cells = json.loads((repo / "reports" / "matrix.json").read_text())["cells"]
+    assert "Pass profile, target and endpoint as argv[4..6]" in done.stdout
+    cells = json.loads((reports / "matrix.json").read_text())["cells"]
     assert {(c["scenario"], c["outcome"], c["reason"]) for c in cells} == {
         ("shell", "pass", None),
         ("kms", "fail", "legacy-argv"),
     }
+    before = tmp_path / "before.json"
+    shutil.copy(reports / "matrix.json", before)
+    (repo / "mytool" / "__init__.py").write_text(TOOL)
+    done = tox()
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    summary = json.loads((reports / "matrix.json").read_text())["summary"]
+    assert summary == {"pass": 15, "fail": 0, "error": 0, "skipped": 0, "n/a": 3}
+    assert (reports / "junit.xml").is_file() and (reports / "badges" / "mytool.json").is_file()
+
+    def diff(base: Path, head: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "compat", "diff", str(base), str(head)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+
+    fixed = diff(before, reports / "matrix.json")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "Fixes (failed, now passes)" in fixed.stdout and "Regressions" not in fixed.stdout
+    regressed = diff(reports / "matrix.json", before)
+    assert regressed.returncode == 1, regressed.stdout + regressed.stderr
+    assert "Regressions (passed, now fails)" in regressed.stdout
