@@ -65,6 +65,9 @@ class Requirement:
 
     #: A pip requirement the runner installs into a cached venv, e.g. ``aws-gate==0.11.3``.
     pypi: str | None = None
+    #: A Go main package at a version, built from the module proxy into the cache
+    #: (``compat.gobuild``), e.g. ``github.com/kayac/ecspresso/cmd/ecspresso@v1.5.9``.
+    go: str | None = None
     #: A program looked up on PATH (or an absolute path).
     binary: str | None = None
     #: An environment variable naming the program's path; it wins over PATH when set.

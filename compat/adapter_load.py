@@ -28,6 +28,7 @@ from compat.adapter import (
 )
 from compat.errors import UserError
 from compat.formats import SESSION_FORMATS, TARGET_FORMATS, SessionFormat, TargetFormat
+from compat.gobuild import GoPackage
 from compat.placeholders import API_CALLS, PLACEHOLDERS, ApiCall, Kind, Mode
 from compat.templating import ArgvItem, Part, TemplateSyntaxError, Text, parse, placeholders
 
@@ -66,7 +67,7 @@ _REPLAY_LAUNCH_KEYS = (
     "parameters",
     "env",
 )
-_REQUIRES_KEYS = ("pypi", "binary", "path_env", "version_args", "version_match", "hint")
+_REQUIRES_KEYS = ("pypi", "go", "binary", "path_env", "version_args", "version_match", "hint")
 
 _NAME_RE = re.compile(r"[a-z0-9][a-z0-9._-]*")
 #: Docker's reference grammar, loosely: [registry[:port]/]path[:tag][@sha256:digest].
@@ -361,16 +362,27 @@ def _requirement(
             return Requirement(binary=first.source)
         return None
     if not isinstance(raw, dict):
-        fl.fail(key, f"expected a table (requires.pypi / requires.binary), found {_describe(raw)}")
+        fl.fail(
+            key,
+            f"expected a table (requires.pypi, .go or .binary), found {_describe(raw)}",
+        )
         return None
     fl.keys(raw, _REQUIRES_KEYS, key)
     pypi = fl.string(raw, "pypi", key)
+    go = fl.string(raw, "go", key)
     binary = fl.string(raw, "binary", key)
     path_env = fl.string(raw, "path_env", key)
-    if pypi is not None and (binary is not None or path_env is not None):
-        fl.fail(key, "expected either `pypi` or `binary`/`path_env`, found both")
-    if pypi is None and binary is None and path_env is None:
-        fl.fail(key, "expected one of `pypi`, `binary` or `path_env`")
+    local = binary is not None or path_env is not None
+    if sum((pypi is not None, go is not None, local)) > 1:
+        fl.fail(key, "expected one of `pypi`, `go` or `binary`/`path_env`, found more")
+    if pypi is None and go is None and not local:
+        fl.fail(key, "expected one of `pypi`, `go`, `binary` or `path_env`")
+    if go is not None and GoPackage.parse(go) is None:
+        fl.fail(
+            _join(key, "go"),
+            f"expected <package path>@v<version> (github.com/kayac/ecspresso/cmd/ecspresso@v1.5.9)"
+            f", found {go!r}",
+        )
     if path_env is not None and not _ENV_RE.fullmatch(path_env):
         fl.fail(
             _join(key, "path_env"), f"expected an environment variable name, found {path_env!r}"
@@ -386,6 +398,7 @@ def _requirement(
         fl.fail(key, "`version_args` and `version_match` go together")
     return Requirement(
         pypi=pypi,
+        go=go,
         binary=binary,
         path_env=path_env,
         version_args=version_args,

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from compat.agreement import checked_against
 from compat.plan import Cell
 from compat.runner.result import CellResult
 from compat.scenario import CATALOGUE
@@ -76,7 +77,9 @@ def _row(cell: Cell, user_tools: frozenset[str]) -> dict[str, Any]:
         "homepage": cell.adapter.homepage,
         "source": str(source) if source else None,
         "source_url": source.url if source else None,
-        "requires": (requires.pypi or requires.binary or requires.path_env) if requires else None,
+        "requires": (requires.pypi or requires.go or requires.binary or requires.path_env)
+        if requires
+        else None,
         "notes": variant.notes,
         "user_adapter": cell.adapter.name in user_tools,
         "adapter_file": str(cell.adapter.path) if cell.adapter.path else None,
@@ -172,6 +175,7 @@ def build(
         "rows": list(rows.values()),
         "columns": list(columns.values()),
         "cells": entries,
+        "replay_checks": checked_against(list(rows.values()), entries),
     }
 
 
@@ -303,6 +307,7 @@ def _merged(
         "run": run,
         "summary": {k: counts.get(k, 0) for k in ("pass", "fail", "error", "skipped", "n/a")},
         "cells": [dict(c) for c in cells],
+        "replay_checks": checked_against(first["rows"], cells),
     }
 
 

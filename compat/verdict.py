@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from compat import reasons
 from compat.reasons import Outcome
 
-__all__ = ["Evidence", "Setup", "Verdict", "judge"]
+__all__ = ["Evidence", "Setup", "Verdict", "judge", "session_starts"]
 
 #: Record branches that are a caller's probe, not a session attempt (``aws`` runs the plugin
 #: bare, some tools run ``--version`` first).
@@ -89,7 +89,8 @@ def _pass(warnings: Sequence[str], detail: str) -> Verdict:
     )
 
 
-def _session_starts(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def session_starts(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The plugin starts that tried a session (a caller's ``--version`` probe is none)."""
     return [r for r in records if r.get("branch") not in _PROBES]
 
 
@@ -160,7 +161,7 @@ def judge(evidence: Evidence, setup: Setup) -> Verdict:
     if evidence.refused_hosts:
         hosts = ", ".join(sorted(set(evidence.refused_hosts)))
         return _verdict("endpoint-ignored", f"refused: {hosts}")
-    starts = _session_starts(evidence.records)
+    starts = session_starts(evidence.records)
     if not starts:
         if evidence.timed_out:
             return _verdict("timeout", "killed before it started the plugin")

@@ -187,7 +187,8 @@ def _body(matrix: Matrix, data: dict[str, Any], strings: _Strings) -> str:
                 tool = f'<a href="{_e(row["homepage"])}">{tool}</a>'
             merged = ""
             if position == 0 and len(group) > 1:
-                versions = " = ".join(matrix.version_label(r) for r in group)
+                # A replay and its run twin share a version: name it once.
+                versions = " = ".join(dict.fromkeys(matrix.version_label(r) for r in group))
                 merged = f'<span class="merged"> {_e(versions)}</span>'
             summary = f"{tally.passed}/{tally.judged} pass" if tally.judged else "not judged"
             out.append(

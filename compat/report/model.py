@@ -143,10 +143,15 @@ class Matrix:
         self.columns: list[Mapping[str, Any]] = [c for b in self.blocks for c in b.columns]
 
     def version_label(self, row: Mapping[str, Any]) -> str:
-        """The row's version, plus its variant id where another variant of the tool shares
-        the version (AWS CLI v1's ``ecs-exec`` and ``ssm-session`` are both ``1.x``)."""
+        """The row's version, plus its variant id where another variant of the tool in the
+        same mode shares the version (AWS CLI v1's ``ecs-exec`` and ``ssm-session`` are both
+        ``1.x``); a replay and its run twin are told apart by their mode."""
         version = str(row["version"])
-        twins = [r for r in self.rows if r["tool"] == row["tool"] and r["version"] == version]
+        twins = [
+            r
+            for r in self.rows
+            if r["tool"] == row["tool"] and r["version"] == version and r["mode"] == row["mode"]
+        ]
         return f"{version} · {row['variant']}" if len(twins) > 1 else version
 
     def cell(self, row_id: str, column_id: str) -> Cell | None:
