@@ -71,7 +71,11 @@ def resolve(variant: Variant, *, install: bool = True) -> Resolved | Missing:
     if requirement is None:
         requirement = Requirement(binary=name)
     if requirement.pypi is not None:
-        return _pypi(requirement, name, install=install)
+        found = _pypi(requirement, name, install=install)
+        if isinstance(found, Missing):
+            return found
+        # An old release may install yet not start on this Python (aws-gate 0.4.3).
+        return _check_version(requirement, str(found.program)) or found
     if requirement.go is not None:
         return _go(requirement, name, install=install)
     return _binary(requirement, name)

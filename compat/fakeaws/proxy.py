@@ -265,10 +265,23 @@ def _handler_class(proxy: AWSProxy, cert_dir: Path) -> type:
             del self.headers["Transfer-Encoding"]
             del self.headers["Content-Length"]
             self.headers["Content-Length"] = str(len(body))
+            self._closing = True
             try:
                 proxy3.ProxyRequestHandler.do_GET(self)
             finally:
                 self.rfile = real
+                self._closing = False
+
+        _closing = False
+
+        def end_headers(self) -> None:
+            # moto closes the tunnel after every response (proxy3 do_GET sets close_connection)
+            # without saying so: a keep-alive client (Go's net/http: copilot, ecspresso) then
+            # sends its next request into a closing connection and gets "connection reset by
+            # peer". Saying so makes it open a new tunnel instead.
+            if self._closing:
+                self.send_header("Connection", "close")
+            super().end_headers()
 
         def _read_body(self) -> bytes:
             if "chunked" in self.headers.get("Transfer-Encoding", ""):

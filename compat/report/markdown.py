@@ -82,8 +82,12 @@ def render(
             "".join(cell_text(matrix.cell(row["id"], c["id"])) for c in block.columns)
             for block in matrix.blocks
         ]
+        check = matrix.replay_check(str(row["id"]))
+        mode = str(row["mode"])
+        if check is not None:
+            mode += " ✓" if check["agree"] else " ≠"
         lines.append(
-            f"| {_md(row['tool'])} | {_md(matrix.version_label(row))} | {row['mode']} | "
+            f"| {_md(row['tool'])} | {_md(matrix.version_label(row))} | {mode} | "
             + " | ".join(marks)
             + " |"
         )
@@ -111,10 +115,36 @@ def render(
         + ", ".join(f"{SYMBOLS[k]} {_LABELS[k]}" for k in SYMBOLS)
         + ". *passing* counts passes among judged cells (skipped and n/a cells are left out)."
     )
+    lines += _replay_checks(matrix)
     lines += _findings(matrix, ("fail", "error"), f"{h}# What fails, and how to fix it")
     lines += _warnings(matrix, f"{h}# Warnings (the session starts, but…)")
     lines += _skipped(matrix)
     return "\n".join(lines) + "\n"
+
+
+def _replay_checks(matrix: Matrix) -> list[str]:
+    """The note under the legend: which replays were checked against the real program."""
+    notes = []
+    for row in matrix.rows:
+        check = matrix.replay_check(str(row["id"]))
+        if check is None:
+            continue
+        name = f"{_md(row['tool'])} {_md(row['version'])}"
+        if check["agree"]:
+            notes.append(
+                f"- ✓ {name}: checked against the real program ({_md(check['row'])}), "
+                f"the same argv shape and verdict in {check['cells']} cells."
+            )
+        else:
+            shown = "; ".join(_md(d) for d in check["disagreements"][:3])
+            notes.append(f"- ≠ {name}: the real program ({_md(check['row'])}) disagrees: {shown}.")
+    if not notes:
+        return []
+    return [
+        "",
+        "Replays (argv rebuilt from a release's source) beside the same release run for real:",
+        *notes,
+    ]
 
 
 def where(matrix: Matrix, members: list[Mapping[str, Any]]) -> str:

@@ -154,6 +154,11 @@ class Matrix:
         ]
         return f"{version} · {row['variant']}" if len(twins) > 1 else version
 
+    def replay_check(self, row_id: str) -> Mapping[str, Any] | None:
+        """How a replay row compared with its run twin (``compat.agreement``), if it was."""
+        checks: Mapping[str, Mapping[str, Any]] = self.document.get("replay_checks") or {}
+        return checks.get(row_id)
+
     def cell(self, row_id: str, column_id: str) -> Cell | None:
         """The cell at ``row_id`` x ``column_id``, or None where the plan had none."""
         return self._by_key.get((row_id, column_id))
