@@ -60,6 +60,11 @@ _NOISE_RE = re.compile(
     r"|to add module requirements|warning:)"
 )
 _DONE = ".smp-compat-built"
+#: A failed build's reason, kept so that a refusal is not asked again on every run.
+_FAILED = ".smp-compat-failed"
+#: Seconds a failed build is not retried (a proxy's refusal or a compile error is final; a
+#: day lets a fixed proxy or toolchain be picked up). Delete the file to retry at once.
+RETRY_AFTER = 86400.0
 
 
 class GoBuildError(Exception):
@@ -137,6 +142,7 @@ def build(spec: str, name: str, root: Path, *, install: bool = True) -> Path:
         return program
     if not install:
         raise GoBuildError(f"{package} is not built (installs disabled)")
+    _raise_if_failed_recently(home / _FAILED)
     go = find_go()
     if go is None:
         raise GoBuildError(
@@ -146,9 +152,14 @@ def build(spec: str, name: str, root: Path, *, install: bool = True) -> Path:
     with _locked(home.parent / f"{home.name}.lock"):
         if (home / _DONE).exists() and program.exists():
             return program
+        _raise_if_failed_recently(home / _FAILED)
         _progress(f"building {package} with {go} (once; cached in {home})")
         started = time.monotonic()
-        _compile(go, package, program, go_env(go, root))
+        try:
+            _compile(go, package, program, go_env(go, root))
+        except _GoFailed as exc:
+            (home / _FAILED).write_text(f"{exc}\n", encoding="utf-8")
+            raise GoBuildError(str(exc)) from None
         (home / _DONE).write_text(f"{package}\n", encoding="utf-8")
         _progress(f"built {package} in {time.monotonic() - started:.1f} s")
     return program
@@ -185,8 +196,22 @@ def _compile(go: str, package: GoPackage, program: Path, env: dict[str, str]) ->
                 raise GoBuildError(f"building {package}: {exc}") from None
             if done.returncode != 0:
                 reason = first_error(done.stderr + done.stdout)
-                raise GoBuildError(f"building {package} failed: {reason}")
+                raise _GoFailed(f"building {package} failed: {reason}")
     partial.replace(program)
+
+
+class _GoFailed(GoBuildError):
+    """``go`` itself said no (a refusal, a compile error): remembered for RETRY_AFTER."""
+
+
+def _raise_if_failed_recently(marker: Path) -> None:
+    try:
+        age = time.time() - marker.stat().st_mtime
+        reason = marker.read_text(encoding="utf-8").strip()
+    except OSError:
+        return
+    if age < RETRY_AFTER:
+        raise GoBuildError(f"{reason} (remembered; delete {marker} to retry now)")
 
 
 def _progress(line: str) -> None:

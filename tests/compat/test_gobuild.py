@@ -178,7 +178,9 @@ def test_a_build_is_made_once_and_reused(
 @pytest.mark.integration
 @pytest.mark.slow
 @pytest.mark.usefixtures("offline_go")
-def test_a_version_the_proxy_lacks_or_a_compile_error_is_the_reason(go_root: Path) -> None:
+def test_a_version_the_proxy_lacks_or_a_compile_error_is_the_reason(
+    go_root: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with pytest.raises(GoBuildError) as caught:
         build(f"{MODULE}/cmd/hello@v9.9.9", "hello", go_root)
     message = str(caught.value)
@@ -188,6 +190,15 @@ def test_a_version_the_proxy_lacks_or_a_compile_error_is_the_reason(go_root: Pat
         build(f"{MODULE}/cmd/hello@v1.0.1", "hello", go_root)
     assert "undefined: undefinedThing" in str(caught.value)
     assert not (go_root / f"{MODULE}/cmd/hello@v1.0.1" / "bin" / "hello").exists()
+    # Go's "no" is final for a while: the next run does not ask again (no go needed).
+    monkeypatch.setattr(gobuild, "find_go", lambda: None)
+    with pytest.raises(GoBuildError) as again:
+        build(f"{MODULE}/cmd/hello@v1.0.1", "hello", go_root)
+    assert str(again.value).startswith(str(caught.value) + " (remembered; delete ")
+    marker = go_root / f"{MODULE}/cmd/hello@v1.0.1" / ".smp-compat-failed"
+    marker.unlink()
+    with pytest.raises(GoBuildError, match="needs Go"):
+        build(f"{MODULE}/cmd/hello@v1.0.1", "hello", go_root)
 
 
 @pytest.mark.integration
