@@ -77,7 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-install",
         action="store_true",
-        help="do not pip-install PyPI tools into the venv cache; their cells are skipped",
+        help="do not pip-install PyPI tools or build Go tools; their uncached cells are skipped",
     )
 
 
