@@ -190,13 +190,16 @@ class Matrix:
         return groups
 
     def row_groups(self) -> list[list[Mapping[str, Any]]]:
-        """Consecutive rows of the same tool whose cells are identical in every column."""
+        """Consecutive rows of the same tool whose cells are identical in every column (and,
+        for replays, whose check against the real program says the same)."""
         groups: list[list[Mapping[str, Any]]] = []
-        previous: tuple[str, list[Signature]] | None = None
+        previous: tuple[str, list[Signature], object] | None = None
         for row in self.rows:
+            check = self.replay_check(str(row["id"]))
             sig = (
                 str(row["tool"]),
                 [_signature(self.cell(row["id"], c["id"])) for c in self.columns],
+                None if check is None else check["agree"],
             )
             if groups and sig == previous:
                 groups[-1].append(row)
