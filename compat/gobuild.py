@@ -159,6 +159,7 @@ def build(spec: str, name: str, root: Path, *, install: bool = True) -> Path:
             _compile(go, package, program, go_env(go, root))
         except _GoFailed as exc:
             (home / _FAILED).write_text(f"{exc}\n", encoding="utf-8")
+            _progress(f"{exc} ({time.monotonic() - started:.1f} s)")
             raise GoBuildError(str(exc)) from None
         (home / _DONE).write_text(f"{package}\n", encoding="utf-8")
         _progress(f"built {package} in {time.monotonic() - started:.1f} s")
