@@ -70,6 +70,9 @@ class Requirement:
     pypi_bundle: str | None = None
     #: Where the program is in ``pypi_bundle``: globs, one per archive, joined by ``!``.
     bundle_path: str | None = None
+    #: A Go main package at a version, built from the module proxy into the cache
+    #: (``compat.gobuild``), e.g. ``github.com/kayac/ecspresso/cmd/ecspresso@v1.5.9``.
+    go: str | None = None
     #: A program looked up on PATH (or an absolute path).
     binary: str | None = None
     #: An environment variable naming the program's path; it wins over PATH when set.

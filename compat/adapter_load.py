@@ -28,6 +28,7 @@ from compat.adapter import (
 )
 from compat.errors import UserError
 from compat.formats import SESSION_FORMATS, TARGET_FORMATS, SessionFormat, TargetFormat
+from compat.gobuild import GoPackage
 from compat.placeholders import API_CALLS, PLACEHOLDERS, ApiCall, Kind, Mode
 from compat.pypi_bundle import PIN_RE
 from compat.templating import ArgvItem, Part, TemplateSyntaxError, Text, parse, placeholders
@@ -71,6 +72,7 @@ _REQUIRES_KEYS = (
     "pypi",
     "pypi_bundle",
     "bundle_path",
+    "go",
     "binary",
     "path_env",
     "version_args",
@@ -371,19 +373,32 @@ def _requirement(
             return Requirement(binary=first.source)
         return None
     if not isinstance(raw, dict):
-        fl.fail(key, f"expected a table (requires.pypi / requires.binary), found {_describe(raw)}")
+        fl.fail(
+            key,
+            f"expected a table (requires.pypi, .go or .binary), found {_describe(raw)}",
+        )
         return None
     fl.keys(raw, _REQUIRES_KEYS, key)
     pypi = fl.string(raw, "pypi", key)
+    go = fl.string(raw, "go", key)
     binary = fl.string(raw, "binary", key)
     path_env = fl.string(raw, "path_env", key)
     pypi_bundle, bundle_path = _bundle(fl, raw, key)
-    if pypi is not None and (binary is not None or path_env is not None):
-        fl.fail(key, "expected either `pypi` or `binary`/`path_env`, found both")
-    if pypi_bundle is not None and (pypi is not None or binary is not None):
-        fl.fail(key, "expected `pypi_bundle` without `pypi` or `binary` (`path_env` may override)")
-    if pypi is None and pypi_bundle is None and binary is None and path_env is None:
-        fl.fail(key, "expected one of `pypi`, `pypi_bundle`, `binary` or `path_env`")
+    local = binary is not None or path_env is not None
+    if sum((pypi is not None, go is not None, local)) > 1:
+        fl.fail(key, "expected one of `pypi`, `go` or `binary`/`path_env`, found more")
+    if pypi_bundle is not None and (pypi is not None or go is not None or binary is not None):
+        fl.fail(
+            key, "expected `pypi_bundle` without `pypi`, `go` or `binary` (`path_env` may override)"
+        )
+    if pypi is None and pypi_bundle is None and go is None and not local:
+        fl.fail(key, "expected one of `pypi`, `pypi_bundle`, `go`, `binary` or `path_env`")
+    if go is not None and GoPackage.parse(go) is None:
+        fl.fail(
+            _join(key, "go"),
+            f"expected <package path>@v<version> (github.com/kayac/ecspresso/cmd/ecspresso@v1.5.9)"
+            f", found {go!r}",
+        )
     if path_env is not None and not _ENV_RE.fullmatch(path_env):
         fl.fail(
             _join(key, "path_env"), f"expected an environment variable name, found {path_env!r}"
@@ -401,6 +416,7 @@ def _requirement(
         pypi=pypi,
         pypi_bundle=pypi_bundle,
         bundle_path=bundle_path,
+        go=go,
         binary=binary,
         path_env=path_env,
         version_args=version_args,

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from compat.agreement import checked_against
 from compat.plan import Cell
 from compat.runner.result import CellResult
 from compat.scenario import CATALOGUE
@@ -77,7 +78,9 @@ def _row(cell: Cell, user_tools: frozenset[str]) -> dict[str, Any]:
         "homepage": cell.adapter.homepage,
         "source": str(source) if source else None,
         "source_url": source.url if source else None,
-        "requires": (requires.pypi or requires.binary or requires.path_env) if requires else None,
+        "requires": (requires.pypi or requires.go or requires.binary or requires.path_env)
+        if requires
+        else None,
         "notes": variant.notes,
         "user_adapter": cell.adapter.name in user_tools,
         "adapter_file": str(cell.adapter.path) if cell.adapter.path else None,
@@ -174,6 +177,7 @@ def build(
         "rows": list(rows.values()),
         "columns": list(columns.values()),
         "cells": entries,
+        "replay_checks": checked_against(list(rows.values()), entries),
     }
 
 
@@ -311,4 +315,5 @@ def _merged(
         "run": run,
         "summary": {k: counts.get(k, 0) for k in ("pass", "fail", "error", "skipped", "n/a")},
         "cells": settle_endpoint_warnings(cells),
+        "replay_checks": checked_against(first["rows"], cells),
     }

@@ -1,4 +1,5 @@
-"""Find or install the program a ``run`` variant needs: PyPI into a cached venv, or a binary.
+"""Find or install the program a ``run`` variant needs: PyPI into a cached venv, a Go build
+from the module proxy (``compat.gobuild``), or a binary.
 
 Resolution happens once per run, before any cell starts (issue 4 item 4), so parallel cells
 never race on a pip install. A requirement that cannot be met is not an error of the run: the
@@ -71,9 +72,15 @@ def resolve(variant: Variant, *, install: bool = True) -> Resolved | Missing:
     if requirement is None:
         requirement = Requirement(binary=name)
     if requirement.pypi is not None:
-        return _pypi(requirement, name, install=install)
+        found = _pypi(requirement, name, install=install)
+        if isinstance(found, Missing):
+            return found
+        # An old release may install yet not start on this Python (aws-gate 0.4.3).
+        return _check_version(requirement, str(found.program)) or found
     if requirement.pypi_bundle is not None:
         return _bundle(requirement, install=install)
+    if requirement.go is not None:
+        return _go(requirement, name, install=install)
     return _binary(requirement, name)
 
 
@@ -130,6 +137,22 @@ def _bundle(requirement: Requirement, *, install: bool) -> Resolved | Missing:
     if check is not None:
         return check
     return Resolved(found, (found.parent,), f"{bundle.requirement} (cached {found.parent})")
+
+
+def _go(requirement: Requirement, name: str | None, *, install: bool) -> Resolved | Missing:
+    """A Go package built from the module proxy into the cache (``compat.gobuild``)."""
+    from compat.gobuild import GoBuildError, build  # noqa: PLC0415
+
+    assert requirement.go is not None
+    if name is None:
+        return Missing("requirement-missing", "the adapter's command[0] names no program")
+    try:
+        program = build(requirement.go, name, cache_dir() / "go", install=install)
+    except GoBuildError as exc:
+        return Missing("requirement-missing", _hinted(requirement, str(exc)))
+    return _check_version(requirement, str(program)) or Resolved(
+        program, (program.parent,), f"built from the Go module proxy ({requirement.go})"
+    )
 
 
 def _check_version(requirement: Requirement, program: str) -> Missing | None:

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from compat import reasons
 from compat.reasons import Outcome
 
-__all__ = ["Evidence", "Setup", "Verdict", "judge", "settle_endpoint_warnings"]
+__all__ = ["Evidence", "Setup", "Verdict", "judge", "session_starts", "settle_endpoint_warnings"]
 
 #: Record branches that are a caller's probe, not a session attempt (``aws`` runs the plugin
 #: bare, some tools run ``--version`` first).
@@ -97,7 +97,8 @@ def _pass(warnings: Sequence[str], detail: str) -> Verdict:
     )
 
 
-def _session_starts(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+def session_starts(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The plugin starts that tried a session (a caller's ``--version`` probe is none)."""
     return [r for r in records if r.get("branch") not in _PROBES]
 
 
@@ -165,7 +166,7 @@ def judge(evidence: Evidence, setup: Setup) -> Verdict:
     """The cell's verdict from ``evidence``; see the module docstring."""
     if evidence.harness_error is not None:
         return _verdict("harness-error", evidence.harness_error)
-    starts = _session_starts(evidence.records)
+    starts = session_starts(evidence.records)
     refused = _refused_hosts(evidence, setup, starts)
     if refused:
         hosts = ", ".join(sorted(set(refused)))

@@ -77,7 +77,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-install",
         action="store_true",
-        help="do not install PyPI tools or fetch PyPI bundles (AWS CLI v2): their cells skip",
+        help="do not install PyPI tools, fetch PyPI bundles (AWS CLI v2) or build Go tools: "
+        "their uncached cells are skipped",
     )
 
 

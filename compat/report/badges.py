@@ -1,8 +1,8 @@
 """Per-tool badges: ``badges/<tool>.json`` for the shields.io endpoint and an offline SVG.
 
 A badge answers "does the current version of this tool work?", so it counts only the tool's
-*current* rows: the variants that ran the real program (``mode = "run"``) and were judged, or
-else the newest replayed version. Old replayed versions are history (their failures are why the
+*current* rows: the newest version run for real (``mode = "run"``) and judged, or else the
+newest replayed version. Old replayed versions are history (their failures are why the
 tool was fixed) and would pin a badge to red forever. Unknown is never passing: a cell without
 a verdict counts as failing.
 """
@@ -69,11 +69,11 @@ def current_rows(matrix: Matrix, tool: str) -> list[Mapping[str, Any]]:
     rows = matrix.tool_rows(tool)
     judged = [r for r in rows if matrix.row_tally(r["id"]).judged]
     run = [r for r in judged if r["mode"] == "run"]
-    if run:
-        return run
-    if judged:
-        newest = max(_version_key(str(r["version"])) for r in judged)
-        return [r for r in judged if _version_key(str(r["version"])) == newest]
+    current = run or judged
+    if current:
+        # Old releases run for real are history too (ecspresso 1.5.9 built from source).
+        newest = max(_version_key(str(r["version"])) for r in current)
+        return [r for r in current if _version_key(str(r["version"])) == newest]
     return rows
 
 

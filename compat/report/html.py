@@ -104,6 +104,18 @@ def _pct(tally: Tally) -> str:
     return f"<b>{percent}%</b>{tally.passed}/{tally.judged}"
 
 
+def _checked(matrix: Matrix, row: Mapping[str, Any]) -> str:
+    """The badge of a replay compared with its real release (``compat.agreement``)."""
+    check = matrix.replay_check(str(row["id"]))
+    if check is None:
+        return ""
+    if check["agree"]:
+        title = f"checked against the real program: {check['row']} agrees in {check['cells']} cells"
+        return f'<span class="checked" title="{_e(title)}">✓ checked</span>'
+    title = f"the real program disagrees ({check['row']}): " + "; ".join(check["disagreements"])
+    return f'<span class="disagrees" title="{_e(title)}">≠ real</span>'
+
+
 def _meta(matrix: Matrix) -> str:
     run = matrix.run
     plugin = run["plugin"]
@@ -215,7 +227,8 @@ def _body(matrix: Matrix, data: dict[str, Any], strings: _Strings) -> str:
                 tool = f'<a href="{_e(homepage)}">{tool}</a>'
             merged = ""
             if position == 0 and len(group) > 1:
-                versions = ", ".join(matrix.version_label(r) for r in group)
+                # A replay and its run twin share a version: name it once.
+                versions = ", ".join(dict.fromkeys(matrix.version_label(r) for r in group))
                 merged = (
                     f'<span class="merged">{_e(versions)}'
                     '<small class="same">same results</small></span>'
@@ -226,7 +239,7 @@ def _body(matrix: Matrix, data: dict[str, Any], strings: _Strings) -> str:
                 f'title="{_e(row.get("source") or "")}">'
                 f'<span class="tool">{tool}</span>'
                 f'<span class="ver">{_e(matrix.version_label(row))}</span>{merged}'
-                f'<span class="mode">{_e(row["mode"])}</span>'
+                f'<span class="mode">{_e(row["mode"])}</span>{_checked(matrix, row)}'
                 f'<span class="tally">{_e(summary)}</span></th>'
             )
             for column in matrix.columns:

@@ -69,9 +69,13 @@ def render(
             "".join(cell_text(matrix.cell(row["id"], c["id"])) for c in block.columns)
             for block in matrix.blocks
         ]
+        check = matrix.replay_check(str(row["id"]))
+        mode = str(row["mode"])
+        if check is not None:
+            mode += " ✓" if check["agree"] else " ≠"
         lines.append(
             f"| {inline(row['tool'])} | {inline(matrix.version_label(row))} "
-            f"| {inline(row['mode'])} | " + " | ".join(marks) + " |"
+            f"| {inline(mode)} | " + " | ".join(marks) + " |"
         )
     percents = []
     for block in matrix.blocks:
@@ -101,10 +105,38 @@ def render(
     )
     if answer is not None:
         lines += ["", inline(DEFINITION)]
+    lines += _replay_checks(matrix)
     lines += _findings(matrix, ("fail", "error"), f"{h}# What fails, and how to fix it")
     lines += _warnings(matrix, f"{h}# Warnings (the session starts, but…)")
     lines += _skipped(matrix)
     return "\n".join(lines) + "\n"
+
+
+def _replay_checks(matrix: Matrix) -> list[str]:
+    """The note under the legend: which replays were checked against the real program."""
+    notes = []
+    for row in matrix.rows:
+        check = matrix.replay_check(str(row["id"]))
+        if check is None:
+            continue
+        name = f"{inline(row['tool'])} {inline(row['version'])}"
+        if check["agree"]:
+            notes.append(
+                f"- ✓ {name}: checked against the real program ({inline(check['row'])}), "
+                f"the same argv shape and verdict in {check['cells']} cells."
+            )
+        else:
+            shown = "; ".join(inline(d) for d in check["disagreements"][:3])
+            notes.append(
+                f"- ≠ {name}: the real program ({inline(check['row'])}) disagrees: {shown}."
+            )
+    if not notes:
+        return []
+    return [
+        "",
+        "Replays (argv rebuilt from a release's source) beside the same release run for real:",
+        *notes,
+    ]
 
 
 def where(matrix: Matrix, members: list[Mapping[str, Any]]) -> str:

@@ -138,7 +138,9 @@ class Matrix:
         self.rows: list[Mapping[str, Any]] = list(document["rows"])
         self.cells: list[Cell] = list(document["cells"])
         self._by_key: dict[tuple[str, str], Cell] = {(c["row"], c["column"]): c for c in self.cells}
-        self._versions = Counter((str(r["tool"]), str(r["version"])) for r in self.rows)
+        self._versions = Counter(
+            (str(r["tool"]), str(r["version"]), str(r["mode"])) for r in self.rows
+        )
         self._rows_by_tool: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
         for row in self.rows:
             self._rows_by_tool[str(row["tool"])].append(row)
@@ -147,15 +149,21 @@ class Matrix:
         self.columns: list[Mapping[str, Any]] = [c for b in self.blocks for c in b.columns]
 
     def version_label(self, row: Mapping[str, Any]) -> str:
-        """The row's version, plus its variant id where another variant of the tool shares
-        the version (AWS CLI v1's ``ecs-exec`` and ``ssm-session`` are both ``1.x``)."""
+        """The row's version, plus its variant id where another variant of the tool in the
+        same mode shares the version (AWS CLI v1's ``ecs-exec`` and ``ssm-session`` are both
+        ``1.x``); a replay and its run twin are told apart by their mode."""
         version = str(row["version"])
-        twins = self._versions[(str(row["tool"]), version)]
+        twins = self._versions[(str(row["tool"]), version, str(row["mode"]))]
         return f"{version} · {row['variant']}" if twins > 1 else version
 
     def tool_rows(self, tool: str) -> list[Mapping[str, Any]]:
         """The rows of one tool, in document order."""
         return self._rows_by_tool.get(tool, [])
+
+    def replay_check(self, row_id: str) -> Mapping[str, Any] | None:
+        """How a replay row compared with its run twin (``compat.agreement``), if it was."""
+        checks: Mapping[str, Mapping[str, Any]] = self.document.get("replay_checks") or {}
+        return checks.get(row_id)
 
     def cell(self, row_id: str, column_id: str) -> Cell | None:
         """The cell at ``row_id`` x ``column_id``, or None where the plan had none."""
@@ -188,13 +196,16 @@ class Matrix:
         return groups
 
     def row_groups(self) -> list[list[Mapping[str, Any]]]:
-        """Consecutive rows of the same tool whose cells are identical in every column."""
+        """Consecutive rows of the same tool whose cells are identical in every column (and,
+        for replays, whose check against the real program says the same)."""
         groups: list[list[Mapping[str, Any]]] = []
-        previous: tuple[str, list[Signature]] | None = None
+        previous: tuple[str, list[Signature], object] | None = None
         for row in self.rows:
+            check = self.replay_check(str(row["id"]))
             sig = (
                 str(row["tool"]),
                 [_signature(self.cell(row["id"], c["id"])) for c in self.columns],
+                None if check is None else check["agree"],
             )
             if groups and sig == previous:
                 groups[-1].append(row)

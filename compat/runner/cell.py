@@ -15,6 +15,7 @@ from typing import Any
 
 from compat import reasons
 from compat.adapter import Launch
+from compat.agreement import argv_shape
 from compat.fakeaws import Credentials, FakeAWS
 from compat.fakeaws.seed import Ec2Target, EcsTarget
 from compat.launcher import Launcher
@@ -27,7 +28,7 @@ from compat.runner.result import CellResult
 from compat.sandbox import Sandbox, make_sandbox, scenario_aws_setup
 from compat.templating import MissingValueError, render_argv, render_text
 from compat.toolenv import Missing, Resolved
-from compat.verdict import Evidence, Setup, judge
+from compat.verdict import Evidence, Setup, judge, session_starts
 
 __all__ = ["RunContext", "run_cell"]
 
@@ -365,6 +366,18 @@ def _run_seeded(
         reconnect=scenario.seed.drop_websocket_once,
     )
     verdict = judge(evidence, setup)
+    starts = session_starts(records)
+    shape = (
+        argv_shape(
+            [str(a) for a in starts[-1].get("argv") or []],
+            names=_ids(target),
+            region=scenario.region,
+            user_profile=scenario.user.profile,
+            configured_endpoints=(fake.endpoint_url,),
+        )
+        if starts
+        else None
+    )
     paths: dict[str, str] = {}
     if verdict.outcome != Outcome.PASS or ctx.keep_passing:
         paths = _keep_evidence(ctx, cell, sandbox, out, err, transcripts, calls, argv)
@@ -382,7 +395,21 @@ def _run_seeded(
         detail=verdict.detail,
         evidence=paths,
         tool_duration_s=finished.duration_s,
+        argv_shape=shape,
     )
+
+
+def _ids(target: EcsTarget | Ec2Target) -> dict[str, str]:
+    """The seeded ids an argv may hold, by placeholder name (``compat.agreement``)."""
+    if isinstance(target, EcsTarget):
+        return {
+            "cluster": target.cluster_name,
+            "cluster_arn": target.cluster_arn,
+            "task_id": target.task_id,
+            "task_arn": target.task_arn,
+            "runtime_id": target.runtime_id,
+        }
+    return {"instance_id": target.instance_id}
 
 
 _BOTOCORE: list[Any] = []

@@ -105,6 +105,38 @@ def test_host_outside_the_allow_list_is_refused_and_recorded(fake: FakeAWS) -> N
         fake.proxy.set_allowed_hosts(None, access_key_id=key)
 
 
+def test_a_served_response_says_the_tunnel_closes(fake: FakeAWS) -> None:
+    """moto ends the tunnel after each response; a keep-alive client (Go) that is not told
+    sends its next request into the closing connection: "connection reset by peer"."""
+    import http.client  # noqa: PLC0415
+    import ssl  # noqa: PLC0415
+    from urllib.parse import urlsplit  # noqa: PLC0415
+
+    assert fake.proxy_url
+    where = urlsplit(fake.proxy_url)
+    context = ssl.create_default_context(cafile=str(fake.ca_bundle))
+    conn = http.client.HTTPSConnection(
+        where.hostname or "", where.port, context=context, timeout=10
+    )
+    conn.set_tunnel("ecs.eu-west-1.amazonaws.com", 443)
+    conn.request(
+        "POST",
+        "/",
+        body="{}",
+        headers={
+            "X-Amz-Target": "AmazonEC2ContainerServiceV20141113.ListClusters",
+            "Content-Type": "application/x-amz-json-1.1",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=AKIAFAKEPROXYKEEP001/20260101/"
+            "eu-west-1/ecs/aws4_request, SignedHeaders=host, Signature=0",
+        },
+    )
+    response = conn.getresponse()
+    response.read()
+    assert response.status == 200
+    assert response.getheader("Connection") == "close"
+    conn.close()
+
+
 @pytest.mark.parametrize("url", ["https://example.com/", "http://example.com/path"])
 def test_non_aws_hosts_are_refused_not_forwarded(fake: FakeAWS, url: str) -> None:
     assert fake.proxy_url

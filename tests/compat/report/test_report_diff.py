@@ -156,7 +156,7 @@ def test_report_writes_every_file_and_the_step_summary(
         assert (tmp_path / name).is_file(), name
     assert (tmp_path / "step.md").read_text().startswith("## session-manager-plugin compatibility")
     out = capsys.readouterr().out
-    assert "badge ecspresso: KMS exec: passing (ecspresso/2.3.2)" in out
+    assert "badge ecspresso: KMS exec: passing (ecspresso/2.3.2-run)" in out
     assert main(["report", str(path), "--out", str(tmp_path / "other"), "--no-summary"]) == 0
     assert (tmp_path / "other" / "index.html").is_file()
     assert (tmp_path / "step.md").read_text().count("## session-manager-plugin compatibility") == 1
