@@ -33,7 +33,7 @@ __all__ = [
 
 #: How the tool's own AWS clients reach the fake AWS: ``AWS_ENDPOINT_URL`` (and
 #: ``--endpoint-url`` where the template passes it), or the intercepting HTTPS proxy for SDKs
-#: that ignore endpoint settings (aws-sdk-go v1: copilot, ecspresso v1; ecosystem.md §2).
+#: that ignore endpoint settings (aws-sdk-go v1: copilot, ecspresso v1; docs/ecosystem.md §2).
 Reach = Literal["endpoint", "proxy"]
 #: The kind of session a launch starts; the scenario decides which one a cell needs.
 SessionKind = Literal["shell", "port-forward"]

@@ -23,7 +23,7 @@ __all__ = ["Evidence", "Setup", "Verdict", "judge"]
 #: Record branches that are a caller's probe, not a session attempt (``aws`` runs the plugin
 #: bare, some tools run ``--version`` first).
 _PROBES = frozenset({"install-text", "version"})
-#: Texts of the plugin's "old CLI" refusal (plugin-spec.md §2.1): both releases' wordings.
+#: Texts of the plugin's "old CLI" refusal (docs/plugin.md §2.1): both releases' wordings.
 _LEGACY_MARKERS = ("does not support Session Manager encryption feature",)
 _CREDENTIAL_MARKERS = (
     "NoCredentialProviders",

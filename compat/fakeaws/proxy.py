@@ -1,6 +1,6 @@
 """moto's proxy mode, in-process: serves AWS hosts from moto, records and refuses the rest."""
 
-# Why (ecosystem.md §1.6, §2; plugin-spec.md §1.3, §4 "Working recipe"): aws-sdk-go v1
+# Why (docs/ecosystem.md §1.6, §2; docs/plugin.md §1.3, §4 "Working recipe"): aws-sdk-go v1
 # callers (copilot, ecsk) and the real plugin's KMS client ignore AWS_ENDPOINT_URL and dial
 # ``https://<service>.<region>.amazonaws.com`` through HTTPS_PROXY. moto's
 # ``moto_proxy.ProxyRequestHandler`` terminates TLS with a certificate from moto's CA and

@@ -16,7 +16,7 @@ from compat.report import badges, junit, markdown, summary
 from compat.report.model import Matrix
 from compat.report.sample import sample_document
 
-#: The shields.io endpoint schema (services/endpoint-common.js, ecosystem.md §4): unknown keys
+#: The shields.io endpoint schema (services/endpoint-common.js, docs/ecosystem.md §4): unknown keys
 #: are rejected, label may be empty, message may not.
 SHIELDS_ENDPOINT = {
     "type": "object",
