@@ -1,6 +1,6 @@
 """The adapter model: how to drive one caller tool, release by release (loaded from TOML).
 
-An adapter is data, never code (DESIGN.md "Contracts between the rooms"): a ``run`` variant
+An adapter is data, never code: a ``run`` variant
 names the real program and its command line; a ``replay`` variant reproduces, with a citation,
 the exact argv one release built and the API calls it made first. ``compat.adapter_load``
 reads and validates the files; this module only describes what a valid adapter is.
@@ -33,7 +33,7 @@ __all__ = [
 
 #: How the tool's own AWS clients reach the fake AWS: ``AWS_ENDPOINT_URL`` (and
 #: ``--endpoint-url`` where the template passes it), or the intercepting HTTPS proxy for SDKs
-#: that ignore endpoint settings (aws-sdk-go v1: copilot, ecspresso v1; ecosystem.md §2).
+#: that ignore endpoint settings (aws-sdk-go v1: copilot, ecspresso v1; docs/ecosystem.md §2).
 Reach = Literal["endpoint", "proxy"]
 #: The kind of session a launch starts; the scenario decides which one a cell needs.
 SessionKind = Literal["shell", "port-forward"]

@@ -2,7 +2,7 @@
 
 Every problem names the file, the dotted key (with the variant's index and version), what was
 expected and what was found, with a "did you mean" hint for near-miss names. All problems of a
-file are reported together, so a maintainer fixes them in one pass (STYLE.md §4).
+file are reported together, so a maintainer fixes them in one pass.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 __all__ = ["SHAPE_KEYS", "argv_shape", "checked_against", "compare", "twin_of"]
 
-#: The parts of argv a verdict depends on (plugin-spec: argc, the operation, the profile the
+#: The parts of argv a verdict depends on (docs/plugin.md: argc, the operation, the profile the
 #: KMS client uses, the Target the data key is bound to, the endpoint argv[6] names).
 SHAPE_KEYS = ("argc", "operation", "profile", "target", "endpoint")
 #: Outcomes that judged a tool: a skipped or errored cell proves nothing either way.

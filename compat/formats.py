@@ -1,7 +1,7 @@
 """How a caller release serialises the session and the target JSON it passes to the plugin.
 
 A replay must hand the plugin the bytes that release produced, and those differ by language
-and SDK (callers.md §2): Go's ``encoding/json`` writes compact PascalCase and escapes ``&``,
+and SDK (docs/callers.md §2): Go's ``encoding/json`` writes compact PascalCase and escapes ``&``,
 ``<`` and ``>`` (so a stream URL's ``&cell-number=`` becomes ``\\u0026cell-number=``);
 Python's ``json.dumps`` writes ``", "`` and ``": "`` separators and keeps the key case of the
 boto3 response (lowercase for ECS). Adapters name one of these formats; they never carry code.
@@ -70,7 +70,7 @@ def session_json(
     """``{session_json}`` as the release wrote it.
 
     ``response_metadata`` is boto3's ``ResponseMetadata``; only ``python-ssm-response`` keeps it
-    (aws-gate dumps the whole response, callers.md §2 aws-gate).
+    (aws-gate dumps the whole response, docs/callers.md §2 aws-gate).
     """
     if fmt == "go":
         return _go_json(

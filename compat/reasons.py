@@ -40,7 +40,7 @@ _OUTCOME_OF: Mapping[Severity, Outcome] = {
     "error": Outcome.ERROR,
 }
 
-#: The argv the plugin needs, as ``aws ecs execute-command`` builds it (plugin-spec.md §1.2).
+#: The argv the plugin needs, as ``aws ecs execute-command`` builds it (docs/plugin.md §1.2).
 _GOOD_ARGV = (
     '<session json> <region> StartSession <profile or ""> '
     '{"Target": "ecs:<cluster>_<taskId>_<runtimeId>"} <SSM endpoint>'
@@ -57,7 +57,7 @@ class Reason:
     explanation: str
     #: One line naming the fix concretely.
     remedy: str
-    #: Where the fact comes from (research notes, upstream issue), or "".
+    #: Where the fact comes from (a docs/ page, an upstream issue), or "".
     citation: str = ""
 
     @property
@@ -80,7 +80,7 @@ REASONS: Mapping[str, Reason] = _reasons(
         'Session Manager encryption feature".',
         f"Pass profile, target and endpoint as argv[4..6]: {_GOOD_ARGV}, as `aws ecs "
         "execute-command` does (fixed this way in kayac/ecspresso#322).",
-        "plugin-spec.md §2.1; callers.md §0; aws/copilot-cli#2711, kayac/ecspresso#320",
+        "docs/plugin.md §2.1; docs/callers.md §0; aws/copilot-cli#2711, kayac/ecspresso#320",
     ),
     Reason(
         "no-target",
@@ -89,7 +89,7 @@ REASONS: Mapping[str, Reason] = _reasons(
         "encryption context and the agent cannot decrypt the data key.",
         'Pass argv[5] = {"Target": "ecs:<cluster>_<taskId>_<runtimeId>"} (ECS; runtimeId from '
         'DescribeTasks) or {"Target": "<instance id>"} (EC2), after the profile in argv[4].',
-        "plugin-spec.md §2.3; callers.md §0",
+        "docs/plugin.md §2.3; docs/callers.md §0",
     ),
     Reason(
         "target-mismatch",
@@ -98,7 +98,7 @@ REASONS: Mapping[str, Reason] = _reasons(
         "fails with InvalidCiphertextException.",
         "Build the Target as ecs:<cluster name>_<task id>_<container runtimeId> from the last "
         "segments of clusterArn/taskArn and DescribeTasks' runtimeId (not ARNs, not an empty id).",
-        "plugin-spec.md §2.3; yukiarrr/ecsk#1",
+        "docs/plugin.md §2.3; yukiarrr/ecsk#1",
     ),
     Reason(
         "plugin-panic",
@@ -107,7 +107,7 @@ REASONS: Mapping[str, Reason] = _reasons(
         "response lacked SessionId/StreamUrl/TokenValue.",
         'Pass argv[5] as JSON with a string "Target" and argv[1] as the full session response '
         "(SessionId, StreamUrl, TokenValue).",
-        "plugin-spec.md §1.1",
+        "docs/plugin.md §1.1",
     ),
     Reason(
         "bad-response",
@@ -115,7 +115,7 @@ REASONS: Mapping[str, Reason] = _reasons(
         'argv[1] could not be used as a StartSession response ("Cannot perform start session: …").',
         "Pass json.dumps(response['session']) (ECS) or the StartSession response (SSM) as "
         "argv[1], unmodified.",
-        "plugin-spec.md §1.1",
+        "docs/plugin.md §1.1",
     ),
     Reason(
         "env-mode-unsupported",
@@ -124,7 +124,7 @@ REASONS: Mapping[str, Reason] = _reasons(
         "so it reads the variable name as JSON and stops.",
         "Run `session-manager-plugin --version` first and use the env-var mode only when it is "
         "greater than 1.2.497.0, as the AWS CLI does; else pass the JSON in argv[1].",
-        "plugin-spec.md §1.2",
+        "docs/plugin.md §1.2",
     ),
     Reason(
         "credentials-not-forwarded",
@@ -133,7 +133,7 @@ REASONS: Mapping[str, Reason] = _reasons(
         'not reach argv[4], or argv[4] named a profile ("default") that hides the env keys.',
         'Pass the profile the user chose as argv[4], and "" when none was chosen (never a '
         'made-up "default"), so env credentials keep working.',
-        "plugin-spec.md §1.3; callers.md §0",
+        "docs/plugin.md §1.3; docs/callers.md §0",
     ),
     Reason(
         "region-not-forwarded",
@@ -141,7 +141,7 @@ REASONS: Mapping[str, Reason] = _reasons(
         "argv[2] is not the region the user chose, so the plugin asks KMS (and SSM) in the "
         "wrong region.",
         "Pass the region the session was started in (the client's resolved region) as argv[2].",
-        "plugin-spec.md §1.3",
+        "docs/plugin.md §1.3",
     ),
     Reason(
         "plugin-not-called",
@@ -149,7 +149,7 @@ REASONS: Mapping[str, Reason] = _reasons(
         "The tool exited without ever starting session-manager-plugin.",
         "Check the tool's own error output (evidence: tool stderr); it may look for the plugin "
         "outside PATH (e.g. ~/.aws-gate/bin, an embedded copy) or fail an API call first.",
-        "callers.md §3 item 4",
+        "docs/callers.md §3 item 4",
     ),
     Reason(
         "tool-failed",
@@ -164,7 +164,7 @@ REASONS: Mapping[str, Reason] = _reasons(
         "configured endpoint; the proxy blocked it.",
         "Honour AWS_ENDPOINT_URL / --endpoint-url in the tool's AWS clients (aws-sdk-go v2 "
         'config >= 1.21, botocore >= 1.31), or declare reach = "proxy" in the adapter.',
-        "ecosystem.md §2",
+        "docs/ecosystem.md §2",
     ),
     Reason(
         "timeout",
@@ -193,7 +193,7 @@ REASONS: Mapping[str, Reason] = _reasons(
         "plugin's ResumeSession/TerminateSession after a network drop go to the wrong service.",
         "Pass the SSM client's endpoint (https://ssm.<region>.amazonaws.com or the configured "
         "SSM endpoint) as argv[6].",
-        "plugin-spec.md §1.3; callers.md §3 item 3",
+        "docs/plugin.md §1.3; docs/callers.md §3 item 3",
     ),
     Reason(
         "profile-hardcoded-default",
@@ -202,7 +202,7 @@ REASONS: Mapping[str, Reason] = _reasons(
         "with environment variables or SSO lose those credentials in the plugin.",
         'Pass "" as argv[4] when no profile was chosen (boto3: the profile only if '
         "Session(profile_name=…) was given, not Session.profile_name).",
-        "callers.md §0; plugin-spec.md §1.3",
+        "docs/callers.md §0; docs/plugin.md §1.3",
     ),
     # -- skipped / n/a / error -----------------------------------------------------------------
     Reason(

@@ -1,7 +1,7 @@
 """A sandbox per cell: own HOME, AWS files, fake keys, a bin dir with the plugin, a record file.
 
 Nothing of the user's environment leaks in (no ``~/.aws``, no inherited ``AWS_*``), so a cell
-can neither use nor harm a real account (DESIGN.md, "Never touch a real account").
+can neither use nor harm a real account.
 """
 
 from __future__ import annotations

@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 #: Plugin releases every scenario runs against by default: the last with the old legacy-CLI
-#: text, the last without env-var response mode, and the newest (plugin-spec.md §2.1, §1.2, §5).
+#: text, the last without env-var response mode, and the newest (docs/plugin.md §2.1, §1.2, §5).
 DEFAULT_RELEASES: tuple[str, ...] = ("1.2.234.0", "1.2.497.0", "1.2.677.0")
 DEFAULT_REGION = "us-east-1"
 #: A region no tool would pick by default (eu-central-1 is aws-ssm-juggle's own default).
@@ -128,7 +128,7 @@ _SCENARIOS = (
         name="kms",
         title="shell, KMS key configured",
         why="A 4-element argv is refused as an old CLI; a missing or wrong Target fails the "
-        "data key (plugin-spec.md §2.1, §2.3).",
+        "data key (docs/plugin.md §2.1, §2.3).",
         seed=Seed(kms=True),
         sandbox=Sandbox(),
         user=UserChoice(),
@@ -137,7 +137,7 @@ _SCENARIOS = (
         name="kms-profile",
         title="KMS, credentials only in a named profile",
         why="The plugin's KMS client uses argv[4]; a tool that drops the chosen profile leaves "
-        "it without credentials (plugin-spec.md §1.3).",
+        "it without credentials (docs/plugin.md §1.3).",
         seed=Seed(kms=True),
         sandbox=Sandbox(credentials="named-profile", profile_name=PROFILE_NAME),
         user=UserChoice(profile=PROFILE_NAME),
@@ -146,7 +146,7 @@ _SCENARIOS = (
         name="kms-env-credentials",
         title="KMS, credentials only in environment variables",
         why='A tool that passes "default" as argv[4] makes the plugin skip env credentials '
-        "(callers.md §0).",
+        "(docs/callers.md §0).",
         seed=Seed(kms=True),
         sandbox=Sandbox(credentials="env", region_source="env"),
         user=UserChoice(),

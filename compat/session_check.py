@@ -45,7 +45,7 @@ __all__ = [
 DEFAULT_RELEASE = "1.2.677.0"
 #: How long to wait for the agent's transcript after the plugin has exited (as the runner).
 TRANSCRIPT_WAIT = 3.0
-#: The plugin's KMS and SSM clients ignore ``AWS_ENDPOINT_URL`` (plugin-spec §1.3): only those
+#: The plugin's KMS and SSM clients ignore ``AWS_ENDPOINT_URL`` (docs/plugin.md §1.3): only those
 #: hosts may use the proxy; a tool's own client that ignores the endpoint is refused and shows
 #: as ``endpoint-ignored``, as in the matrix.
 _PLUGIN_HOSTS = ("kms.*.amazonaws.com", "ssm.*.amazonaws.com")

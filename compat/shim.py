@@ -1,6 +1,6 @@
 """Writes ``DIR/session-manager-plugin``: the fake plugin, or a recording wrapper of a real one.
 
-The package installs no ``session-manager-plugin`` anywhere (DESIGN.md, "No global fake"): a
+The package installs no ``session-manager-plugin`` anywhere: a
 fake on the user's PATH would break their real ECS Exec. Shims go only into directories the
 harness (or the user) names, and never over a file that is not already one of ours.
 

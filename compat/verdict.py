@@ -3,7 +3,7 @@
 What a cell observed: the plugin starts recorded by the shim, the fake agent's transcript of the
 session, the proxy's refusals for the cell's key, and the tool's own exit. What the scenario set
 up (KMS demanded, the user's profile and region, the target the agent serves) says what to look
-for, never what the answer is: there is no table of expected verdicts (DESIGN.md step 6).
+for, never what the answer is: there is no table of expected verdicts.
 Anything the evidence cannot prove is ``error``/``inconclusive``, never ``pass``.
 """
 
@@ -23,7 +23,7 @@ __all__ = ["Evidence", "Setup", "Verdict", "judge", "session_starts", "settle_en
 #: Record branches that are a caller's probe, not a session attempt (``aws`` runs the plugin
 #: bare, some tools run ``--version`` first).
 _PROBES = frozenset({"install-text", "version"})
-#: Texts of the plugin's "old CLI" refusal (plugin-spec.md §2.1): both releases' wordings.
+#: Texts of the plugin's "old CLI" refusal (docs/plugin.md §2.1): both releases' wordings.
 _LEGACY_MARKERS = ("does not support Session Manager encryption feature",)
 #: How the plugin's own lines that end a session begin (not the remote shell's output).
 _PLUGIN_ENDINGS = ("Cannot perform start session", "Session: ", "Exiting session", "SessionId: ")

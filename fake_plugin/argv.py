@@ -2,7 +2,7 @@
 
 Reproduces ``SMP:src/sessionmanagerplugin/session/session.go:130-217`` (1.2.677.0; the same
 code at other lines in older tags, see :func:`fake_plugin.versions.session_go_lines`) as
-plugin-spec.md §1 and §1.1 describe it: the ``len(args)`` if/else (``:145-161``), the loop
+docs/plugin.md §1 and §1.1 describe it: the ``len(args)`` if/else (``:145-161``), the loop
 over ``args[1..6]`` that parses ``args[5]`` before the operation is looked at (``:163-188``),
 the ``switch`` on the operation (``:192-211``). Pure: no I/O except reading and unsetting the
 ``AWS_SSM_START_SESSION_RESPONSE*`` variable in the environment mapping it is given.
@@ -30,7 +30,7 @@ LEGACY_ARGUMENT_LENGTH = 4
 #: ``session.go:166`` (1.2.536.0 and later): ``strings.HasPrefix(args[1], …)``.
 ENV_RESPONSE_PREFIX = b"AWS_SSM_START_SESSION_RESPONSE"
 
-#: Stable branch names, one per row group of plugin-spec.md §1.1 (used in the record).
+#: Stable branch names, one per row group of docs/plugin.md §1.1 (used in the record).
 BRANCHES = (
     "install-text",
     "version",

@@ -2,7 +2,7 @@
 
 The plugin builds every SDK session with ``NewSessionWithOptions{Config{Region: args[2],
 Endpoint: ...}, SharedConfigState: SharedConfigEnable, Profile: args[4]}``
-(``SMP:src/sdkutil/awsconfig.go:30-44``; plugin-spec.md §1.3). The rules below are those of the
+(``SMP:src/sdkutil/awsconfig.go:30-44``; docs/plugin.md §1.3). The rules below are those of the
 vendored aws-sdk-go 1.54.10: ``aws/session/env_config.go:286-416`` (environment),
 ``aws/session/shared_config.go:234-470`` (files), ``aws/session/session.go:456-527,715-728``
 (merge, region), ``aws/session/credentials.go:33-178`` (credential chain). Remote providers

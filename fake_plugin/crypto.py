@@ -1,6 +1,6 @@
 """AES-256-GCM with the 64-byte KMS data key split in halves, as plugin and agent use it.
 
-plugin-spec.md §3.6: the first half encrypts agent -> client, the second half client -> agent
+docs/plugin.md §3.6: the first half encrypts agent -> client, the second half client -> agent
 (``SMP:src/encryption/encrypter.go:63-66,95-137``; ``AGENT:agent/session/crypto/blockcipher.go``).
 Wire form: ``nonce(12) || ciphertext || tag(16)``, no associated data.
 """

@@ -1,6 +1,6 @@
 """The plugin's data-channel state: sequencing, acks, resends, handshake and encryption.
 
-A port of the client side of ``SMP:src/datachannel/streaming.go`` (plugin-spec.md §3.3-§3.6)
+A port of the client side of ``SMP:src/datachannel/streaming.go`` (docs/plugin.md §3.3-§3.6)
 over :mod:`fake_plugin.wire`. It does no I/O itself: frames go out through the ``send``
 callback and text through ``display``; KMS is the injected ``kms`` callable. Quirks kept on
 purpose: handshake payloads are acked *before* they are handled (``:618-655``), other stream

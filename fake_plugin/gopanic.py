@@ -1,6 +1,6 @@
 """Go panics as the Go runtime prints them: same head, blank line, ``goroutine 1 [running]:``.
 
-The real plugin panics in two places of ``ValidateInputAndStartSession`` (plugin-spec.md §1.1,
+The real plugin panics in two places of ``ValidateInputAndStartSession`` (docs/plugin.md §1.1,
 §6): the ``startSessionRequest["Target"].(string)`` assertion (``session.go:184`` in 1.2.677.0)
 and the dereference of a nil ``*string`` from the response (``session.go:200-202``). Go writes
 the panic to stderr and exits with status 2; the stack frames below follow the plugin's real

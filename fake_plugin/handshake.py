@@ -1,6 +1,6 @@
 """The handshake payloads (PayloadTypes 5-9) as JSON bodies, shared by plugin and agent.
 
-Field names and shapes: plugin-spec.md §3.5 (``SMP:src/message/handshakemessage.go:39-101``).
+Field names and shapes: docs/plugin.md §3.5 (``SMP:src/message/handshakemessage.go:39-101``).
 Go marshals ``[]byte`` as standard base64 and nil slices/pointers as ``null``.
 """
 

@@ -1,7 +1,7 @@
 """The typed result of a valid StartSession command line: what the session client acts on.
 
 ``ValidateInputAndStartSession`` (``SMP:src/sessionmanagerplugin/session/session.go:121-217``)
-turns argv into these fields; plugin-spec.md §1 and §1.3 say what each one drives.
+turns argv into these fields; docs/plugin.md §1 and §1.3 say what each one drives.
 """
 
 from __future__ import annotations

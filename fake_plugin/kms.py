@@ -2,7 +2,7 @@
 
 ``ProcessKMSEncryptionHandshakeAction`` (``SMP:src/datachannel/streaming.go:850-868``) builds a
 KMS client from the *default* SDK session, so args[6] and ``AWS_ENDPOINT_URL*`` never reach it
-(``SMP:src/encryption/kmsservice.go:30-38``; plugin-spec.md §1.3, §4), then asks for 64 bytes
+(``SMP:src/encryption/kmsservice.go:30-38``; docs/plugin.md §1.3, §4), then asks for 64 bytes
 with the encryption context ``{aws:ssm:SessionId, aws:ssm:TargetId}``
 (``kmsservice.go:52-66``). Its errors are wrapped as ``Error calling KMS GenerateDataKey API:
 <err>`` (``kmsservice.go:63``) or, when the session cannot be built, ``error while creating

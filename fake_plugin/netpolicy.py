@@ -1,7 +1,7 @@
 """Go's ``http.ProxyFromEnvironment`` rules, and the fake plugin's never-leave-127.0.0.1 guard.
 
 The real plugin's websocket dialer (gorilla ``DefaultDialer``) and its AWS SDK client both pick
-a proxy with ``ProxyFromEnvironment`` (plugin-spec.md §3.1, §4;
+a proxy with ``ProxyFromEnvironment`` (docs/plugin.md §3.1, §4;
 ``SMP:vendor/src/github.com/gorilla/websocket/client.go:130-133``,
 ``SMP:vendor/src/github.com/aws/aws-sdk-go/aws/session/custom_transport.go:16``), whose rules
 live in ``golang.org/x/net/http/httpproxy`` (``proxy.go``). The fake must choose exactly the same

@@ -3,7 +3,7 @@
 ``main`` mirrors ``SMP:src/sessionmanagerplugin-main/main.go:25-27``: one call to
 ``ValidateInputAndStartSession`` (:func:`fake_plugin.argv.validate`), then the data channel
 (``fake_plugin.session.run``, imported only on that path). Exit codes are the real ones: 0 on
-every normal path, 2 on a Go panic (plugin-spec.md §1), death by the signal otherwise. The
+every normal path, 2 on a Go panic (docs/plugin.md §1), death by the signal otherwise. The
 command-line branches import only small local modules, never ``json`` or the session stack.
 """
 

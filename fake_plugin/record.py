@@ -19,7 +19,7 @@ RECORD_ENV = "SMP_COMPAT_RECORD"
 #: Longest stdout/stderr kept in a record (the head); longer output sets ``*_truncated``.
 MAX_CAPTURE = 256 * 1024
 
-#: Environment names recorded: everything the plugin or its SDK reads (plugin-spec.md §4),
+#: Environment names recorded: everything the plugin or its SDK reads (docs/plugin.md §4),
 #: the proxy settings, and smp-compat's own knobs.
 _ENV_PREFIXES = ("AWS_", "SMP_COMPAT_")
 _ENV_NAMES = frozenset(

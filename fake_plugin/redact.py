@@ -1,7 +1,7 @@
 """Keeps session tokens and keys out of records: what a person may read never holds a secret.
 
 The secret the plugin receives is ``TokenValue`` in the StartSession response (``args[1]``, or
-since 1.2.536.0 the ``AWS_SSM_START_SESSION_RESPONSE*`` variable; plugin-spec.md §1.2). The
+since 1.2.536.0 the ``AWS_SSM_START_SESSION_RESPONSE*`` variable; docs/plugin.md §1.2). The
 response is parsed as Go would (:mod:`fake_plugin.gojson`) and every top-level member whose key
 folds to something containing ``token`` is replaced in place, so the rest of the caller's bytes
 stay as evidence. A response that does not parse but mentions a token is dropped whole: a

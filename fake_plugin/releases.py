@@ -1,6 +1,6 @@
 """Release profiles: every caller-visible difference between session-manager-plugin releases.
 
-Facts and citations: ``shared/research/plugin-spec.md`` §5 (version table), §2.1 (legacy-CLI
+Facts and citations: ``docs/plugin.md`` §5 (version table), §2.1 (legacy-CLI
 KMS text), §1.2 (env-var response mode), §3.1 (``ClientVersion``), §1 (1.2.205.0 timeout).
 """
 
@@ -84,7 +84,7 @@ def _profile(version: str) -> Release:
     )
 
 
-#: The releases emulated, oldest first (plugin-spec.md §5 names each one's change).
+#: The releases emulated, oldest first (docs/plugin.md §5 names each one's change).
 RELEASES: dict[str, Release] = {v: _profile(v) for v in KNOWN_RELEASES}
 
 

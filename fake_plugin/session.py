@@ -1,7 +1,7 @@
 """Everything the plugin does after ``Starting session with SessionId``: the session client.
 
 ``Session.Execute`` and ``OpenDataChannel`` (``SMP:src/sessionmanagerplugin/session/
-session.go:221-248``, ``sessionhandler.go:32-163``; plugin-spec.md §1 "After Starting
+session.go:221-248``, ``sessionhandler.go:32-163``; docs/plugin.md §1 "After Starting
 session", §3): dial the stream URL (5 retries, then wait forever), send the text
 OpenDataChannel frame, run the data channel, then the shell or port session it negotiates.
 Every byte goes to stdout through ``console.out``; the exit code is 0 on every normal path.

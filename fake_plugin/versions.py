@@ -10,7 +10,7 @@ from __future__ import annotations
 RELEASE_ENV = "SMP_COMPAT_PLUGIN_RELEASE"
 DEFAULT_RELEASE = "1.2.677.0"
 
-#: The releases emulated, oldest first (plugin-spec.md §5 names each one's change).
+#: The releases emulated, oldest first (docs/plugin.md §5 names each one's change).
 KNOWN_RELEASES: tuple[str, ...] = (
     "1.2.54.0",
     "1.2.205.0",
@@ -24,7 +24,7 @@ KNOWN_RELEASES: tuple[str, ...] = (
 )
 
 #: ``AWS_SSM_START_SESSION_RESPONSE*`` names an env var from 1.2.536.0 (commit 37e325f4;
-#: plugin-spec.md §1.2); ``SMP@1.2.497.0:…/session.go:165`` still reads ``args[1]`` as JSON.
+#: docs/plugin.md §1.2); ``SMP@1.2.497.0:…/session.go:165`` still reads ``args[1]`` as JSON.
 ENV_RESPONSE_MODE_SINCE = (1, 2, 536, 0)
 
 #: Import path changed from ``github.com/aws/SSMCLI`` in 1.2.398.0 (commit 6012984f), which is
@@ -64,7 +64,7 @@ def session_go_lines(version: str) -> tuple[int, int]:
     Read from each tag of aws/session-manager-plugin (``git show <tag>:src/
     sessionmanagerplugin/session/session.go``): 1.2.54.0 155/171, 1.2.205.0 156/172 (the
     client-timeout code), 1.2.234.0-1.2.245.0 155/171, 1.2.295.0-1.2.497.0 176/192,
-    1.2.536.0-1.2.677.0 184/200 (plugin-spec.md §1.1 cites the last pair).
+    1.2.536.0-1.2.677.0 184/200 (docs/plugin.md §1.1 cites the last pair).
     """
     key = version_key(version)
     if key >= (1, 2, 536, 0):

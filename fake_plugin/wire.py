@@ -1,7 +1,7 @@
 """The data channel's binary ClientMessage framing: bytes in, messages out, no I/O.
 
 Both ends of the fake data channel (the plugin's session client and the fake agent) speak
-through this module. Layout, validation and ack rules: plugin-spec.md §3.2 and §3.3
+through this module. Layout, validation and ack rules: docs/plugin.md §3.2 and §3.3
 (``SMP:src/message/clientmessage.go``, ``messageparser.go``).
 """
 

@@ -2,7 +2,7 @@
 # Make a podman engine answer the Docker API for smp-compat's container runner (README.md, "Tools that run as container images").
 #
 # Idempotent. Installs podman + runc (+ busybox-static for the test images) with apt when
-# missing, writes the containers.conf of shared/research/ecosystem.md §7 (runc, lowered ulimits:
+# missing, writes the containers.conf of docs/ecosystem.md §7 (runc, lowered ulimits:
 # crun cannot setrlimit without CAP_SYS_RESOURCE and refuses hybrid cgroups; host network: the
 # fake AWS listens on 127.0.0.1), starts `podman system service` on a unix socket unless one
 # already answers, and prints the line to eval:   eval "$(scripts/podman-setup.sh)"
@@ -45,7 +45,7 @@ if [ -n "$need" ]; then
 fi
 
 cat > "$conf.tmp" <<'CONF'
-# Written by smp-compat scripts/podman-setup.sh (ecosystem.md §7).
+# Written by smp-compat scripts/podman-setup.sh (docs/ecosystem.md §7).
 [containers]
 default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 netns = "host"

@@ -13,7 +13,7 @@ from tests.shared_stage import get_shared, stop_shared
 
 @pytest.fixture
 def plugin_env() -> dict[str, str]:
-    """An environment like the spec's observations (``env -i``, plugin-spec.md §0), plus
+    """An environment like the spec's observations (``env -i``, docs/plugin.md §0), plus
     nothing of the user's AWS setup or smp-compat knobs."""
     return {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"), "LC_ALL": "C.UTF-8"}
 

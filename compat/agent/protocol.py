@@ -3,7 +3,7 @@
 Fed with frames (``receive_text``/``receive_binary``) and the clock (``tick``), it queues
 frames to send (``take_outgoing``) and, when the client's data key must be decrypted, asks
 its I/O layer for a KMS call (``pending_kms`` -> ``kms_done``), in websockets' sans-I/O style.
-Behaviour: plugin-spec.md §3.3-§3.7, checked against AGENT@1c217c89 (amazon-ssm-agent,
+Behaviour: docs/plugin.md §3.3-§3.7, checked against AGENT@1c217c89 (amazon-ssm-agent,
 2024-10) ``agent/session/datachannel/datachannel.go`` and
 ``agent/session/plugins/sessionplugin/sessionplugin.go``.
 """

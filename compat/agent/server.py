@@ -30,7 +30,7 @@ from compat.fakeaws.sessions import SessionRegistry, SessionSpec, UnknownSession
 
 __all__ = ["AgentError", "FakeAgent"]
 
-#: The real path: ``/v1/data-channel/<sid>?role=publish_subscribe`` (plugin-spec.md §3.1).
+#: The real path: ``/v1/data-channel/<sid>?role=publish_subscribe`` (docs/plugin.md §3.1).
 _PATH = re.compile(r"^/v1/data-channel/(?P<sid>[A-Za-z0-9][A-Za-z0-9._:@+=-]*)$")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 #: Transcript outcome of a session whose websocket was dropped and never resumed.

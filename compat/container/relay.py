@@ -95,7 +95,7 @@ RELAY_SOURCE = Path(__file__).with_name("relay.c")
 MAX_FRAME = 64 * 1024 * 1024
 #: The shortest argv (program name included) for which the plugin can read stdin: below it,
 #: ``session.go:145-161`` prints a text and returns (the length rule of ``LegacyArgumentLength``;
-#: plugin-spec.md §1.1). The host sends 'G' only at or above it.
+#: docs/plugin.md §1.1). The host sends 'G' only at or above it.
 STDIN_MIN_ARGV = 4
 _HEAD = struct.Struct(">cI")
 _U32 = struct.Struct(">I")

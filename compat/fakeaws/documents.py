@@ -10,7 +10,7 @@ from typing import Any, cast
 from compat.fakeaws.sessions import SessionType
 
 #: The Session Manager preferences document; its ``inputs.kmsKeyId`` encrypts shell sessions
-#: (AWS docs, "Enable KMS key encryption of session data"; plugin-spec.md §3.4).
+#: (AWS docs, "Enable KMS key encryption of session data"; docs/plugin.md §3.4).
 PREFERENCES_DOCUMENT = "SSM-SessionManagerRunShell"
 #: The document ECS ExecuteCommand starts; the agent runs it with its ``InteractiveCommands``
 #: plugin (aws/session-manager-plugin#49: "Plugin with name InteractiveCommands not found.

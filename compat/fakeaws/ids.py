@@ -30,7 +30,7 @@ def runtime_id(task_id: str) -> str:
     """A container ``runtimeId`` in the Fargate shape ``<taskId>-<10 digits>``.
 
     Callers build the SSM target ``ecs:<cluster>_<taskId>_<runtimeId>`` from it
-    (plugin-spec.md §2.3; ecosystem.md §1.3: the AWS CLI fails with ``KeyError: 'runtimeId'``).
+    (docs/plugin.md §2.3; docs/ecosystem.md §1.3: the AWS CLI fails with ``KeyError: 'runtimeId'``).
     """
     return f"{task_id}-{secrets.randbelow(9 * 10**9) + 10**9}"
 

@@ -1,6 +1,6 @@
 """moto 5.2.5 extended in-process: ECS Exec, SSM sessions, and JSON errors for what it lacks."""
 
-# This is the one module that touches moto's (untyped) internals. Mechanism (ecosystem.md
+# This is the one module that touches moto's (untyped) internals. Mechanism (docs/ecosystem.md
 # §1.2): ``BaseResponse.call_action`` dispatches ``camelcase_to_underscores(<Action>)`` to any
 # function found on the Response class, and ``ActionResult`` serializes model attributes by
 # the botocore output shape, so ``task.enable_execute_command`` comes out as
@@ -183,7 +183,8 @@ def _patch() -> None:
         moto_errors.COMMON_ERROR_CODES.append("UnknownOperationException")
     # Task ids are 32 hex digits, as ECS has minted them since the long ARN format (moto uses
     # a dashed UUID). Callers lean on the shape: aws-ssm-juggle takes the task id back out of
-    # the Fargate runtimeId ``<taskId>-<digits>`` with ``split("-")[0]`` (callers.md row 11).
+    # the Fargate runtimeId ``<taskId>-<digits>`` with ``split("-")[0]``
+    # (docs/callers.md §1 row 11).
     _originals["task_init"] = Task.__init__
     Task.__init__ = _task_init  # type: ignore[method-assign]
     # Tasks stay RUNNING until StopTask. moto's default for ``ecs::task`` is "manual, times 1":
@@ -221,7 +222,7 @@ _DISPATCH_LOCK = threading.RLock()
 
 
 def _call_action(self: Any) -> Any:
-    """moto answers an unimplemented operation with HTML 500, which SDKs retry (ecosystem
+    """moto answers an unimplemented operation with HTML 500, which SDKs retry (docs/ecosystem.md
     §1.1); answer a 400 ``UnknownOperationException`` instead, serialized like any AWS error."""
     try:
         with _DISPATCH_LOCK:
@@ -247,7 +248,7 @@ def _call_action(self: Any) -> Any:
 
 
 def _decorate_task(task: Any, enable: bool) -> None:
-    """Give a moto task what ECS returns and moto drops (ecosystem.md §1.1).
+    """Give a moto task what ECS returns and moto drops (docs/ecosystem.md §1.1).
 
     All containers of the task definition (moto keeps the first), each with ``runtimeId``,
     ``taskArn`` = the task (moto puts the task definition's ARN), ``lastStatus`` RUNNING and,
@@ -458,7 +459,7 @@ def _not_connected(target: str) -> ServiceException:
 
 def _check_target(target: str, account_id: str, region: str) -> None:
     """An EC2 instance that is running, or ``ecs:<cluster>_<taskId>_<runtimeId>`` of a running
-    task container whose exec agent runs (the ECS target of plugin-spec.md §2.3)."""
+    task container whose exec agent runs (the ECS target of docs/plugin.md §2.3)."""
     if target.startswith("ecs:"):
         parts = target[4:].rsplit("_", 2)
         if len(parts) == 3:
@@ -550,7 +551,7 @@ def _resume_session(self: Any) -> Any:
     Answered only at the SSM endpoint (``registry.ssm_hosts``): a plugin handed ECS's endpoint
     as argv[6] sends it to ECS, which does not serve SSM's API. Every call is recorded on the
     session. For a terminated session the answer has no TokenValue, the case the plugin
-    reports as "Session: <sid> timed out." (plugin-spec.md §3.7).
+    reports as "Session: <sid> timed out." (docs/plugin.md §3.7).
     """
     registry = _require_registry()
     session_id = str(self._get_param("SessionId") or "")

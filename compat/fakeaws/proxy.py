@@ -1,6 +1,6 @@
 """moto's proxy mode, in-process: serves AWS hosts from moto, records and refuses the rest."""
 
-# Why (ecosystem.md §1.6, §2; plugin-spec.md §1.3, §4 "Working recipe"): aws-sdk-go v1
+# Why (docs/ecosystem.md §1.6, §2; docs/plugin.md §1.3, §4 "Working recipe"): aws-sdk-go v1
 # callers (copilot, ecsk) and the real plugin's KMS client ignore AWS_ENDPOINT_URL and dial
 # ``https://<service>.<region>.amazonaws.com`` through HTTPS_PROXY. moto's
 # ``moto_proxy.ProxyRequestHandler`` terminates TLS with a certificate from moto's CA and
@@ -36,7 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 from compat.fakeaws import ids
 
 #: Why a request was refused: not an AWS host at all, or an AWS host the sandbox should have
-#: reached through its endpoint override (DESIGN.md, "Never touch a real account"); a client
+#: reached through its endpoint override; a client
 #: that rejected the proxy's certificate in the TLS handshake (it does not trust moto's CA:
 #: no ``AWS_CA_BUNDLE``/``SSL_CERT_FILE`` support), or a request too broken to route.
 RefusalReason = Literal["non-aws-host", "endpoint-ignored", "tls-untrusted", "malformed-request"]
@@ -110,7 +110,7 @@ class AWSProxy:
             )
         handler = _handler_class(self, self._prepare_cert_dir())
         server = _QuietServer(("127.0.0.1", 0), handler)
-        # Join handler threads on close instead of leaving daemons behind (STYLE.md §3).
+        # Join handler threads on close instead of leaving daemons behind.
         server.daemon_threads = False
         server.block_on_close = True
         self._server = server

@@ -48,7 +48,7 @@ class EcsTarget:
     task_id: str
     container_name: str
     runtime_id: str
-    #: ``ecs:<cluster>_<taskId>_<runtimeId>``: the target the agent expects (plugin-spec §2.3).
+    #: ``ecs:<cluster>_<taskId>_<runtimeId>``: the target the agent expects (docs/plugin.md §2.3).
     ssm_target: str
     region: str
     #: What ``executeCommandConfiguration.kmsKeyId`` holds, or ``None``.

@@ -3,7 +3,7 @@
 moto's patched operations (``moto_ext``) add a :class:`SessionSpec` here; the fake agent looks it
 up by the session id in the stream URL, checks the token, and asks the plugin for exactly what a
 real agent would: the session type and, when a key is configured, KMS encryption with the target
-it expects as ``aws:ssm:TargetId`` (plugin-spec.md §2.3, §3.4).
+it expects as ``aws:ssm:TargetId`` (docs/plugin.md §2.3, §3.4).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
-#: Agent plugin names as sent in the handshake's SessionType action (plugin-spec.md §3.4).
+#: Agent plugin names as sent in the handshake's SessionType action (docs/plugin.md §3.4).
 SessionType = Literal["Standard_Stream", "InteractiveCommands", "NonInteractiveCommands", "Port"]
 
 

@@ -48,7 +48,7 @@ def agent_available() -> bool:
 class FakeAWS:
     """moto extended (``moto_ext``), proxy mode and the fake agent, on free loopback ports.
 
-    Lifecycle as pytest-httpserver's (STYLE.md §3): :meth:`start` binds port 0 and reads the
+    Lifecycle as pytest-httpserver's: :meth:`start` binds port 0 and reads the
     ports back, :meth:`stop` is idempotent and joins threads, a second start raises. moto's
     backends are process-wide, so one FakeAWS runs per process at a time.
     """
@@ -274,18 +274,19 @@ class FakeAWS:
     ) -> dict[str, str]:
         """The variables a sandboxed tool needs to reach only this fake AWS.
 
-        - ``AWS_ENDPOINT_URL``: boto3/awscli and aws-sdk-go-v2 >= config v1.21.0 (ecosystem §2);
+        - ``AWS_ENDPOINT_URL``: boto3/awscli and aws-sdk-go-v2 >= config v1.21.0
+          (docs/ecosystem.md §2);
           ``AWS_ENDPOINT_URL_ECS`` gives ECS its own port, so argv[6] shows whose endpoint a
-          caller hands the plugin (the AWS CLI passes its ECS client's: plugin-spec.md §1.2).
+          caller hands the plugin (the AWS CLI passes its ECS client's: docs/plugin.md §1.2).
         - ``HTTPS_PROXY``/``HTTP_PROXY`` (both cases) + ``AWS_CA_BUNDLE``: SDKs that ignore the
-          endpoint (aws-sdk-go v1, the plugin's KMS client: plugin-spec §1.3, §4). Go reads
+          endpoint (aws-sdk-go v1, the plugin's KMS client: docs/plugin.md §1.3, §4). Go reads
           only the upper-case names, curl and Python both. ``NO_PROXY`` keeps loopback (moto,
           the agent's websocket) direct.
         - ``AWS_REGION`` and ``AWS_DEFAULT_REGION``: aws-sdk-go v1 reads the latter only with
-          ``AWS_SDK_LOAD_CONFIG`` (ecosystem §2).
+          ``AWS_SDK_LOAD_CONFIG`` (docs/ecosystem.md §2).
         - ``AWS_EC2_METADATA_DISABLED``: no IMDS probe to 169.254.169.254 (it would only reach
           the proxy and be refused, after SDK timeouts).
-        - ``SSL_CERT_FILE`` only on request: Go's fallback trust store (plugin-spec §4 observed
+        - ``SSL_CERT_FILE`` only on request: Go's fallback trust store (docs/plugin.md §4 observed
           that ``AWS_CA_BUNDLE`` suffices for the plugin).
         """
         self._require_started()

@@ -1,7 +1,7 @@
 """Append the Markdown report to ``$GITHUB_STEP_SUMMARY`` without tripping its size limit.
 
 The runner aborts the upload of a step summary over 1024 KiB ("supports content up to a size of
-1024k", ecosystem.md §5), and other steps may have written to the same file already, so the
+1024k", docs/ecosystem.md §5), and other steps may have written to the same file already, so the
 report is cut at a line boundary to fit what is left, with a note saying where the rest is.
 """
 

@@ -288,7 +288,7 @@ def _run_seeded(
         else:
             assert resolved is not None
             if cell.variant.reach == "endpoint":
-                # The plugin's KMS (and SSM) clients ignore AWS_ENDPOINT_URL (plugin-spec §1.3):
+                # The plugin's KMS (and SSM) clients ignore AWS_ENDPOINT_URL (docs/plugin.md §1.3):
                 # only those hosts may go through the proxy; the tool's own must not.
                 fake.proxy.set_allowed_hosts(
                     ["kms.*.amazonaws.com", "ssm.*.amazonaws.com"],

@@ -2,7 +2,7 @@
 
 A cell's process group is killed as a whole (the tool and the plugin it started), so a hung
 tool never outlives its cell; stdin stays open with the scripted input until the process ends,
-because at EOF a real plugin ends a shell session (plugin-spec.md §1).
+because at EOF a real plugin ends a shell session (docs/plugin.md §1).
 """
 
 from __future__ import annotations

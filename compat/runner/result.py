@@ -10,7 +10,7 @@ __all__ = ["CellResult"]
 
 @dataclass(frozen=True)
 class CellResult:
-    """One cell's verdict with its evidence (DESIGN.md "Cell result")."""
+    """One cell's verdict with its evidence."""
 
     id: str
     tool: str

@@ -27,7 +27,7 @@ from compat.templating import (
 DATA = Path(__file__).parent / "data" / "adapters"
 README = Path(__file__).parents[2] / "adapters" / "README.md"
 
-#: Values a runner would fill for an ECS cell (names follow plugin-spec.md §2.3's target format).
+#: Values a runner would fill for an ECS cell (names follow docs/plugin.md §2.3's target format).
 ECS_VALUES: dict[str, str | None] = {
     "cluster": "c1",
     "cluster_arn": "arn:aws:ecs:us-east-1:123456789012:cluster/c1",
@@ -281,7 +281,7 @@ def _variant(name: str, variant_id: str):  # type: ignore[no-untyped-def]
     return adapters[name].variant(variant_id)
 
 
-#: (tool, variant, argv length, argv[5] Target placeholder source) per callers.md §1.
+#: (tool, variant, argv length, argv[5] Target placeholder source) per docs/callers.md §1.
 REPLAYS = [
     pytest.param("ecspresso", "1.5.9", 4, None, id="ecspresso-1.5.9-legacy"),
     pytest.param(

@@ -28,7 +28,7 @@ def run_in(
     sandbox: Sandbox, argv: Sequence[str], *, stdin: bytes = b"", timeout: float = 60
 ) -> Ran:
     """Run ``argv`` with the sandbox's environment; stdin is a pipe that stays open until the
-    process ends (at EOF a real plugin ends a shell session: plugin-spec.md §1)."""
+    process ends (at EOF a real plugin ends a shell session: docs/plugin.md §1)."""
     out, err = sandbox.root / "stdout", sandbox.root / "stderr"
     with out.open("wb") as out_f, err.open("wb") as err_f:
         proc = subprocess.Popen(

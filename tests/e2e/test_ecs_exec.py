@@ -1,6 +1,6 @@
 """Issue 3 acceptance: real callers and the fake plugin play out sessions against the fake AWS.
 
-Expected terminal texts are plugin-spec.md's observed ones (§2.2, §2.3, §3.7), not the code's.
+Expected terminal texts are docs/plugin.md's observed ones (§2.2, §2.3, §3.7), not the code's.
 """
 
 from __future__ import annotations

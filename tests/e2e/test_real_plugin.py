@@ -2,7 +2,7 @@
 
 Set ``SMP_COMPAT_REAL_PLUGIN=/path/to/session-manager-plugin`` to run these; the kit never
 ships or builds the real plugin. Its KMS client ignores endpoint overrides and reaches the fake
-KMS through the proxy with the CA bundle (plugin-spec.md §4, "Working recipe").
+KMS through the proxy with the CA bundle (docs/plugin.md §4, "Working recipe").
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from fake_plugin import program
 from fake_plugin.console import Console
 
 GOLDEN = Path(__file__).parent / "golden"
-#: The releases the issue asks to check row by row (plugin-spec.md §5).
+#: The releases the issue asks to check row by row (docs/plugin.md §5).
 MAIN_RELEASES = ("1.2.234.0", "1.2.497.0", "1.2.536.0", "1.2.677.0")
 ENV_PREFIX = "AWS_SSM_START_SESSION_RESPONSE"
 

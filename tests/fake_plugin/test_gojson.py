@@ -1,6 +1,6 @@
 """Go ``encoding/json`` texts and decoding rules (scanner.go / decode.go, Go 1.10-1.22).
 
-Expected texts are Go's, as printed by ``Cannot perform start session: %v`` (plugin-spec.md
+Expected texts are Go's, as printed by ``Cannot perform start session: %v`` (docs/plugin.md
 §1.1 rows 6, 15-17) or derived from the Go scanner's state table.
 """
 

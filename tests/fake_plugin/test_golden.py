@@ -1,4 +1,4 @@
-"""Every row of plugin-spec.md §1.1, per release, byte for byte against golden files.
+"""Every row of docs/plugin.md §1.1, per release, byte for byte against golden files.
 
 The goldens (``golden/<release>.json``) are written from the spec's texts by
 ``golden/make_golden.py``, which never imports the fake.
@@ -66,7 +66,7 @@ def test_row_in_process(release: str, row: dict, row_env) -> None:  # type: igno
 
 
 def test_env_var_is_unset_after_reading(row_env) -> None:  # type: ignore[no-untyped-def]
-    """plugin-spec.md §1.2: the plugin ``os.Unsetenv``s the variable in its own process."""
+    """docs/plugin.md §1.2: the plugin ``os.Unsetenv``s the variable in its own process."""
     row_env({"AWS_SSM_START_SESSION_RESPONSE": "xx"})
     run_inprocess(["AWS_SSM_START_SESSION_RESPONSE", "r", "StartSession"], "1.2.677.0")
     assert "AWS_SSM_START_SESSION_RESPONSE" not in os.environ

@@ -1,4 +1,4 @@
-"""Hypothesis properties over arbitrary argv and environment (plugin-spec.md §1, §1.1, §6).
+"""Hypothesis properties over arbitrary argv and environment (docs/plugin.md §1, §1.1, §6).
 
 The oracle is an independent model written with Python's ``json``: it predicts *whether* the
 real code panics (and where), never the fake's texts.

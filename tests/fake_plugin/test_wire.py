@@ -1,4 +1,4 @@
-"""The ClientMessage codec, byte for byte against plugin-spec.md §3.2-§3.3."""
+"""The ClientMessage codec, byte for byte against docs/plugin.md §3.2-§3.3."""
 
 from __future__ import annotations
 

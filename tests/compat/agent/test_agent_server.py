@@ -1,4 +1,4 @@
-"""The fake agent over a real websocket on 127.0.0.1, with moto's KMS (plugin-spec.md §2-§3)."""
+"""The fake agent over a real websocket on 127.0.0.1, with moto's KMS (docs/plugin.md §2-§3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""FakeAWS start/stop rules (pytest-httpserver's, STYLE.md §3), without a module fixture."""
+"""FakeAWS start/stop rules (pytest-httpserver's), without a module fixture."""
 
 from __future__ import annotations
 

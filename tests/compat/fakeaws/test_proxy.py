@@ -50,7 +50,7 @@ def _client(fake: FakeAWS, service: str, key: str) -> Any:
 
 
 def test_kms_through_the_proxy_uses_the_same_backends(fake: FakeAWS, task: EcsTarget) -> None:
-    """The plugin's GenerateDataKey (plugin-spec §2.3) reaches moto at kms.<region>.amazonaws..."""
+    """The plugin's GenerateDataKey (docs/plugin.md §2.3) reaches moto via the KMS host."""
     kms = _client(fake, "kms", "AKIAFAKEPROXYKMS0001")
     context = {"aws:ssm:SessionId": "sid", "aws:ssm:TargetId": task.ssm_target}
     key = kms.generate_data_key(KeyId=task.kms_key_id, NumberOfBytes=64, EncryptionContext=context)

@@ -90,7 +90,7 @@ def test_env_points_only_at_the_fake(fake: FakeAWS) -> None:
 def test_aws_cli_execute_command_hands_the_session_to_the_plugin(
     fake: FakeAWS, tmp_path: Path
 ) -> None:
-    """AWS CLI v1 against the fake with a recording stub plugin (ecosystem.md §1.4)."""
+    """AWS CLI v1 against the fake with a recording stub plugin (docs/ecosystem.md §1.4)."""
     target = fake.seed_ecs_task(kms_key=True)
     bin_dir, record = tmp_path / "bin", tmp_path / "argv.jsonl"
     bin_dir.mkdir()
@@ -120,7 +120,7 @@ def test_aws_cli_execute_command_hands_the_session_to_the_plugin(
     response = json.loads(call[0])
     assert call[1:4] == ["eu-west-1", "StartSession", ""]
     assert json.loads(call[4]) == {"Target": target.ssm_target}
-    assert call[5] == fake.ecs_endpoint_url  # the ECS client's endpoint (plugin-spec §1.2)
+    assert call[5] == fake.ecs_endpoint_url  # the ECS client's endpoint (docs/plugin.md §1.2)
     spec = fake.registry.get(response["sessionId"])
     assert response["tokenValue"] == spec.token_value
     assert spec.target == target.ssm_target

@@ -17,7 +17,7 @@ from compat.report.model import Matrix
 from compat.report.sample import sample_document
 from tests.compat.report import gfm
 
-#: The shields.io endpoint schema (services/endpoint-common.js, ecosystem.md §4): unknown keys
+#: The shields.io endpoint schema (services/endpoint-common.js, docs/ecosystem.md §4): unknown keys
 #: are rejected, label may be empty, message may not.
 SHIELDS_ENDPOINT = {
     "type": "object",

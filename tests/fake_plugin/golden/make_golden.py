@@ -1,8 +1,8 @@
-"""Writes the golden files from plugin-spec.md §1.1 texts; never imports the fake plugin.
+"""Writes the golden files from docs/plugin.md §1.1 texts; never imports the fake plugin.
 
 Run ``python tests/fake_plugin/golden/make_golden.py`` after a change to the spec. Each row
-cites the plugin-spec.md row and ``session.go`` lines it reproduces. Observed releases
-(plugin-spec.md §0): 1.2.677.0 (every row), 1.2.234.0 (identical but for the version string
+cites the docs/plugin.md row and ``session.go`` lines it reproduces. Observed releases
+(docs/plugin.md §0): 1.2.677.0 (every row), 1.2.234.0 (identical but for the version string
 and the env-var rows); other releases follow from their source, read tag by tag.
 """
 
@@ -81,7 +81,7 @@ def rows(v: str) -> list[dict[str, object]]:
             out.setdefault("stdout", "")
         return out
 
-    s11 = "plugin-spec.md §1.1"
+    s11 = "docs/plugin.md §1.1"
     return [
         row("no-args", f"{s11} row 1; session.go:145-148", [], stdout=INSTALL),
         row("version", f"{s11} row 2; session.go:149-151; §5", ["--version"], stdout=v + "\n"),
@@ -278,7 +278,7 @@ def main() -> None:
     for v in RELEASES:
         doc = {
             "release": v,
-            "source": "shared/research/plugin-spec.md §1, §1.1, §1.2, §5 (see make_golden.py)",
+            "source": "docs/plugin.md §1, §1.1, §1.2, §5 (see make_golden.py)",
             "rows": rows(v),
         }
         (here / f"{v}.json").write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n")

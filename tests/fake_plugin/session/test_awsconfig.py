@@ -1,4 +1,4 @@
-"""aws-sdk-go v1 credential and region resolution (plugin-spec.md §1.3), table-driven."""
+"""aws-sdk-go v1 credential and region resolution (docs/plugin.md §1.3), table-driven."""
 
 from __future__ import annotations
 

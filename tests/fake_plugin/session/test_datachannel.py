@@ -1,4 +1,4 @@
-"""The client data channel, fed bytes with no sockets (plugin-spec.md §3.3-§3.5)."""
+"""The client data channel, fed bytes with no sockets (docs/plugin.md §3.3-§3.5)."""
 
 from __future__ import annotations
 

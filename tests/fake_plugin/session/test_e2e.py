@@ -1,6 +1,6 @@
 """End to end: ``python -m fake_plugin`` against the fake agent, moto and moto's proxy.
 
-Expected stdout comes from plugin-spec.md §3.7 (observed sequences) and §2.2 (error blocks).
+Expected stdout comes from docs/plugin.md §3.7 (observed sequences) and §2.2 (error blocks).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The plugin's KMS client through a real moto proxy on 127.0.0.1 (plugin-spec.md §1.3, §2.2, §4).
+"""The plugin's KMS client through a real moto proxy on 127.0.0.1 (docs/plugin.md §1.3, §2.2, §4).
 
 KMS ignores args[6] and AWS_ENDPOINT_URL: the only way to reach a fake is HTTPS_PROXY plus a
 trusted CA, exactly the observed recipe of §4.

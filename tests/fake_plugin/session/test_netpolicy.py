@@ -1,4 +1,4 @@
-"""Go's ProxyFromEnvironment rules (plugin-spec.md §4: loopback is never proxied)."""
+"""Go's ProxyFromEnvironment rules (docs/plugin.md §4: loopback is never proxied)."""
 
 from __future__ import annotations
 
