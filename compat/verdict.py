@@ -313,12 +313,13 @@ def settle_endpoint_warnings(cells: Sequence[Mapping[str, Any]]) -> list[dict[st
     """Drop the static ``endpoint-not-ssm`` warning where a reconnect cell proved the point.
 
     ``cells`` are matrix.json cells (``row``, ``column`` = ``<scenario>/<release>``,
-    ``outcome``, ``reason``, ``warnings``). For a row and release whose ``reconnect`` cell
-    passed or failed ``resume-failed``, argv[6] was tried, not inferred: that cell says it,
-    and the other cells of the same row and release lose the guess.
+    ``outcome``, ``reason``, ``warnings``). For a row whose ``reconnect`` cell passed or failed
+    ``resume-failed``, argv[6] was tried, not inferred: that cell says it, and the row's other
+    cells lose the guess at every release, since the resume path is the same code in every
+    release (``ResumeSessionHandler``, docs/plugin.md §3.7) and argv[6] is the tool's.
     """
     proven = {
-        (str(c["row"]), str(c["column"]).rsplit("/", 1)[-1])
+        str(c["row"])
         for c in cells
         if str(c["column"]).split("/", 1)[0] == "reconnect"
         and (c.get("outcome") == "pass" or c.get("reason") == "resume-failed")
@@ -326,8 +327,7 @@ def settle_endpoint_warnings(cells: Sequence[Mapping[str, Any]]) -> list[dict[st
     settled = []
     for cell in cells:
         entry = dict(cell)
-        key = (str(entry["row"]), str(entry["column"]).rsplit("/", 1)[-1])
-        if key in proven and "endpoint-not-ssm" in (entry.get("warnings") or ()):
+        if str(entry["row"]) in proven and "endpoint-not-ssm" in (entry.get("warnings") or ()):
             entry["warnings"] = [w for w in entry["warnings"] if w != "endpoint-not-ssm"]
         settled.append(entry)
     return settled

@@ -283,8 +283,10 @@ def test_outside_the_reconnect_scenario_a_drop_is_not_judged() -> None:
     assert (verdict.outcome, verdict.reason) == ("pass", None)
 
 
-def _cell(column: str, outcome: str, reason: str | None, warnings: list[str]) -> dict[str, Any]:
-    return {"row": "t/v", "column": column, "outcome": outcome, "reason": reason,
+def _cell(
+    column: str, outcome: str, reason: str | None, warnings: list[str], row: str = "t/v"
+) -> dict[str, Any]:
+    return {"row": row, "column": column, "outcome": outcome, "reason": reason,
             "warnings": warnings}  # fmt: skip
 
 
@@ -294,9 +296,10 @@ def _cell(column: str, outcome: str, reason: str | None, warnings: list[str]) ->
         (_cell("reconnect/1.2.677.0", "fail", "resume-failed", []), []),
         (_cell("reconnect/1.2.677.0", "pass", None, []), []),
         (_cell("reconnect/1.2.677.0", "error", "inconclusive", []), ["endpoint-not-ssm"]),
-        (_cell("reconnect/1.2.234.0", "fail", "resume-failed", []), ["endpoint-not-ssm"]),
+        (_cell("reconnect/1.2.234.0", "fail", "resume-failed", []), []),
+        (_cell("reconnect/1.2.677.0", "pass", None, [], row="t/w"), ["endpoint-not-ssm"]),
     ],
-    ids=["resume-failed", "resumed", "no-proof", "other-release"],
+    ids=["resume-failed", "resumed", "no-proof", "other-release", "other-row"],
 )
 def test_the_static_warning_stays_only_where_no_reconnect_cell_proved_it(
     reconnect: dict[str, Any], kept: list[str]
