@@ -18,11 +18,7 @@ from urllib.parse import urlsplit
 from compat import reasons
 from compat.reasons import Outcome
 
-__all__ = ["Evidence", "Setup", "Verdict", "judge"]
-
-#: Record branches that are a caller's probe, not a session attempt (``aws`` runs the plugin
-#: bare, some tools run ``--version`` first).
-_PROBES = frozenset({"install-text", "version"})
+__all__ = ["Evidence", "Setup", "Verdict", "is_probe", "judge", "session_starts"]
 #: Texts of the plugin's "old CLI" refusal (plugin-spec.md §2.1): both releases' wordings.
 _LEGACY_MARKERS = ("does not support Session Manager encryption feature",)
 _CREDENTIAL_MARKERS = (
@@ -66,6 +62,9 @@ class Evidence:
     #: Session ids the fake AWS started for the cell's key, oldest first (a real plugin's
     #: record has no parsed session id; these attribute its session to the cell).
     sessions: Sequence[str] = ()
+    #: A process of the tool's group had to be SIGKILLed, so a plugin start may have gone
+    #: unrecorded: no start is then no proof that the plugin was not called.
+    records_incomplete: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,8 +88,19 @@ def _pass(warnings: Sequence[str], detail: str) -> Verdict:
     )
 
 
-def _session_starts(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    return [r for r in records if r.get("branch") not in _PROBES]
+def is_probe(record: Mapping[str, Any]) -> bool:
+    """A caller's probe, not a session attempt: the plugin run bare (the AWS CLI's install
+    check; it prints the install text) or with ``--version`` alone (plugin-spec.md §1.1).
+
+    Read from argv, so a real binary's record (no ``branch``) is told the same way.
+    """
+    argv = record.get("argv") or []
+    return len(argv) <= 1 or (len(argv) == 2 and argv[1] == "--version")
+
+
+def session_starts(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The records that are session attempts (every record but the probes), oldest first."""
+    return [r for r in records if not is_probe(r)]
 
 
 def _is_ssm_endpoint(value: str, setup: Setup) -> bool:
@@ -160,10 +170,14 @@ def judge(evidence: Evidence, setup: Setup) -> Verdict:
     if evidence.refused_hosts:
         hosts = ", ".join(sorted(set(evidence.refused_hosts)))
         return _verdict("endpoint-ignored", f"refused: {hosts}")
-    starts = _session_starts(evidence.records)
+    starts = session_starts(evidence.records)
     if not starts:
         if evidence.timed_out:
             return _verdict("timeout", "killed before it started the plugin")
+        if evidence.records_incomplete:
+            return _verdict(
+                "inconclusive", "a process of the tool was killed before it could record"
+            )
         detail = f"tool exit {evidence.tool_exit}"
         if evidence.tool_stderr_tail:
             detail += f": {evidence.tool_stderr_tail}"
