@@ -44,13 +44,13 @@ def alive(pid: int) -> bool:
 
 def group_members(pgid: int) -> list[int]:
     """The live (non-zombie) processes of process group ``pgid``."""
+    try:
+        os.killpg(pgid, 0)  # cheap: an empty group needs no scan of /proc
+    except ProcessLookupError:
+        return []
+    except PermissionError:
+        pass
     if not _PROC.is_dir():
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return []
-        except PermissionError:
-            pass
         return [pgid]
     members: list[int] = []
     for entry in _PROC.iterdir():
