@@ -9,9 +9,11 @@ demands KMS, how the target is seeded, which hosts the plugin may reach through 
 from __future__ import annotations
 
 import contextlib
+import random
 import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from compat.verdict import Setup
@@ -37,6 +39,10 @@ __all__ = [
 #: that uses the endpoint, only these hosts may go through the proxy; the tool's own client
 #: that ignores the endpoint is refused and shows as ``endpoint-ignored``.
 PLUGIN_HOSTS = ("kms.*.amazonaws.com", "ssm.*.amazonaws.com")
+
+#: The lowest local port chosen for port forwarding (see :func:`free_port`).
+PORTS_FROM = 20000
+_PORT_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 
 #: ``hold(resource, kms, apply)``: hold a shared resource with a KMS setting while a session
 #: runs, ``apply`` setting it (``compat.runner.gate.KmsGate.hold``).
@@ -112,8 +118,39 @@ def shell_input(marker: str) -> bytes:
     return f"echo {marker}\nexit\n".encode()
 
 
+def _ephemeral_low() -> int:
+    """The first port the kernel hands out for ``bind(0)`` and outgoing connections."""
+    try:
+        return int(_PORT_RANGE.read_text(encoding="ascii").split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768  # Linux's default
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def free_port() -> int:
-    """A port free on 127.0.0.1 now, for the forwarded local port."""
+    """A port free on 127.0.0.1 now, for the forwarded local port, chosen below the kernel's
+    ephemeral range.
+
+    A port from ``bind(0)`` goes back to the kernel's pool until the plugin binds it seconds
+    later, and any server on the machine that binds port 0 meanwhile may get it: the runner's
+    port probe then met that stranger, gave up, and stopped a tool that had not started its
+    plugin yet (a ``plugin-not-called``, ``tool exit -15``, with empty output). Below the
+    ephemeral range only a program that names the port can take it.
+    """
+    low = _ephemeral_low()
+    if low > PORTS_FROM:
+        for _ in range(100):
+            port = random.randrange(PORTS_FROM, low)
+            if _bindable(port):
+                return port
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
