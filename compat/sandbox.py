@@ -6,13 +6,13 @@ can neither use nor harm a real account.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from compat.evidence.records import read_records
 from compat.launcher import Launcher, write_launcher
 from compat.shim import write_shim
 
@@ -42,11 +42,8 @@ class Sandbox:
         return self.home / ".aws" / "credentials"
 
     def records(self) -> list[dict[str, Any]]:
-        """The plugin starts recorded so far, oldest first."""
-        if not self.record_file.exists():
-            return []
-        lines = self.record_file.read_text(encoding="utf-8").splitlines()
-        return [json.loads(line) for line in lines if line.strip()]
+        """The plugin starts recorded so far, oldest first (start and end lines merged)."""
+        return read_records(self.record_file)
 
 
 def make_sandbox(

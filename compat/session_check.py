@@ -1,12 +1,13 @@
 """Check one caller session from your own tests: seed a scenario, run the tool, read the verdict.
 
 This is the harness behind the pytest plugin (``compat/pytest_plugin.py`` only wires it to
-fixtures), and it works without pytest, as pytest-httpserver's ``HTTPServer`` does (STYLE.md
-§2). A :class:`Harness` seeds the fake AWS the way a matrix cell does (``compat.scenario``),
-builds a sandbox with the fake plugin (a chosen release) or a recording wrapper of a real one
-first on PATH, and a :class:`PluginSession` reads the evidence back: the plugin's records, the
-fake agent's transcript, the proxy's refusals for the sandbox's key. Its verdict is computed by
-:func:`compat.verdict.judge` from that evidence, exactly as in ``smp-compat run``.
+fixtures), and it works without pytest, as pytest-httpserver's ``HTTPServer`` does. A
+:class:`Harness` seeds the fake AWS the way a matrix cell does, builds a sandbox with the
+fake plugin (a chosen release) or a recording wrapper of a real one first on PATH, and a
+:class:`PluginSession` reads the evidence back: the plugin's records, the fake agent's
+transcripts, the proxy's refusals for the sandbox's key. Seeding and collecting are
+``compat.evidence``'s, the very code a matrix cell runs, and the verdict is
+:func:`compat.verdict.judge`'s, so it is the verdict ``smp-compat run`` would give.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import socket
 import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,13 +24,22 @@ from typing import Any
 
 from compat.adapter import Kind
 from compat.errors import UserError
+from compat.evidence import (
+    PLUGIN_HOSTS,
+    collect,
+    free_port,
+    judge_setup,
+    seeded,
+    shell_input,
+    tail_line,
+)
 from compat.fakeaws import Credentials, FakeAWS
 from compat.fakeaws.seed import Ec2Target, EcsTarget
 from compat.reasons import Outcome
 from compat.runner.process import PortProbe, run_process
 from compat.sandbox import Sandbox, make_sandbox, scenario_aws_setup
 from compat.scenario import Scenario, get
-from compat.verdict import Evidence, Setup, Verdict, judge
+from compat.verdict import Evidence, Setup, Verdict, judge, session_starts
 
 __all__ = [
     "DEFAULT_RELEASE",
@@ -43,13 +52,6 @@ __all__ = [
 
 #: The plugin release a harness emulates unless told otherwise (the newest emulated).
 DEFAULT_RELEASE = "1.2.677.0"
-#: How long to wait for the agent's transcript after the plugin has exited (as the runner).
-TRANSCRIPT_WAIT = 3.0
-#: The plugin's KMS and SSM clients ignore ``AWS_ENDPOINT_URL`` (docs/plugin.md §1.3): only those
-#: hosts may use the proxy; a tool's own client that ignores the endpoint is refused and shows
-#: as ``endpoint-ignored``, as in the matrix.
-_PLUGIN_HOSTS = ("kms.*.amazonaws.com", "ssm.*.amazonaws.com")
-_PROBES = frozenset({"install-text", "version"})
 
 
 class SessionAssertionError(AssertionError):
@@ -71,12 +73,6 @@ class ToolRun:
     stderr: str
     timed_out: bool
     duration_s: float
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class PluginSession:
@@ -111,8 +107,11 @@ class PluginSession:
         self.timed_out = False
         self.port_roundtrip: bool | None = None
         self._stderr_tail = ""
+        self._killed = False
+        #: Collected once per tool run (collecting waits for what is still owed).
+        self._evidence: Evidence | None = None
         self.marker = f"smp-compat-{secrets.token_hex(4)}"
-        self.local_port = _free_port() if scenario.user.session == "port-forward" else None
+        self.local_port = free_port() if scenario.user.session == "port-forward" else None
 
     # --- what the tool needs to know ---------------------------------------------------
 
@@ -179,7 +178,7 @@ class PluginSession:
     @property
     def shell_input(self) -> bytes:
         """What a user types in the shell session: a marker line, then ``exit``."""
-        return f"echo {self.marker}\nexit\n".encode()
+        return shell_input(self.marker)
 
     # --- running the tool --------------------------------------------------------------
 
@@ -199,6 +198,7 @@ class PluginSession:
         tool exits, because a plugin ends a shell session at EOF. For ``port-forward`` the
         harness sends bytes through :attr:`local_port` and stops the tool once they echo.
         """
+        self._evidence = None
         program = shutil.which(argv[0], path=self.sandbox.env["PATH"]) or argv[0]
         work = cwd or self.sandbox.root / "work"
         work.mkdir(parents=True, exist_ok=True)
@@ -223,8 +223,7 @@ class PluginSession:
         stderr = err.read_text(encoding="utf-8", errors="replace")
         self.tool_exit, self.timed_out = finished.exit_code, finished.timed_out
         self.port_roundtrip = finished.port_roundtrip
-        lines = stderr.strip().splitlines()
-        self._stderr_tail = lines[-1][:200] if lines else ""
+        self._stderr_tail, self._killed = tail_line(stderr), finished.killed
         return ToolRun(finished.exit_code, stdout, stderr, finished.timed_out, finished.duration_s)
 
     @contextlib.contextmanager
@@ -238,12 +237,14 @@ class PluginSession:
         default_session = getattr(boto3, "DEFAULT_SESSION", None)
         if boto3 is not None:
             boto3.DEFAULT_SESSION = None
+        self._evidence = None
         os.environ.clear()
         os.environ.update({k: v for k, v in saved.items() if not k.startswith("AWS_")})
         os.environ.update(self.sandbox.env)
         try:
             yield dict(os.environ)
         finally:
+            self._evidence = None
             os.environ.clear()
             os.environ.update(saved)
             if boto3 is not None:
@@ -252,60 +253,38 @@ class PluginSession:
     def tool_exited(self, code: int | None) -> None:
         """Record the exit status of a tool run in-process (see :meth:`environ`)."""
         self.tool_exit = code
+        self._evidence = None
 
     # --- the evidence ------------------------------------------------------------------
 
     def records(self) -> list[dict[str, Any]]:
-        """Every plugin start recorded in this sandbox, oldest first (README "The record")."""
-        return self.sandbox.records()
+        """Every plugin start recorded in this sandbox, oldest first (README "The record"),
+        once every plugin still running has recorded its end (as for :meth:`verdict`)."""
+        return [dict(r) for r in self.evidence().records]
 
     def starts(self) -> list[dict[str, Any]]:
         """The session attempts: records other than a caller's probe (bare or ``--version``)."""
-        return [r for r in self.records() if r.get("branch") not in _PROBES]
+        return [dict(r) for r in session_starts(self.evidence().records)]
 
     def evidence(self) -> Evidence:
         """The records, the agent's transcripts of this sandbox's sessions, the proxy's
         refusals for its key and the tool's exit, as a matrix cell collects them."""
-        fake, key = self.fake, self.credentials.access_key_id
-        records = self.records()
-        sessions = [
-            s.session_id
-            for s in sorted(fake.registry, key=lambda s: s.started_at)
-            if s.access_key_id == key
-        ]
-        wanted = [(r.get("parsed") or {}).get("session_id") for r in records]
-        if any(r.get("program") == "real" and len(r.get("argv") or []) > 2 for r in records):
-            wanted += sessions[-1:]  # a real plugin's record has no parsed session id
-        transcripts: dict[str, dict[str, Any]] = {}
-        for sid in wanted:
-            if sid and str(sid) not in transcripts and fake.agent_url is not None:
-                found = fake.wait_transcript(str(sid), timeout=TRANSCRIPT_WAIT)
-                if found is not None:
-                    transcripts[str(sid)] = found
-        refused = [r.host for r in fake.proxy.refusals(key)] if fake.proxy_url else []
-        return Evidence(
-            records=records,
-            transcripts=transcripts,
-            refused_hosts=refused,
-            tool_exit=self.tool_exit,
-            timed_out=self.timed_out,
-            port_roundtrip=self.port_roundtrip,
-            tool_stderr_tail=self._stderr_tail,
-            sessions=sessions,
-            resume_calls=fake.registry.resume_calls(key),
-        )
+        if self._evidence is None:
+            self._evidence = collect(
+                self.fake,
+                self.sandbox.record_file,
+                self.credentials.access_key_id,
+                tool_exit=self.tool_exit,
+                timed_out=self.timed_out,
+                port_roundtrip=self.port_roundtrip,
+                tool_stderr_tail=self._stderr_tail,
+                killed=self._killed,
+            )
+        return self._evidence
 
     def setup(self) -> Setup:
         """What the scenario arranged, for :func:`compat.verdict.judge`."""
-        user = self.scenario.user
-        return Setup(
-            kms=self.scenario.seed.kms and user.session == "shell",
-            session=user.session,
-            region=self.region,
-            user_profile=user.profile,
-            ssm_endpoints=(self.fake.endpoint_url,),
-            reconnect=self.scenario.seed.drop_websocket_once,
-        )
+        return judge_setup(self.scenario, self.fake)
 
     def verdict(self) -> Verdict:
         """The verdict a matrix cell would get: outcome, reason, explanation, remedy."""
@@ -413,19 +392,14 @@ class Harness:
         for name, via in (("profile_via", profile_via), ("region_via", region_via)):
             if via not in ("flag", "env"):
                 raise UserError(f"{name} {via!r}: expected 'flag' or 'env'")
-        fake, seed = self.fake, chosen.seed
-        kms = seed.kms and chosen.user.session == "shell"
-        target: EcsTarget | Ec2Target
-        if kind == "ssm-session":
-            fake.seeder.preferences(seed.region, kms)
-            target = fake.seed_ec2_instance(region=seed.region, kms_key=None)
-        else:
-            target = fake.seed_ecs_task(kms_key=kms, region=seed.region)
+        fake = self.fake
+        with seeded(fake, chosen, kind) as target:
+            pass  # nothing shared is held: a harness runs one session at a time
         creds = Credentials.new()
-        if seed.drop_websocket_once:
+        if chosen.seed.drop_websocket_once:
             fake.registry.drop_once.add(creds.access_key_id)
         if reach == "endpoint" and fake.proxy_url is not None:
-            fake.proxy.set_allowed_hosts(_PLUGIN_HOSTS, access_key_id=creds.access_key_id)
+            fake.proxy.set_allowed_hosts(PLUGIN_HOSTS, access_key_id=creds.access_key_id)
         setup = scenario_aws_setup(
             fake.env(creds, region=chosen.sandbox.default_region),
             chosen,

@@ -18,11 +18,15 @@ from urllib.parse import urlsplit
 from compat import reasons
 from compat.reasons import Outcome
 
-__all__ = ["Evidence", "Setup", "Verdict", "judge", "session_starts", "settle_endpoint_warnings"]
-
-#: Record branches that are a caller's probe, not a session attempt (``aws`` runs the plugin
-#: bare, some tools run ``--version`` first).
-_PROBES = frozenset({"install-text", "version"})
+__all__ = [
+    "Evidence",
+    "Setup",
+    "Verdict",
+    "is_probe",
+    "judge",
+    "session_starts",
+    "settle_endpoint_warnings",
+]
 #: Texts of the plugin's "old CLI" refusal (docs/plugin.md §2.1): both releases' wordings.
 _LEGACY_MARKERS = ("does not support Session Manager encryption feature",)
 #: How the plugin's own lines that end a session begin (not the remote shell's output).
@@ -74,6 +78,9 @@ class Evidence:
     #: The ResumeSession calls the fake AWS saw for the cell's session, oldest first, each
     #: ``{"endpoint", "token_value", "error"}`` (``compat.fakeaws.sessions.ResumeCall``).
     resume_calls: Sequence[Mapping[str, Any]] = ()
+    #: A process of the tool's group had to be SIGKILLed, so a plugin start may have gone
+    #: unrecorded: no start is then no proof that the plugin was not called.
+    records_incomplete: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,9 +104,19 @@ def _pass(warnings: Sequence[str], detail: str) -> Verdict:
     )
 
 
+def is_probe(record: Mapping[str, Any]) -> bool:
+    """A caller's probe, not a session attempt: the plugin run bare (the AWS CLI's install
+    check; it prints the install text) or with ``--version`` alone (docs/plugin.md §1.1).
+
+    Read from argv, so a real binary's record (no ``branch``) is told the same way.
+    """
+    argv = record.get("argv") or []
+    return len(argv) <= 1 or (len(argv) == 2 and argv[1] == "--version")
+
+
 def session_starts(records: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
-    """The plugin starts that tried a session (a caller's ``--version`` probe is none)."""
-    return [r for r in records if r.get("branch") not in _PROBES]
+    """The records that are session attempts (every record but the probes), oldest first."""
+    return [r for r in records if not is_probe(r)]
 
 
 def _is_ssm_endpoint(value: str, setup: Setup) -> bool:
@@ -174,6 +191,10 @@ def judge(evidence: Evidence, setup: Setup) -> Verdict:
     if not starts:
         if evidence.timed_out:
             return _verdict("timeout", "killed before it started the plugin")
+        if evidence.records_incomplete:
+            return _verdict(
+                "inconclusive", "a process of the tool was killed before it could record"
+            )
         detail = f"tool exit {evidence.tool_exit}"
         if evidence.tool_stderr_tail:
             detail += f": {evidence.tool_stderr_tail}"

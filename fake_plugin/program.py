@@ -85,10 +85,11 @@ def _run(args: list[bytes], version: str, console: Console, recorder: Recorder |
         return 0
     parsed = outcome.parsed
     assert parsed is not None and parsed.session_id is not None
-    console.out(STARTING.format(parsed.session_id))
     if recorder:
         recorder.scrubber.add(parsed.token_value or "")
         _record_on_signals(recorder, console)
+        recorder.start()
+    console.out(STARTING.format(parsed.session_id))
     code = _start_session(parsed, version, console)
     _finish(recorder, console, code)
     return code

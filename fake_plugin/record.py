@@ -2,6 +2,8 @@
 
 Enabled by ``SMP_COMPAT_RECORD=FILE`` (or the shim's ``--record``). The schema is documented in
 README.md ("The fake plugin"); :data:`SCHEMA_VERSION` changes when a field changes meaning.
+A session start also writes a start line (:meth:`Recorder.start`) before it dials, so a reader
+knows the process owes an end line even if it is killed before it can write one.
 Each line is written by one ``os.write`` under an exclusive ``flock``, so concurrent starts
 (a matrix runs cells in parallel) never interleave or leave half a line.
 """
@@ -113,6 +115,15 @@ class Recorder:
             "pid": os.getpid(),
         }
 
+    def start(self) -> None:
+        """Append the start line: the fields known now, ``"event": "start"``. The end line
+        (:meth:`finish`) has the same ``pid`` and ``started_at``. Errors go to stderr."""
+        line = dict(self.fields, event="start", started_at=timestamp(self.started))
+        try:
+            append_line(self.path, self.scrubber.tree(line))
+        except OSError as exc:
+            _say(f"smp-compat fake plugin: cannot write record to {self.path}: {exc}\n")
+
     def set(self, **fields: object) -> None:
         """Add or replace top-level fields (branch, parsed, error…)."""
         self.fields.update(fields)
@@ -136,6 +147,7 @@ class Recorder:
             record[name + "_truncated"] = shown is not None and len(shown) > MAX_CAPTURE
             record[name] = None if shown is None else shown[:MAX_CAPTURE]
         record.update(
+            event="end",
             exit_code=exit_code,
             signal=signal,
             started_at=timestamp(self.started),

@@ -31,6 +31,21 @@ def main(real: str, record_path: str | None, argv: list[str] | None = None) -> i
     if path:
         recorder = Recorder(path, program="real", release=None, args=args, environ=os.environ)
         recorder.set(real_binary=real)
+    # A signal that comes before the child exists is kept and forwarded once it does: the
+    # wrapper never dies without its record while the real plugin runs on.
+    children: list[subprocess.Popen[bytes]] = []
+    pending: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        if children:
+            children[0].send_signal(signum)
+        else:
+            pending.append(signum)
+
+    for sig in FORWARDED:
+        signal.signal(sig, forward)
+    if recorder:
+        recorder.start()
     try:
         child = subprocess.Popen([real, *argv[1:]], close_fds=False)
     except OSError as exc:
@@ -38,12 +53,9 @@ def main(real: str, record_path: str | None, argv: list[str] | None = None) -> i
         if recorder:
             recorder.finish(stdout=None, stderr=None, exit_code=127)
         return 127
-
-    def forward(signum: int, frame: object) -> None:
+    children.append(child)
+    for signum in pending:
         child.send_signal(signum)
-
-    for sig in FORWARDED:
-        signal.signal(sig, forward)
     for sig in IGNORED:
         signal.signal(sig, signal.SIG_IGN)
     code = child.wait()

@@ -27,7 +27,8 @@ _HEADING = re.compile(r"^#{2,4} (\d+(?:\.\d+)*)\.? ", re.MULTILINE)
 _CONTINUATION = re.compile(r"\n[ \t]*(?:#:?|\*|//)?[ \t]*")
 #: Notes that are not in the repository (the research notes the docs pages were written from).
 _OUTSIDE = re.compile(
-    r"shared/(?:research|DESIGN|STYLE)|(?<![\w/])(?:plugin-spec|callers\.md|ecosystem\.md)"
+    r"shared/(?:research|DESIGN|STYLE)"
+    r"|(?<![\w/])(?:plugin-spec|callers\.md|ecosystem\.md|STYLE\.md|DESIGN\.md)"
 )
 _TEXT = {".py", ".md", ".toml", ".json", ".sh", ".yml", ".yaml", ".ini", ".cfg", ".txt", ""}
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -16,6 +15,17 @@ from typing import Any
 from compat import reasons
 from compat.adapter import Launch
 from compat.agreement import argv_shape
+from compat.evidence import (
+    PLUGIN_HOSTS,
+    collect,
+    free_port,
+    judge_setup,
+    kms_demanded,
+    seeded,
+    shared_resource,
+    shell_input,
+    tail_line,
+)
 from compat.fakeaws import Credentials, FakeAWS
 from compat.fakeaws.seed import Ec2Target, EcsTarget
 from compat.launcher import Launcher
@@ -28,14 +38,12 @@ from compat.runner.result import CellResult
 from compat.sandbox import Sandbox, make_sandbox, scenario_aws_setup
 from compat.templating import MissingValueError, render_argv, render_text
 from compat.toolenv import Missing, Resolved
-from compat.verdict import Evidence, Setup, judge, session_starts
+from compat.verdict import judge, session_starts
 
 __all__ = ["RunContext", "run_cell"]
 
 #: Largest evidence file kept under the report directory (head and tail are kept).
 MAX_EVIDENCE = 16 * 1024
-#: How long to wait for the agent's transcript once the plugin has exited.
-TRANSCRIPT_WAIT = 3.0
 #: What an interactive shell session types: a marker, then ``exit`` (issue 4 item 4).
 SHELL_COMMAND = "/bin/sh"
 REMOTE_PORT = "80"
@@ -112,46 +120,24 @@ def gate_key(cell: Cell) -> tuple[str, ...] | None:
     """The shared resource a cell holds while it runs (gate.py), with its KMS setting."""
     if cell.not_applicable is not None:
         return None
-    seed = cell.scenario.seed
-    kms = "on" if seed.kms and cell.scenario.user.session == "shell" else "off"
-    if cell.variant.kind == "ssm-session":
-        return ("ssm-preferences", seed.region, kms)
-    if cell.variant.cluster is not None:
-        return ("ecs-cluster", seed.region, cell.variant.cluster, kms)
-    return None
+    resource = shared_resource(cell.scenario, cell.variant.kind, cell.variant.cluster)
+    if resource is None:
+        return None
+    return (*resource, "on" if kms_demanded(cell.scenario) else "off")
 
 
 @contextlib.contextmanager
 def _seeded(cell: Cell, ctx: RunContext) -> Iterator[EcsTarget | Ec2Target]:
     """Seed the cell's target; shared resources are held for the whole cell (gate.py)."""
-    seed = cell.scenario.seed
-    fake = ctx.fake
-    kms = seed.kms and cell.scenario.user.session == "shell"
-    if cell.variant.kind == "ssm-session":
-        region = seed.region
-
-        def prefs() -> None:
-            fake.seeder.preferences(region, kms)
-
-        with ctx.gate.hold(("ssm-preferences", region), kms, prefs):
-            yield fake.seed_ec2_instance(region=region, kms_key=None)
-        return
-    if cell.variant.cluster is not None:
-        # A fixed cluster name (copilot's "default"): every cell re-seeds it with its own
-        # setting, so cells with the other setting must wait (gate.py).
-        cluster = cell.variant.cluster
-        with ctx.gate.hold(("ecs-cluster", seed.region, cluster), kms, lambda: None):
-            yield fake.seed_ecs_task(
-                cluster=cluster, kms_key=kms, region=seed.region, tags=cell.variant.task_tags
-            )
-        return
-    yield fake.seed_ecs_task(kms_key=kms, region=seed.region, tags=cell.variant.task_tags)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    with seeded(
+        ctx.fake,
+        cell.scenario,
+        cell.variant.kind,
+        cluster=cell.variant.cluster,
+        tags=cell.variant.task_tags,
+        hold=ctx.gate.hold,
+    ) as target:
+        yield target
 
 
 def _values(
@@ -193,7 +179,7 @@ def _values(
     else:
         values["instance_id"] = target.instance_id
     if scenario.user.session == "port-forward":
-        values["local_port"] = str(_free_port())
+        values["local_port"] = str(free_port())
         values["remote_port"] = REMOTE_PORT
     return values
 
@@ -267,7 +253,7 @@ def _run_seeded(
     stdin_script = b""
     probe: PortProbe | None = None
     if scenario.user.session == "shell":
-        stdin_script = f"echo {marker}\nexit\n".encode()
+        stdin_script = shell_input(marker)
     else:
         assert values["local_port"] is not None
         probe = PortProbe(int(values["local_port"]), marker.encode() + b"\n")
@@ -290,10 +276,7 @@ def _run_seeded(
             if cell.variant.reach == "endpoint":
                 # The plugin's KMS (and SSM) clients ignore AWS_ENDPOINT_URL (docs/plugin.md §1.3):
                 # only those hosts may go through the proxy; the tool's own must not.
-                fake.proxy.set_allowed_hosts(
-                    ["kms.*.amazonaws.com", "ssm.*.amazonaws.com"],
-                    access_key_id=creds.access_key_id,
-                )
+                fake.proxy.set_allowed_hosts(PLUGIN_HOSTS, access_key_id=creds.access_key_id)
             argv = render_argv(launch.template, values)
             if resolved.image is None:
                 argv[0] = str(resolved.program)
@@ -328,45 +311,18 @@ def _run_seeded(
             executable=executable,
             probe=probe,
         )
-    records = sandbox.records()
-    sessions = [
-        s.session_id
-        for s in sorted(fake.registry, key=lambda s: s.started_at)
-        if s.access_key_id == creds.access_key_id
-    ]
-    transcripts: dict[str, dict[str, Any]] = {}
-    parsed_ids = [(r.get("parsed") or {}).get("session_id") for r in records]
-    real_starts = [
-        r for r in records if r.get("program") == "real" and len(r.get("argv") or []) > 2
-    ]
-    for sid in [*parsed_ids, *(sessions[-1:] if real_starts else [])]:
-        if sid and sid not in transcripts:
-            found = _wait_transcript(fake, str(sid), TRANSCRIPT_WAIT)
-            if found is not None:
-                transcripts[str(sid)] = found
-    refused = [r.host for r in fake.proxy.refusals(creds.access_key_id)]
-    stderr_tail = _tail_line(err)
-    evidence = Evidence(
-        records=records,
-        transcripts=transcripts,
-        refused_hosts=refused,
+    evidence = collect(
+        fake,
+        sandbox.record_file,
+        creds.access_key_id,
         tool_exit=finished.exit_code,
         timed_out=finished.timed_out,
         port_roundtrip=finished.port_roundtrip,
-        tool_stderr_tail=stderr_tail,
-        sessions=sessions,
-        resume_calls=fake.registry.resume_calls(creds.access_key_id),
+        tool_stderr_tail=tail_line(err.read_text(encoding="utf-8", errors="replace")),
+        killed=finished.killed,
     )
-    setup = Setup(
-        kms=scenario.seed.kms and scenario.user.session == "shell",
-        session=scenario.user.session,
-        region=scenario.region,
-        user_profile=scenario.user.profile,
-        ssm_endpoints=(fake.endpoint_url,),
-        reconnect=scenario.seed.drop_websocket_once,
-    )
-    verdict = judge(evidence, setup)
-    starts = session_starts(records)
+    verdict = judge(evidence, judge_setup(scenario, fake))
+    starts = session_starts(evidence.records)
     shape = (
         argv_shape(
             [str(a) for a in starts[-1].get("argv") or []],
@@ -380,7 +336,7 @@ def _run_seeded(
     )
     paths: dict[str, str] = {}
     if verdict.outcome != Outcome.PASS or ctx.keep_passing:
-        paths = _keep_evidence(ctx, cell, sandbox, out, err, transcripts, calls, argv)
+        paths = _keep_evidence(ctx, cell, sandbox, out, err, evidence.transcripts, calls, argv)
     elif verdict.warnings:
         # Warnings come from argv alone: the plugin record is the whole evidence.
         paths = _keep_evidence(ctx, cell, sandbox, None, None, {}, None, argv)
@@ -443,27 +399,6 @@ def _client_factory(fake: FakeAWS, creds: Credentials, region: str) -> Any:
         return cache[service]
 
     return client
-
-
-def _wait_transcript(fake: FakeAWS, session_id: str, timeout: float) -> dict[str, Any] | None:
-    """The agent's transcript of the session (FakeAWS.wait_transcript when it exists)."""
-    wait = getattr(fake, "wait_transcript", None)
-    if wait is not None:
-        found: dict[str, Any] | None = wait(session_id, timeout=timeout)
-        return found
-    agent = getattr(fake, "_agent", None)
-    if agent is None:
-        return None
-    result: dict[str, Any] | None = agent.wait_closed(session_id, timeout)
-    return result
-
-
-def _tail_line(path: Path) -> str:
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
-        return ""
-    return text.splitlines()[-1][:200] if text else ""
 
 
 def _truncated(data: bytes) -> bytes:

@@ -1,8 +1,16 @@
 """Run one tool process: its own process group, a pipe or a pty, a timeout, a port probe.
 
-A cell's process group is killed as a whole (the tool and the plugin it started), so a hung
+A cell's process group is ended as a whole (the tool and every plugin it started), so a hung
 tool never outlives its cell; stdin stays open with the scripted input until the process ends,
 because at EOF a real plugin ends a shell session (docs/plugin.md §1).
+
+Ending the group is what makes the plugin's record complete when :func:`run_process` returns:
+whatever of the group still runs once the tool is done (or stopped) gets SIGTERM, and the call
+waits until every member is gone, not only the tool. The fake plugin and the ``--real``
+wrapper write their record in their SIGTERM handler; killing the group with SIGKILL as soon as
+the tool had exited lost that record (issue 9 item 1: a port-forward cell read as
+``plugin-not-called``). SIGKILL comes only after :data:`GRACE`, and :attr:`Finished.killed`
+says so, because then a record may be missing.
 """
 
 from __future__ import annotations
@@ -19,10 +27,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from compat.evidence.procs import group_members
+
 __all__ = ["Finished", "PortProbe", "run_process"]
 
-#: Seconds between SIGTERM and SIGKILL when a cell's group is stopped.
-_GRACE = 1.0
+#: Seconds the group has between SIGTERM and SIGKILL: a plugin records its end in that time.
+GRACE = 5.0
+#: How often the group is looked at while it ends.
+_POLL = 0.02
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,9 @@ class Finished:
     duration_s: float
     #: ``None`` without a probe; else whether the payload came back.
     port_roundtrip: bool | None = None
+    #: Some process of the group outlived SIGTERM and :data:`GRACE` and was SIGKILLed: it
+    #: wrote no record, so the records may lack a start.
+    killed: bool = False
 
 
 def _kill_group(pid: int, sig: int) -> None:
@@ -49,34 +64,25 @@ def _kill_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the group; SIGKILL what is left after the grace.
-
-    The whole group gets the grace, not only the tool: a tool dies of SIGTERM at once, while
-    its plugin is still writing the record of that SIGTERM (the fake records kills); killing
-    the group as soon as the tool was reaped lost that record in about half the stops.
-    """
-    deadline = time.monotonic() + _GRACE
-    _kill_group(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=_GRACE)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc.pid, signal.SIGKILL)
-        proc.wait()
-        return
-    while time.monotonic() < deadline and _group_alive(proc.pid):
-        time.sleep(0.01)
-    _kill_group(proc.pid, signal.SIGKILL)
+def _running(proc: subprocess.Popen[bytes]) -> bool:
+    """Whether the tool or anything else of its group still runs (zombies do not count)."""
+    return proc.poll() is None or bool(group_members(proc.pid))
 
 
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
+def _end_group(proc: subprocess.Popen[bytes]) -> bool:
+    """SIGTERM what of the group still runs, wait until all of it is gone; SIGKILL after
+    :data:`GRACE`. Returns whether SIGKILL was needed."""
+    if not _running(proc):
         return False
-    except PermissionError:
-        return True
-    return True
+    _kill_group(proc.pid, signal.SIGTERM)
+    grace = time.monotonic() + GRACE
+    while _running(proc):
+        if time.monotonic() >= grace:
+            _kill_group(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(_POLL)
+    return False
 
 
 def _probe(probe: PortProbe, deadline: float, proc: subprocess.Popen[bytes]) -> bool:
@@ -127,7 +133,8 @@ def run_process(
     """Run ``argv`` to its end (or kill its group at ``timeout``); output goes to files.
 
     ``executable`` runs a different file than ``argv[0]`` names (a replay keeps the release's
-    spelling of argv[0]). With ``probe``, the process is stopped once the probe is done.
+    spelling of argv[0]). With ``probe``, the process is stopped once the probe is done. On
+    return, every process of the tool's group has ended (see the module docstring).
     """
     started = time.monotonic()
     deadline = started + timeout
@@ -176,21 +183,23 @@ def run_process(
                     proc.stdin.write(stdin_script)
                     proc.stdin.flush()
         roundtrip: bool | None = None
-        timed_out = False
+        timed_out = killed = False
         try:
             if probe is not None:
                 roundtrip = _probe(probe, deadline, proc)
-                if proc.poll() is None:
-                    timed_out = not roundtrip and time.monotonic() >= deadline
-                    _stop(proc)
-            try:
-                proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                _stop(proc)
+                timed_out = not roundtrip and time.monotonic() >= deadline
+            else:
+                try:
+                    proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    timed_out = True
+            # The tool is done (or stopped now): the plugins it left get to record their end.
+            killed = _end_group(proc)
         finally:
-            # Whatever the tool left behind in its group (a plugin child) goes with it.
-            _kill_group(proc.pid, signal.SIGKILL)
+            # Only on an exception above: nothing of the group outlives the call.
+            if proc.poll() is None or group_members(proc.pid):
+                _kill_group(proc.pid, signal.SIGKILL)
+                proc.wait()
             if proc.stdin is not None:
                 with contextlib.suppress(OSError):
                     proc.stdin.close()
@@ -198,4 +207,4 @@ def run_process(
                 pump.join(timeout=2)
                 with contextlib.suppress(OSError):
                     os.close(master)
-    return Finished(proc.returncode, timed_out, time.monotonic() - started, roundtrip)
+    return Finished(proc.returncode, timed_out, time.monotonic() - started, roundtrip, killed)

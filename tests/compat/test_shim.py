@@ -154,7 +154,9 @@ def test_real_wrapper_records_and_passes_through(tmp_path: Path) -> None:
     proc = subprocess.run([str(shim), resp, "r"], env=ENV, capture_output=True, check=False)
     assert (proc.returncode, proc.stderr) == (3, b"oops\n")
     assert proc.stdout == f"real 2: {resp}\n".encode()
-    [line] = [json.loads(x) for x in rec.read_text().splitlines()]
+    start, line = [json.loads(x) for x in rec.read_text().splitlines()]
+    assert (start["event"], line["event"]) == ("start", "end")
+    assert (start["pid"], start["started_at"]) == (line["pid"], line["started_at"])
     assert line["program"] == "real" and line["real_binary"] == str(real)
     assert line["exit_code"] == 3 and line["stdout"] is None
     assert "REALTOK" not in rec.read_text()
@@ -168,7 +170,7 @@ def test_real_wrapper_dies_by_the_child_signal(tmp_path: Path) -> None:
     shim = write_shim(tmp_path / "bin", real=real, record=rec)
     proc = subprocess.run([str(shim)], env=ENV, capture_output=True, check=False)
     assert proc.returncode == -15
-    assert json.loads(rec.read_text())["signal"] == "SIGTERM"
+    assert json.loads(rec.read_text().splitlines()[-1])["signal"] == "SIGTERM"
 
 
 def test_real_wrapper_refuses_a_shim(tmp_path: Path) -> None:

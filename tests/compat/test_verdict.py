@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from compat.reasons import REASONS
-from compat.verdict import Evidence, Setup, judge
+from compat.verdict import Evidence, Setup, is_probe, judge
 from fake_plugin.releases import LEGACY_KMS_TEXT_NEW
 
 SID = "ecs-execute-command-0123456789abcdef0"
@@ -321,3 +321,39 @@ def test_the_resume_call_to_a_region_refused_by_the_proxy_is_not_endpoint_ignore
     other = judge(evidence(start(region), seen, refused_hosts=["ecs.us-east-1.amazonaws.com"]),
                   RECONNECT)  # fmt: skip
     assert other.reason == "endpoint-ignored"
+
+
+def real_record(*args: str) -> dict[str, Any]:
+    """A record as the --real wrapper writes it: argv and exit, no branch, nothing parsed."""
+    argv = ["session-manager-plugin", *args]
+    return {"program": "real", "argv": argv, "argc": len(argv), "branch": None, "parsed": None}
+
+
+def test_a_real_version_probe_then_no_start_is_plugin_not_called() -> None:
+    """aws-gate runs ``--version`` first (issue 9 item 3): with a real binary's record, which
+    has no branch, that probe is still no session start."""
+    ev = Evidence(records=[real_record("--version")], tool_exit=1, tool_stderr_tail="boom")
+    verdict = judge(ev, KMS)
+    assert (verdict.outcome, verdict.reason) == ("fail", "plugin-not-called")
+    assert verdict.detail == "tool exit 1: boom"
+
+
+@pytest.mark.parametrize(
+    ("args", "probe"),
+    [
+        ((), True),  # the AWS CLI's install check: the plugin run bare
+        (("--version",), True),
+        (("--version", "x"), False),  # "Unknown operation --version": a bad call, not a probe
+        (("foo",), False),
+        (('{"SessionId": "x"}', "us-east-1", "StartSession"), False),
+    ],
+)
+def test_probes_are_told_from_argv_alone(args: tuple[str, ...], probe: bool) -> None:
+    assert is_probe(real_record(*args)) is probe
+    fake = {**real_record(*args), "program": "fake", "branch": "start-session"}
+    assert is_probe(fake) is probe  # the fake's branch plays no part
+
+
+def test_a_killed_group_without_a_start_is_never_plugin_not_called() -> None:
+    ev = Evidence(records=[real_record("--version")], tool_exit=-15, records_incomplete=True)
+    assert (judge(ev, KMS).outcome, judge(ev, KMS).reason) == ("error", "inconclusive")

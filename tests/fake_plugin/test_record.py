@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from plugin_helpers import clean_env, run_inprocess
 
@@ -23,7 +23,7 @@ ENV = "AWS_SSM_START_SESSION_RESPONSE"
 SCHEMA_KEYS = {
     "schema", "program", "release", "argv", "argc", "branch", "parsed", "stdin_isatty", "cwd",
     "env", "pid", "stdout", "stdout_truncated", "stderr", "stderr_truncated", "exit_code",
-    "signal", "started_at", "ended_at", "duration_s",
+    "signal", "started_at", "ended_at", "duration_s", "event",
 }  # fmt: skip
 
 
@@ -65,7 +65,8 @@ def test_env_var_response_is_never_written(tmp_path: Path, monkeypatch: pytest.M
         [ENV, "r", "StartSession", "", '{"Target":"t"}'], "1.2.677.0", record_path=str(rec)
     )
     assert code == 0 and console.stdout_text == "\nStarting session with SessionId: s1\n"
-    [line] = _lines(rec)
+    start, line = _lines(rec)  # a session start writes its start line before it dials
+    assert start["event"] == "start" and start["parsed"] == line["parsed"]
     assert line["branch"] == "start-session"
     assert line["parsed"]["env_var_mode"] is True and line["parsed"]["env_var_set"] is True
     assert line["parsed"]["target"] == "t"
@@ -147,7 +148,9 @@ def test_killed_during_session_still_recorded(
     proc.send_signal(sig)
     proc.communicate(timeout=20)
     assert proc.returncode == -sig  # dies by the signal, as the Go runtime does
-    [line] = _lines(rec)
+    start, line = _lines(rec)
+    assert (start["event"], line["event"]) == ("start", "end")
+    assert (start["pid"], start["started_at"]) == (line["pid"], line["started_at"])
     assert line["exit_code"] is None and line["signal"] == signal.Signals(sig).name
     assert line["stdout"] == "\nStarting session with SessionId: s9\nsession output\n"
     assert line["branch"] == "start-session-legacy"
@@ -223,6 +226,7 @@ def test_token_never_in_record(
     monkeypatch.setattr(program, "_start_session", lambda *a: 0)
     args = others[:argc]
     if via_env:
+        assume("\x00" not in response)  # no environment value can hold a NUL
         os.environ[ENV] = response
         args[0] = ENV
     else:
@@ -240,4 +244,5 @@ def test_token_never_in_record(
         os.environ.pop(ENV, None)
     text = rec.read_text()
     assert token not in text
-    assert all(token not in s for s in _strings(json.loads(text)))
+    for line in _lines(rec):  # the start line of a session start too
+        assert all(token not in s for s in _strings(line))
