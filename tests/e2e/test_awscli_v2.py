@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from compat.adapter_load import load_adapters
+from compat.evidence.records import read_records
 from compat.fakeaws import FakeAWS
 from compat.plan import Filters, plan
 from compat.runner import resolve_tools, run_cells
 from compat.toolenv import Missing
+from compat.verdict import is_probe
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -37,11 +39,8 @@ def test_ecs_exec_passes_kms_with_the_ecs_endpoint_as_argv6(
     [result] = run_cells(cells, fake=fake_aws, out_dir=tmp_path, timeout=60, keep_passing=True)
     assert (result.outcome, result.reason) == ("pass", None), result.detail
     assert result.warnings == ("endpoint-not-ssm",)
-    [start] = [
-        json.loads(line)
-        for line in (tmp_path / result.evidence["plugin_record"]).read_text().splitlines()
-        if len(json.loads(line)["argv"]) > 1
-    ]
+    records = read_records(tmp_path / result.evidence["plugin_record"])
+    [start] = [r for r in records if not is_probe(r)]
     argv = start["argv"]
     assert len(argv) == 7 and argv[3] == "StartSession"
     assert json.loads(argv[1])["sessionId"]  # ECS's response, never env-var mode

@@ -7,7 +7,6 @@ records. The per-release behaviour (goldens, records) is checked through both la
 
 from __future__ import annotations
 
-import json
 import os
 import pty
 import signal
@@ -15,10 +14,12 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from compat.errors import UserError
+from compat.evidence.records import read_records, unfinished
 from compat.launcher import (
     CONF_NAME,
     SHIM_DIR,
@@ -59,8 +60,9 @@ def _env(**extra: str) -> dict[str, str]:
     return {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "LC_ALL": "C.UTF-8", **extra}
 
 
-def _records(path: Path) -> list[dict[str, object]]:
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+def _records(path: Path) -> list[dict[str, Any]]:
+    """One record per plugin start: its start and end lines merged, as the runner reads them."""
+    return read_records(path)
 
 
 def _served_children(server: PluginServer) -> set[int]:
@@ -205,7 +207,8 @@ def test_killing_the_launcher_kills_the_served_plugin(
     proc.kill()  # SIGKILL: the launcher cannot forward it
     proc.communicate(timeout=20)
     assert _wait_for(lambda: child not in _served_children(plugin_server))
-    assert not record.exists() or _records(record) == []  # killed -9: no record, as direct
+    # Killed -9: no end line, as with a direct start; only the start line said it began.
+    assert all(unfinished(r) for r in _records(record))
 
 
 @pytest.mark.integration
@@ -280,7 +283,8 @@ def test_starts_run_in_parallel(plugin: tuple[Path, Path], plugin_server: Plugin
     finally:
         hanging.terminate()
         hanging.communicate(timeout=20)
-    assert [r["branch"] for r in _records(record)] == ["version", "start-session-legacy"]
+    # In the order they started (the runner's reading: a start line, then its end).
+    assert [r["branch"] for r in _records(record)] == ["start-session-legacy", "version"]
 
 
 @pytest.mark.integration
