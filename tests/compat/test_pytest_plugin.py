@@ -180,7 +180,7 @@ sys.exit(subprocess.run(argv).returncode)  # stdin: the harness's shell input
 def test_the_fixtures_are_guests_in_the_users_moto(pytester: pytest.Pytester) -> None:
     """A suite with its own moto state: the smp_* fixtures start beside it, leave it intact,
     and a kit session still gets its real verdict, also after the user's own ``mock_aws``
-    test reset moto's backends in between."""
+    test reset moto's backends in between; the user's ECS tasks keep moto's ids and states."""
     pytester.makeconftest(USERS_MOTO)
     pytester.makepyfile(
         f"""
@@ -205,6 +205,28 @@ def test_the_fixtures_are_guests_in_the_users_moto(pytester: pytest.Pytester) ->
         def test_the_users_state_is_intact():
             assert users_state() == (["users-bucket"], "kept")
 
+        def test_the_users_ecs_tasks_keep_motos_ids_and_lifecycle():
+            subnet = boto3.client("ec2", region_name="eu-west-1").describe_subnets()
+            ecs = boto3.client("ecs", region_name="eu-west-1")
+            ecs.create_cluster(clusterName="users")
+            ecs.register_task_definition(
+                family="users", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
+                cpu="256", memory="512",
+                containerDefinitions=[{{"name": "c", "image": "x", "memory": 64}}],
+            )
+            network = {{"subnets": [subnet["Subnets"][0]["SubnetId"]], "securityGroups": []}}
+            task = ecs.run_task(
+                cluster="users", taskDefinition="users", launchType="FARGATE",
+                networkConfiguration={{"awsvpcConfiguration": network}},
+            )["tasks"][0]
+            assert task["taskArn"].rsplit("/", 1)[1].count("-") == 4  # moto's dashed UUID
+            described = [
+                ecs.describe_tasks(cluster="users", tasks=[task["taskArn"]])["tasks"][0]
+                for _ in range(2)
+            ]
+            assert [d["lastStatus"] for d in described] == ["DEACTIVATING", "STOPPING"]
+            assert "runtimeId" not in described[0]["containers"][0]
+
         @mock_aws
         def test_a_users_own_mock_aws_test():
             boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="scratch")
@@ -214,4 +236,4 @@ def test_the_fixtures_are_guests_in_the_users_moto(pytester: pytest.Pytester) ->
         """
     )
     result = pytester.runpytest_subprocess(*_plugin_args(), "-p", "no:cacheprovider", timeout=240)
-    result.assert_outcomes(passed=4)
+    result.assert_outcomes(passed=5)
