@@ -42,7 +42,8 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def smp_fake_aws() -> Iterator[FakeAWS]:
     """moto, the proxy and the fake agent on 127.0.0.1, once per test session; the FakeAWS
-    your suite already runs is reused (moto's state is process-wide) and left to you."""
+    your suite already runs is reused (moto's state is process-wide) and left to you. It is a
+    guest in your moto: it resets nothing, so your own resources stay as they are."""
     running = running_fake_aws()
     if running is not None:
         yield running

@@ -79,19 +79,17 @@ def main(args: argparse.Namespace) -> int:
     adapter_text = files.adapter_toml(tool, command, args.kind)
     adapter_path = root / adapter_rel
     load_adapter(adapter_path, adapter_text.encode())  # AdapterError: one line per problem
+    tox_text = files.tox_section(tool, adapter_rel)
+    workflow_path = root / ".github" / "workflows" / "smp-compat.yml"
+    old_adapter = root / OLD_ADAPTER_PATH.format(name=tool.name)
+    files.check_inside(root, [root / "tox.ini", adapter_path, workflow_path, old_adapter])
     changes = [
-        files.write_tox(root / "tox.ini", files.tox_section(tool, adapter_rel)),
+        files.write_tox(root / "tox.ini", tox_text),
         files.write_owned(adapter_path, adapter_text, "adapter"),
-        files.write_owned(
-            root / ".github" / "workflows" / "smp-compat.yml",
-            files.workflow(tool, adapter_rel),
-            "GitHub workflow",
-        ),
+        files.write_owned(workflow_path, files.workflow(tool, adapter_rel), "GitHub workflow"),
     ]
     if args.adapter_path == ADAPTER_PATH:
-        old = files.remove_owned(
-            root / OLD_ADAPTER_PATH.format(name=tool.name), "old adapter", adapter_rel
-        )
+        old = files.remove_owned(old_adapter, "old adapter", adapter_rel)
         changes += [old] if old else []
     print(f"tool: {tool.name} ({tool.found_in or 'from --name'})")
     for change in changes:

@@ -164,10 +164,12 @@ def main(args: argparse.Namespace) -> int:
     summary = document["summary"]
     counts = ", ".join(f"{summary[k]} {k}" for k in ("pass", "fail", "error", "skipped", "n/a"))
     print(f"{len(results)} cells in {document['run']['duration_s']} s: {counts}")
-    print(f"wrote {json_path} and {md_path}")
+    print(f"wrote {json_path}, {md_path}, junit.xml and badges/ in {args.out}")
     regressed = [r for r in results if r.tool in user_tools and r.outcome in ("fail", "error")]
     for result in regressed:
         print(f"  {result.id}: {result.outcome} {result.reason} — {result.remedy}")
+    # Last, so it is what a terminal leaves in view: the page to open.
+    print(f"report page: {(args.out / 'index.html').absolute()}")
     return 1 if regressed else 0
 
 

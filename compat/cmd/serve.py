@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import shlex
 import signal
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from compat.errors import UserError
 
@@ -60,39 +62,56 @@ def main(args: argparse.Namespace) -> int:
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     fake = FakeAWS(region=args.region, proxy=not args.no_proxy, transcript_dir=args.transcript_dir)
-    try:
+    with contextlib.ExitStack() as cleanup:
+        cleanup.callback(_restore, previous)
+        cleanup.callback(fake.stop)
         try:
             fake.start()
         except ProxyError as exc:
             raise UserError(f"{exc}") from None
-        _print_exports(fake)
+        lines = _exports(fake)
         if args.demo:
-            _print_demo(fake, kms=args.kms)
-        print("# fake AWS is ready; Ctrl-C stops it", flush=True)
+            # Seeding takes seconds: done before anything is printed, so the exports, the
+            # plugin's PATH and the commands arrive as one block, ready to paste.
+            print("# seeding the demo resources…", file=sys.stderr, flush=True)
+            bin_dir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="smp-serve-")))
+            lines += _demo(fake, bin_dir, kms=args.kms)
+        lines.append("# fake AWS is ready; Ctrl-C stops it")
+        print("\n".join(lines), flush=True)
         stop.wait()
-    finally:
-        fake.stop()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
     print("# fake AWS stopped", file=sys.stderr, flush=True)
     return 0
 
 
-def _print_exports(fake: FakeAWS) -> None:
-    print("# paste into a shell to point AWS tools at the fake AWS:")
-    for name, value in fake.env().items():
-        print(f"export {name}={shlex.quote(value)}")
+def _restore(handlers: dict[signal.Signals, Any]) -> None:
+    for sig, handler in handlers.items():
+        signal.signal(sig, handler)
+
+
+def _exports(fake: FakeAWS) -> list[str]:
+    lines = ["# paste into a shell to point AWS tools at the fake AWS:"]
+    lines += [f"export {name}={shlex.quote(value)}" for name, value in fake.env().items()]
     if fake.agent_url is None:
-        print("# note: the fake SSM agent is not installed; sessions will not connect")
+        lines.append("# note: the fake SSM agent is not installed; sessions will not connect")
+    return lines
 
 
-def _print_demo(fake: FakeAWS, *, kms: bool) -> None:
+def _demo(fake: FakeAWS, bin_dir: Path, *, kms: bool) -> list[str]:
+    """Seed the demo targets and write the fake plugin into ``bin_dir`` (what ``smp-compat
+    shim DIR`` does): ``aws`` finds ``session-manager-plugin`` on PATH or refuses to start."""
+    from compat.shim import write_shim  # noqa: PLC0415
+
     task = fake.seed_ecs_task(kms_key=kms)
     instance = fake.seed_ec2_instance(kms_key=kms)
-    print("# demo resources" + (" (KMS-encrypted sessions):" if kms else ":"))
-    print(
+    write_shim(bin_dir)
+    return [
+        "# the fake session-manager-plugin (removed when serve stops):",
+        f'export PATH={shlex.quote(str(bin_dir))}:"$PATH"',
+        "# demo resources" + (" (KMS-encrypted sessions):" if kms else ":"),
         "aws ecs execute-command --cluster "
         f"{shlex.quote(task.cluster_name)} --task {shlex.quote(task.task_arn)} "
-        f"--container {shlex.quote(task.container_name)} --interactive --command /bin/sh"
-    )
-    print(f"aws ssm start-session --target {shlex.quote(instance.instance_id)}")
+        f"--container {shlex.quote(task.container_name)} --interactive --command /bin/sh",
+        f"aws ssm start-session --target {shlex.quote(instance.instance_id)}",
+        "# run them in a terminal: a session reads your keystrokes, and with stdin piped or",
+        '# closed it ends at once ("Cannot perform start session: EOF")',
+    ]

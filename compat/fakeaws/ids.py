@@ -45,6 +45,11 @@ def fake_access_key_id() -> str:
     return "AKIAFAKE" + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(12))
 
 
+def is_fake_access_key_id(key_id: str) -> bool:
+    """Whether ``key_id`` is one of :func:`fake_access_key_id`'s: a request of the kit's."""
+    return key_id.startswith("AKIAFAKE")
+
+
 def fake_secret_access_key() -> str:
     """40 characters, the length of a real secret key; never checked by the fake."""
     return secrets.token_urlsafe(30)[:40]

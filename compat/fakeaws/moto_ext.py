@@ -109,6 +109,12 @@ _MARK = "__smp_compat__"
 
 _lock = threading.Lock()
 _originals: dict[str, Callable[..., Any]] = {}
+#: Whether the request this thread is answering is the kit's (signed with a key of
+#: ``ids.fake_access_key_id``): ECS's shapes change for the kit's tasks only, so a suite's own
+#: moto calls in the same process (``mock_aws``) keep moto's answers.
+_request = threading.local()
+#: The kit's tasks' own state model: they stay RUNNING, ``ecs::task`` keeps moto's default.
+KIT_TASK_MODEL = "smp-compat::ecs-task"
 
 
 class _Binding:
@@ -181,22 +187,29 @@ def _patch() -> None:
     # (moto/core/errors.py get_error_model) unless the code is one it treats as common.
     if "UnknownOperationException" not in moto_errors.COMMON_ERROR_CODES:
         moto_errors.COMMON_ERROR_CODES.append("UnknownOperationException")
-    # Task ids are 32 hex digits, as ECS has minted them since the long ARN format (moto uses
-    # a dashed UUID). Callers lean on the shape: aws-ssm-juggle takes the task id back out of
-    # the Fargate runtimeId ``<taskId>-<digits>`` with ``split("-")[0]``
+    # The kit's task ids are 32 hex digits, as ECS has minted them since the long ARN format
+    # (moto uses a dashed UUID). Callers lean on the shape: aws-ssm-juggle takes the task id
+    # back out of the Fargate runtimeId ``<taskId>-<digits>`` with ``split("-")[0]``
     # (docs/callers.md §1 row 11).
     _originals["task_init"] = Task.__init__
     Task.__init__ = _task_init  # type: ignore[method-assign]
-    # Tasks stay RUNNING until StopTask. moto's default for ``ecs::task`` is "manual, times 1":
-    # the second DescribeTasks would show DEACTIVATING (moto docs: configuration/state_transition).
-    state_manager.set_transition(
-        model_name="ecs::task", transition={"progression": "manual", "times": sys.maxsize}
+    # The kit's tasks stay RUNNING until StopTask. moto's default for ``ecs::task`` is "manual,
+    # times 1": the second DescribeTasks would show DEACTIVATING (moto docs:
+    # configuration/state_transition). Their own model name leaves ``ecs::task`` to the suite.
+    state_manager.register_default_transition(
+        model_name=KIT_TASK_MODEL, transition={"progression": "manual", "times": sys.maxsize}
     )
+
+
+def _kit_request() -> bool:
+    return bool(getattr(_request, "kit", False))
 
 
 def _task_init(self: Any, *args: Any, **kwargs: Any) -> None:
     _originals["task_init"](self, *args, **kwargs)
-    self.id = uuid.uuid4().hex
+    if _kit_request():
+        self.id = uuid.uuid4().hex
+        self.model_name = KIT_TASK_MODEL
 
 
 def _require_registry() -> SessionRegistry:
@@ -222,6 +235,16 @@ _DISPATCH_LOCK = threading.RLock()
 
 
 def _call_action(self: Any) -> Any:
+    """Every moto action: note whether the kit asked (see ``_request``), then answer."""
+    key = _caller_key(self)
+    outer, _request.kit = _kit_request(), key is not None and ids.is_fake_access_key_id(key)
+    try:
+        return _call_original(self)
+    finally:
+        _request.kit = outer
+
+
+def _call_original(self: Any) -> Any:
     """moto answers an unimplemented operation with HTML 500, which SDKs retry (docs/ecosystem.md
     §1.1); answer a 400 ``UnknownOperationException`` instead, serialized like any AWS error."""
     try:
@@ -292,6 +315,8 @@ def _ensure_decorated(task: Any) -> None:
 
 def _run_task(self: Any) -> Any:
     result = _originals["run_task"](self)
+    if not _kit_request():
+        return result
     enable = bool(self._get_param("enableExecuteCommand", False))
     for task in result.result["tasks"]:
         _decorate_task(task, enable)
@@ -300,6 +325,8 @@ def _run_task(self: Any) -> Any:
 
 def _start_task(self: Any) -> Any:
     result = _originals["start_task"](self)
+    if not _kit_request():
+        return result
     enable = bool(self._get_param("enableExecuteCommand", False))
     for task in result.result["tasks"]:
         _decorate_task(task, enable)
@@ -308,7 +335,7 @@ def _start_task(self: Any) -> Any:
 
 def _describe_tasks(self: Any) -> Any:
     result = _originals["describe_tasks"](self)
-    for task in result.result["tasks"]:
+    for task in result.result["tasks"] if _kit_request() else ():
         _ensure_decorated(task)
     return result
 

@@ -109,7 +109,8 @@ class FakeAWS:
             moto_ext.install(self.registry)
             if self._verify:
                 moto_ext.verify_dispatch()
-            moto_ext.reset_backends()  # a new stage starts empty, whatever ran before it
+            # No reset: moto's state is process-wide and may hold a suite's own resources
+            # (mock_aws, a conftest's seed). Everything a stage seeds has a unique name.
             self._workdir = Path(tempfile.mkdtemp(prefix="smp-compat-fakeaws-"))
             self._moto = moto_ext.MotoServer()
             self._moto.start()
@@ -176,7 +177,8 @@ class FakeAWS:
     def reset(self) -> None:
         """Forget all AWS resources, sessions and proxy records (between cells or runs).
 
-        moto's state is process-wide: call it only when no cell is running.
+        moto's state is process-wide: call it only when no cell is running, and never on a
+        FakeAWS that shares the process with a suite's own moto state (it would go too).
         """
         from compat.fakeaws import moto_ext  # noqa: PLC0415
 

@@ -28,6 +28,7 @@ from compat.init.detect import Tool
 __all__ = [
     "Change",
     "adapter_toml",
+    "check_inside",
     "remove_owned",
     "tool_command",
     "tox_section",
@@ -105,6 +106,26 @@ def tool_command(text: str) -> list[str | list[str]]:
     return command
 
 
+#: A Go module path element (golang.org/x/mod/module ``CheckPath``): no tox substitution
+#: (``{/}``, ``{env:…}``), no space, no leading or trailing dot (``..`` would build outside).
+_GO_ELEMENT = re.compile(r"[A-Za-z0-9_~-]([A-Za-z0-9._~-]*[A-Za-z0-9_~-])?")
+
+
+def _go_program(tool: Tool) -> str:
+    """The program name, checked before it goes into ``tox.ini``'s ``go build -o`` line."""
+    main_parts = tool.main_package.split("/")
+    if (
+        not _GO_ELEMENT.fullmatch(tool.program)
+        or main_parts[0] != "."
+        or not all(_GO_ELEMENT.fullmatch(part) for part in main_parts[1:])
+    ):
+        raise UserError(
+            f"{tool.found_in or 'go.mod'}: {tool.program!r} is not a Go module path element "
+            "(letters, digits, . _ ~ -, no leading or trailing dot); fix go.mod's module line"
+        )
+    return tool.program
+
+
 def _toml_string(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -117,7 +138,8 @@ def adapter_toml(tool: Tool, command: list[str | list[str]], kind: str) -> str:
         else _toml_string(item)
         for item in command
     ]
-    requires = [f"requires.binary = {_toml_string(tool.program)}"]
+    program = _go_program(tool) if tool.language == "go" else tool.program
+    requires = [f"requires.binary = {_toml_string(program)}"]
     if tool.language == "go":
         env = "SMP_COMPAT_" + re.sub(r"[^A-Z0-9]", "_", tool.name.upper())
         requires.append(f'requires.path_env = "{env}"  # tox.ini builds it there')
@@ -155,14 +177,15 @@ def tox_section(tool: Tool, adapter: str) -> str:
         "    CI",
     ]
     if tool.language == "go":
+        program = _go_program(tool)
         env = "SMP_COMPAT_" + re.sub(r"[^A-Z0-9]", "_", tool.name.upper())
         lines += [
             "skip_install = true",
             "allowlist_externals = go",
             "set_env =",
-            f"    {env} = {{envtmpdir}}{{/}}{tool.program}",
+            f"    {env} = {{envtmpdir}}{{/}}{program}",
             "commands_pre =",
-            f"    go build -o {{envtmpdir}}{{/}}{tool.program} {tool.main_package}",
+            f"    go build -o {{envtmpdir}}{{/}}{program} {tool.main_package}",
         ]
     lines += [
         "commands =",
@@ -198,6 +221,20 @@ jobs:
 
 
 # --- writing -----------------------------------------------------------------------------
+
+
+def check_inside(root: Path, paths: list[Path]) -> None:
+    """Refuse, before anything is written, a target that a symlink already in the repository
+    (the file itself or a directory on its way) leads out of it: init would write there."""
+    top = root.resolve()
+    for path in paths:
+        real = path.resolve()
+        if not real.is_relative_to(top):
+            shown = path.relative_to(root) if path.is_relative_to(root) else path
+            raise UserError(
+                f"{shown} leads out of the repository (to {real}) through a symlink; "
+                "init writes nothing there: remove the symlink"
+            )
 
 
 def write_owned(path: Path, text: str, what: str) -> Change:

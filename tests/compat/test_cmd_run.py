@@ -110,6 +110,8 @@ def test_a_new_tool_runs_from_its_adapter_file_alone(tmp_path: Path) -> None:
     assert "newtool" in text and "legacy-argv" in text
     # The reports come from the same document (compat.report, when installed).
     assert (out / "index.html").is_file() and (out / "junit.xml").is_file()
+    # The run ends with the page to open, by a path that works from any directory.
+    assert done.stdout.splitlines()[-1] == f"report page: {out / 'index.html'}", done.stdout
 
 
 @pytest.mark.parametrize(

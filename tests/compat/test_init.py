@@ -406,3 +406,65 @@ def test_tox_e_compat_in_a_fresh_repository(tmp_path: Path) -> None:
     regressed = diff(reports / "matrix.json", before)
     assert regressed.returncode == 1, regressed.stdout + regressed.stderr
     assert "Regressions (passed, now fails)" in regressed.stdout
+
+
+@pytest.mark.parametrize(
+    ("planted", "target_of"),
+    [
+        ("tox.ini", lambda outside: outside / "bashrc"),
+        ("smp-compat", lambda outside: outside),
+        (".github", lambda outside: outside),
+    ],
+    ids=["file", "adapter-dir", "workflow-dir"],
+)
+def test_a_planted_symlink_out_of_the_repository_is_refused_and_nothing_written(
+    planted: str, target_of: object, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The attack: a repository that ships a symlink where init writes, pointing at a file
+    or directory of the user's outside it (``tox.ini`` -> ``~/.bashrc``)."""
+    repo = _repo(tmp_path)
+    outside = tmp_path / "home"
+    outside.mkdir()
+    (outside / "bashrc").write_text("# the user's own\n")
+    assert callable(target_of)
+    (repo / planted).symlink_to(target_of(outside))
+    assert _init(repo) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"smp-compat init: error: {planted}") and "symlink" in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in outside.iterdir()) == ["bashrc"]
+    assert (outside / "bashrc").read_text() == "# the user's own\n"
+    assert sorted(p.name for p in repo.iterdir()) == sorted(["mytool", "pyproject.toml", planted])
+
+
+def test_a_symlink_that_stays_inside_the_repository_is_fine(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / "ci").mkdir()
+    (repo / ".github").symlink_to("ci")
+    assert _init(repo) == 0
+    assert (repo / "ci" / "workflows" / "smp-compat.yml").is_file()
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "example.com/x{/}..{/}..{/}..{/}pwned",  # tox's {/}: go build -o outside the env
+        "example.com/{env:HOME}",
+        "example.com/it's",  # an unbalanced quote in tox's shlex-split commands
+    ],
+    ids=["tox-separator", "tox-env", "quote"],
+)
+def test_a_go_program_name_that_would_rewrite_tox_ini_is_refused(
+    module: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The attack: a go.mod whose module path's last element is tox syntax, which init would
+    paste into ``go build -o {envtmpdir}{/}<program>`` and ``set_env``; ``--name`` names the
+    adapter, not the program, so it must not get the name through."""
+    repo = tmp_path / "gotool"
+    repo.mkdir()
+    (repo / "go.mod").write_text(f"module {module}\n\ngo 1.22\n")
+    (repo / "main.go").write_text("package main\n\nfunc main() {}\n")
+    assert _init(repo, "--name", "gotool") == 2
+    err = capsys.readouterr().err
+    assert "is not a Go module path element" in err and len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in repo.iterdir()) == ["go.mod", "main.go"]

@@ -137,3 +137,103 @@ def test_a_session_that_never_started_the_plugin_says_so(fake_aws: FakeAWS, tmp_
 def test_an_unknown_scenario_lists_the_known_ones(fake_aws: FakeAWS, tmp_path: Path) -> None:
     with pytest.raises(UnknownScenarioError, match="known: shell, kms, kms-profile"):
         Harness(fake_aws, tmp_path).session("kmz")
+
+
+USERS_MOTO = """
+import boto3
+import pytest
+from moto import mock_aws
+
+
+@pytest.fixture(scope="session", autouse=True)
+def users_moto():
+    # A suite's own moto, seeded before any smp_* fixture starts.
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="users-bucket")
+        boto3.client("ssm", region_name="eu-west-1").put_parameter(
+            Name="/users/param", Value="kept", Type="String"
+        )
+        yield
+
+
+def users_state():
+    buckets = boto3.client("s3", region_name="us-east-1").list_buckets()["Buckets"]
+    param = boto3.client("ssm", region_name="eu-west-1").get_parameter(Name="/users/param")
+    return [b["Name"] for b in buckets], param["Parameter"]["Value"]
+"""
+
+#: ecspresso before v1.6.0 in a subprocess: ExecuteCommand, then the plugin with 4 argv.
+LEGACY_CALLER = """
+import json, subprocess, sys
+import boto3
+cluster, task, container, region = sys.argv[1:5]
+session = boto3.client("ecs").execute_command(
+    cluster=cluster, task=task, container=container, interactive=True, command="/bin/sh"
+)["session"]
+argv = ["session-manager-plugin", json.dumps(session), region, "StartSession"]
+sys.exit(subprocess.run(argv).returncode)  # stdin: the harness's shell input
+"""
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_the_fixtures_are_guests_in_the_users_moto(pytester: pytest.Pytester) -> None:
+    """A suite with its own moto state: the smp_* fixtures start beside it, leave it intact,
+    and a kit session still gets its real verdict, also after the user's own ``mock_aws``
+    test reset moto's backends in between; the user's ECS tasks keep moto's ids and states."""
+    pytester.makeconftest(USERS_MOTO)
+    pytester.makepyfile(
+        f"""
+        import sys
+        import boto3
+        from moto import mock_aws
+        from conftest import users_state
+
+        CALLER = {LEGACY_CALLER!r}
+
+        def check_legacy(session):
+            ran = session.run(
+                [sys.executable, "-c", CALLER, session.cluster, session.task_id,
+                 session.container, session.region]
+            )
+            assert ran.exit_code is not None
+            session.assert_verdict("fail", "legacy-argv")
+
+        def test_a_kit_session(smp_session):
+            check_legacy(smp_session)
+
+        def test_the_users_state_is_intact():
+            assert users_state() == (["users-bucket"], "kept")
+
+        def test_the_users_ecs_tasks_keep_motos_ids_and_lifecycle():
+            subnet = boto3.client("ec2", region_name="eu-west-1").describe_subnets()
+            ecs = boto3.client("ecs", region_name="eu-west-1")
+            ecs.create_cluster(clusterName="users")
+            ecs.register_task_definition(
+                family="users", requiresCompatibilities=["FARGATE"], networkMode="awsvpc",
+                cpu="256", memory="512",
+                containerDefinitions=[{{"name": "c", "image": "x", "memory": 64}}],
+            )
+            network = {{"subnets": [subnet["Subnets"][0]["SubnetId"]], "securityGroups": []}}
+            task = ecs.run_task(
+                cluster="users", taskDefinition="users", launchType="FARGATE",
+                networkConfiguration={{"awsvpcConfiguration": network}},
+            )["tasks"][0]
+            assert task["taskArn"].rsplit("/", 1)[1].count("-") == 4  # moto's dashed UUID
+            described = [
+                ecs.describe_tasks(cluster="users", tasks=[task["taskArn"]])["tasks"][0]
+                for _ in range(2)
+            ]
+            assert [d["lastStatus"] for d in described] == ["DEACTIVATING", "STOPPING"]
+            assert "runtimeId" not in described[0]["containers"][0]
+
+        @mock_aws
+        def test_a_users_own_mock_aws_test():
+            boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="scratch")
+
+        def test_a_kit_session_after_the_users_reset(smp_harness):
+            check_legacy(smp_harness.session("kms"))
+        """
+    )
+    result = pytester.runpytest_subprocess(*_plugin_args(), "-p", "no:cacheprovider", timeout=240)
+    result.assert_outcomes(passed=5)
