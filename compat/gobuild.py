@@ -16,7 +16,6 @@ a file lock guards each build directory, as ``compat.toolenv`` does for pip.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import shutil
@@ -24,9 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from compat.cachelock import locked
 
 __all__ = ["GO_BUILD_TIMEOUT", "GoBuildError", "GoPackage", "build", "find_go", "go_env"]
 
@@ -149,7 +149,7 @@ def build(spec: str, name: str, root: Path, *, install: bool = True) -> Path:
             f"building {package} needs Go (https://go.dev/doc/install): no go on PATH"
         )
     home.mkdir(parents=True, exist_ok=True)
-    with _locked(home.parent / f"{home.name}.lock"):
+    with locked(home.parent / f"{home.name}.lock"):
         if (home / _DONE).exists() and program.exists():
             return program
         _raise_if_failed_recently(home / _FAILED)
@@ -217,16 +217,3 @@ def _raise_if_failed_recently(marker: Path) -> None:
 
 def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path``: two runs never build one tool at once."""
-    import fcntl  # noqa: PLC0415 - POSIX only, like the sandboxes
-
-    with path.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)

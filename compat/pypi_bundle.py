@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Literal
 
+from compat.cachelock import locked
+
 __all__ = ["PIN_RE", "Bundle", "BundleError", "program", "unpack"]
 
 #: ``name==version``: an exact pin, so a cached bundle never goes stale.
@@ -75,7 +77,7 @@ def program(bundle: Bundle, cache: Path, *, install: bool = True) -> Path:
     if not install:
         raise BundleError(f"{bundle.requirement} is not downloaded yet (installs disabled)")
     root.mkdir(parents=True, exist_ok=True)
-    with _locked(root / f"{bundle.key}.lock"):
+    with locked(root / f"{bundle.key}.lock"):
         found = _cached(final)  # another run finished it while we waited
         if found is not None:
             return found
@@ -107,19 +109,6 @@ def _cached(final: Path) -> Path | None:
         return None
     found = final / str(record.get("program", ""))
     return found if found.is_file() and os.access(found, os.X_OK) else None
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive ``flock``: one extraction per bundle at a time, across processes."""
-    import fcntl  # noqa: PLC0415 - POSIX only, like the rest of the runner
-
-    with path.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
 def _build(bundle: Bundle, work: Path) -> str:

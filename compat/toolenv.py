@@ -8,18 +8,17 @@ variant's cells become ``skipped`` with the reason, never ``pass``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from compat.adapter import Requirement, Variant
+from compat.cachelock import locked
 from compat.pypi_bundle import Bundle, BundleError, program
 from compat.templating import Text
 
@@ -218,23 +217,10 @@ def _pypi(requirement: Requirement, name: str | None, *, install: bool) -> Resol
     return _install(requirement.pypi, venv, program, done)
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``path``: two runs never install into one venv at once."""
-    import fcntl  # noqa: PLC0415
-
-    with path.open("a") as handle:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-
-
 def _install(pypi: str, venv: Path, program: Path, done: Path) -> Resolved | Missing:
     venv.parent.mkdir(parents=True, exist_ok=True)
     log = venv.parent / f"{venv.name}.log"
-    with _locked(venv.parent / f"{venv.name}.lock"):
+    with locked(venv.parent / f"{venv.name}.lock"):
         if done.exists() and program.exists():
             return Resolved(program, (venv / "bin",), f"cached venv {venv}")
         shutil.rmtree(venv, ignore_errors=True)
