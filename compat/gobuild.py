@@ -65,6 +65,9 @@ _FAILED = ".smp-compat-failed"
 #: Seconds a failed build is not retried (a proxy's refusal or a compile error is final; a
 #: day lets a fixed proxy or toolchain be picked up). Delete the file to retry at once.
 RETRY_AFTER = 86400.0
+#: ``reading <proxy URL>: `` in go's refusals: the URL is left out of the reason, since a
+#: GOPROXY may carry credentials and the reason is published in the reports.
+_READING_RE = re.compile(r"reading \S+://\S+: ")
 
 
 class GoBuildError(Exception):
@@ -123,7 +126,8 @@ def first_error(output: str) -> str:
         if _NOISE_RE.match(line):
             continue
         more = lines[i + 1].strip() if i + 1 < len(lines) and lines[i + 1][:1] == "\t" else ""
-        return f"{line.strip()} {more}".strip() if more else line.strip()
+        said = f"{line.strip()} {more}".strip() if more else line.strip()
+        return _READING_RE.sub("the module proxy answered ", said)
     return "go gave no reason"
 
 

@@ -76,13 +76,13 @@ def test_a_spec_is_a_package_path_at_a_version() -> None:
 def test_the_reason_is_goes_first_meaningful_line() -> None:
     output = (
         "go: downloading github.com/kayac/ecspresso v1.5.9\n"
-        "go: github.com/kayac/ecspresso/cmd/ecspresso@v1.5.9: reading https://proxy/x: "
+        "go: github.com/kayac/ecspresso/cmd/ecspresso@v1.5.9: reading https://u:secret@proxy/x: "
         "403 Forbidden\n"
         "\tserver response: This module version is not available.\n"
         "go: something else\n"
     )
     assert first_error(output) == (
-        "go: github.com/kayac/ecspresso/cmd/ecspresso@v1.5.9: reading https://proxy/x: 403 "
+        "go: github.com/kayac/ecspresso/cmd/ecspresso@v1.5.9: the module proxy answered 403 "
         "Forbidden server response: This module version is not available."
     )
     assert first_error("# example.test/x\n./main.go:3:15: undefined: y\n") == (
