@@ -23,9 +23,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from compat.adapter_load import load_adapters
+from compat.adapter.load import load_adapters
 from compat.fakeaws import FakeAWS
-from compat.plan import Filters, plan
+from compat.plan.cells import Filters, plan
 from compat.runner import run_cells
 
 LAUNCHERS = {"native": True, "shim": False}

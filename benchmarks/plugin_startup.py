@@ -22,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from compat.launcher import PluginServer, build_launcher, write_launcher
-from compat.shim import write_shim
+from compat.launcher.shim import write_shim
 
 
 def _time(cmd: list[str]) -> float:

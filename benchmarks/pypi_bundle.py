@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from compat.adapter_load import load_adapters
-from compat.toolenv import Resolved, resolve
+from compat.adapter.load import load_adapters
+from compat.runner.toolenv import Resolved, resolve
 
 ROUNDS = 5
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from compat.fakeaws import FakeAWS
 from compat.launcher import PluginServer, build_launcher
-from compat.sandbox import Sandbox, make_sandbox
+from compat.runner.sandbox import Sandbox, make_sandbox
 
 RELEASE = "1.2.677.0"
 

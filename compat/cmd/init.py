@@ -54,7 +54,7 @@ def main(args: argparse.Namespace) -> int:
     """Detect, render, validate the adapter, write what is ours, say what to run next."""
     from dataclasses import replace  # noqa: PLC0415
 
-    from compat.adapter_load import load_adapter  # noqa: PLC0415
+    from compat.adapter.load import load_adapter  # noqa: PLC0415
     from compat.errors import UserError  # noqa: PLC0415
     from compat.init import files  # noqa: PLC0415
     from compat.init.detect import Tool, adapter_name, detect  # noqa: PLC0415

@@ -32,8 +32,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Read and validate every part, merge, validate the result, write it."""
-    from compat import matrix  # noqa: PLC0415
     from compat.errors import UserError  # noqa: PLC0415
+    from compat.report import matrix  # noqa: PLC0415
     from compat.report.bundle import load, write_reports  # noqa: PLC0415
     from compat.report.schema import validate  # noqa: PLC0415
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from compat.plan import Cell
+    from compat.plan.cells import Cell
     from compat.runner.result import CellResult
 
 HELP = "run the compatibility matrix and write matrix.json and matrix.md"
@@ -96,10 +96,10 @@ def _real_plugin() -> Path | None:
 
 def main(args: argparse.Namespace) -> int:
     """Plan, run, write; see the module docstring for the exit status."""
-    from compat.adapter_load import builtin_paths, load_adapters  # noqa: PLC0415
+    from compat.adapter.load import builtin_paths, load_adapters  # noqa: PLC0415
     from compat.errors import UserError  # noqa: PLC0415
-    from compat.plan import Filters, plan  # noqa: PLC0415
-    from compat.shard import fingerprint, parse_shard, share  # noqa: PLC0415
+    from compat.plan.cells import Filters, plan  # noqa: PLC0415
+    from compat.plan.shard import fingerprint, parse_shard, share  # noqa: PLC0415
 
     shard = parse_shard(args.shard) if args.shard else None
     if args.jobs < 1:
@@ -125,8 +125,7 @@ def main(args: argparse.Namespace) -> int:
     if shard is not None:
         cells = share(planned, shard)
         print(f"shard {shard}: {len(cells)} of {len(planned)} cells")
-    from compat import matrix  # noqa: PLC0415
-    from compat.report import markdown  # noqa: PLC0415
+    from compat.report import markdown, matrix  # noqa: PLC0415
     from compat.report import summary as step_summary  # noqa: PLC0415
     from compat.report.bundle import Staging, render_into  # noqa: PLC0415
     from compat.report.schema import validate  # noqa: PLC0415

@@ -99,7 +99,7 @@ def _exports(fake: FakeAWS) -> list[str]:
 def _demo(fake: FakeAWS, bin_dir: Path, *, kms: bool) -> list[str]:
     """Seed the demo targets and write the fake plugin into ``bin_dir`` (what ``smp-compat
     shim DIR`` does): ``aws`` finds ``session-manager-plugin`` on PATH or refuses to start."""
-    from compat.shim import write_shim  # noqa: PLC0415
+    from compat.launcher.shim import write_shim  # noqa: PLC0415
 
     task = fake.seed_ecs_task(kms_key=kms)
     instance = fake.seed_ec2_instance(kms_key=kms)

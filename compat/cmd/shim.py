@@ -29,7 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def main(args: argparse.Namespace) -> int:
     """Write the shim and print its path."""
-    from compat.shim import write_shim  # noqa: PLC0415 - keep `smp-compat --help` fast
+    from compat.launcher.shim import write_shim  # noqa: PLC0415 - keep `smp-compat --help` fast
 
     path = write_shim(args.directory, release=args.release, record=args.record, real=args.real)
     print(path)

@@ -1,9 +1,10 @@
 """What a scenario arranges for a session, the same for a matrix cell and the pytest harness.
 
-The runner (``compat/runner/cell.py``) and the harness (``compat/session_check.py``) promise the
+The runner (``compat/runner/cell.py``) and the harness
+(``compat/integrations/session_check.py``) promise the
 same verdict for the same tool, so the rules that decide it live here once: whether the agent
 demands KMS, how the target is seeded, which hosts the plugin may reach through the proxy, what
-:class:`compat.verdict.Setup` the judge gets.
+:class:`compat.verdict.rules.Setup` the judge gets.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from compat.verdict import Setup
+from compat.verdict.rules import Setup
 
 if TYPE_CHECKING:
-    from compat.adapter import Kind
+    from compat.adapter.model import Kind
     from compat.fakeaws import FakeAWS
     from compat.fakeaws.seed import Ec2Target, EcsTarget
-    from compat.scenario import Scenario
+    from compat.plan.scenario import Scenario
 
 __all__ = [
     "PLUGIN_HOSTS",
@@ -103,7 +104,7 @@ def seeded(
 
 
 def judge_setup(scenario: Scenario, fake: FakeAWS) -> Setup:
-    """What the scenario arranged, for :func:`compat.verdict.judge`."""
+    """What the scenario arranged, for :func:`compat.verdict.rules.judge`."""
     return Setup(
         kms=kms_demanded(scenario),
         session=scenario.user.session,

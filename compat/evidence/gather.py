@@ -1,4 +1,6 @@
-"""Gather what a session left behind, under one deadline, into :class:`compat.verdict.Evidence`.
+"""Gather what a session left behind, under one deadline, into an ``Evidence``.
+
+The evidence type is :class:`compat.verdict.rules.Evidence`.
 
 Called once the tool is done (``compat.runner.process.run_process`` returns only when the
 tool's whole process group has ended). What can still be owed then: the end line of a plugin
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from compat.evidence.procs import alive
 from compat.evidence.records import read_records, unfinished
-from compat.verdict import Evidence
+from compat.verdict.rules import Evidence
 
 if TYPE_CHECKING:
     from compat.fakeaws import FakeAWS

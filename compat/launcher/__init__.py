@@ -5,7 +5,7 @@ cache, like the container relay), :class:`PluginServer` (one warm ``server.py`` 
 run: the imports of a plugin start are done once; every start is served in a forked child)
 and :func:`write_launcher` (puts the program, its configuration and a Python shim as its
 fallback into a sandbox's bin directory). Without a compiler the sandbox gets the pure-Python
-shim (``compat/shim.py``); when the server is not running the launcher execs that shim.
+shim (``compat/launcher/shim.py``); when the server is not running the launcher execs that shim.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from compat.errors import UserError
-from compat.shim import PLUGIN_NAME, check_target, package_root, write_shim
+from compat.launcher.shim import PLUGIN_NAME, check_target, package_root, write_shim
 
 __all__ = [
     "CONF_NAME",
@@ -220,7 +220,7 @@ def write_launcher(
     """Write ``directory/session-manager-plugin`` (the launcher), its configuration and shim.
 
     Raises:
-        UserError: as :func:`compat.shim.write_shim` (unknown release, a foreign file...).
+        UserError: as :func:`compat.launcher.shim.write_shim` (unknown release, a foreign file...).
     """
     directory = directory.expanduser().absolute()
     target = directory / PLUGIN_NAME

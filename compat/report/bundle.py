@@ -155,8 +155,8 @@ def render_into(
 ) -> Written:
     """Write matrix.md (and matrix.json with ``matrix``; index.html, junit.xml and badges/ with
     ``reports``) straight into ``directory``, a staging directory."""
-    from compat import matrix as matrix_json  # noqa: PLC0415
     from compat.report import badges, html, junit, markdown  # noqa: PLC0415
+    from compat.report import matrix as matrix_json  # noqa: PLC0415
 
     written = Written()
     if matrix:

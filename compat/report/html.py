@@ -20,11 +20,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from compat import reasons
 from compat.report.escape import clean, safe_link, spans
 from compat.report.headline import DEFINITION, kms_answer, sentence
 from compat.report.markdown import where
 from compat.report.model import STATUSES, Matrix, Tally, status_of
+from compat.verdict import reasons
 
 __all__ = ["render", "write"]
 
@@ -105,7 +105,7 @@ def _pct(tally: Tally) -> str:
 
 
 def _checked(matrix: Matrix, row: Mapping[str, Any]) -> str:
-    """The badge of a replay compared with its real release (``compat.agreement``)."""
+    """The badge of a replay compared with its real release (``compat.verdict.agreement``)."""
     check = matrix.replay_check(str(row["id"]))
     if check is None:
         return ""

@@ -14,9 +14,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from compat import reasons
 from compat.report.escape import xml_text
 from compat.report.model import Matrix
+from compat.verdict import reasons
 
 __all__ = ["build", "testcase_name", "write"]
 

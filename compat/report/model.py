@@ -161,7 +161,7 @@ class Matrix:
         return self._rows_by_tool.get(tool, [])
 
     def replay_check(self, row_id: str) -> Mapping[str, Any] | None:
-        """How a replay row compared with its run twin (``compat.agreement``), if it was."""
+        """How a replay row compared with its run twin (``compat.verdict.agreement``), if it was."""
         checks: Mapping[str, Mapping[str, Any]] = self.document.get("replay_checks") or {}
         return checks.get(row_id)
 

@@ -2,7 +2,7 @@
 
 The cells follow the failure patterns the research found in real tools (legacy argv refused by
 KMS, env-var mode on old plugins, warnings on the endpoint), with the real reason codes and
-remedies from :mod:`compat.reasons`, so a rendered sample looks like a real run.
+remedies from :mod:`compat.verdict.reasons`, so a rendered sample looks like a real run.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from compat import reasons
 from compat.report.model import release_key
+from compat.verdict import reasons
 
 __all__ = ["RELEASES", "SCENARIOS", "sample_document"]
 

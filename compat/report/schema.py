@@ -18,7 +18,8 @@ from compat.errors import UserError
 
 __all__ = ["SCHEMA_VERSION", "MatrixInvalidError", "MatrixVersionError", "load_schema", "validate"]
 
-#: The matrix.json version this kit reads and writes (kept equal to compat.matrix.SCHEMA_VERSION).
+#: The matrix.json version this kit reads and writes
+#: (kept equal to compat.report.matrix.SCHEMA_VERSION).
 SCHEMA_VERSION = 1
 
 

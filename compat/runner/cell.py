@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compat import reasons
-from compat.adapter import Launch
-from compat.agreement import argv_shape
+from compat.adapter.model import Launch
+from compat.adapter.replay import ReplayError, replay
+from compat.adapter.templating import MissingValueError, render_argv, render_text
 from compat.evidence import (
     PLUGIN_HOSTS,
     collect,
@@ -29,16 +29,16 @@ from compat.evidence import (
 from compat.fakeaws import Credentials, FakeAWS
 from compat.fakeaws.seed import Ec2Target, EcsTarget
 from compat.launcher import Launcher
-from compat.plan import Cell
-from compat.reasons import Outcome
-from compat.replay import ReplayError, replay
+from compat.plan.cells import Cell
 from compat.runner.gate import KmsGate
 from compat.runner.process import Finished, PortProbe, run_process
 from compat.runner.result import CellResult
-from compat.sandbox import Sandbox, make_sandbox, scenario_aws_setup
-from compat.templating import MissingValueError, render_argv, render_text
-from compat.toolenv import Missing, Resolved
-from compat.verdict import judge, session_starts
+from compat.runner.sandbox import Sandbox, make_sandbox, scenario_aws_setup
+from compat.runner.toolenv import Missing, Resolved
+from compat.verdict import reasons
+from compat.verdict.agreement import argv_shape
+from compat.verdict.reasons import Outcome
+from compat.verdict.rules import judge, session_starts
 
 __all__ = ["RunContext", "run_cell"]
 
@@ -202,8 +202,8 @@ def _run_in_image(
     timeout: float,
     cell: Cell,
 ) -> Finished:
-    """The tool inside its container image, the fake plugin relayed in (compat/container)."""
-    from compat.container import run_in_container  # noqa: PLC0415 - docker SDK only if needed
+    """The tool inside its container image, the fake plugin relayed in (compat/runner/container)."""
+    from compat.runner.container import run_in_container  # noqa: PLC0415 - docker SDK only if needed
 
     ran = run_in_container(
         image, argv, env, sandbox, stdin=stdin_script, timeout=timeout,
@@ -356,7 +356,7 @@ def _run_seeded(
 
 
 def _ids(target: EcsTarget | Ec2Target) -> dict[str, str]:
-    """The seeded ids an argv may hold, by placeholder name (``compat.agreement``)."""
+    """The seeded ids an argv may hold, by placeholder name (``compat.verdict.agreement``)."""
     if isinstance(target, EcsTarget):
         return {
             "cluster": target.cluster_name,

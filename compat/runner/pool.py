@@ -13,10 +13,10 @@ from pathlib import Path
 
 from compat.fakeaws import FakeAWS
 from compat.launcher import PluginServer, start_server
-from compat.plan import Cell
+from compat.plan.cells import Cell
 from compat.runner.cell import RunContext, gate_key, run_cell
 from compat.runner.result import CellResult
-from compat.toolenv import Missing, Resolved, resolve
+from compat.runner.toolenv import Missing, Resolved, resolve
 
 __all__ = ["resolve_tools", "run_cells"]
 

@@ -31,7 +31,8 @@ class CellResult:
     duration_s: float = 0.0
     #: Wall time of the tool's own process (the rest is the kit's overhead).
     tool_duration_s: float = 0.0
-    #: What of the plugin's argv a verdict depends on (``compat.agreement``); ``None`` when the
+    #: What of the plugin's argv a verdict depends on (``compat.verdict.agreement``);
+    #: ``None`` when the
     #: plugin never started a session.
     argv_shape: dict[str, Any] | None = None
 

@@ -11,11 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from compat.adapter_load import AdapterError, builtin_paths, load_adapter, load_adapters
-from compat.errors import UserError
-from compat.formats import SessionFields, session_json, target_json
-from compat.placeholders import PLACEHOLDERS
-from compat.templating import (
+from compat.adapter.formats import SessionFields, session_json, target_json
+from compat.adapter.load import AdapterError, builtin_paths, load_adapter, load_adapters
+from compat.adapter.placeholders import PLACEHOLDERS
+from compat.adapter.templating import (
     MissingValueError,
     TemplateSyntaxError,
     Text,
@@ -23,6 +22,7 @@ from compat.templating import (
     render_argv,
     render_text,
 )
+from compat.errors import UserError
 
 DATA = Path(__file__).parent / "data" / "adapters"
 README = Path(__file__).parents[2] / "adapters" / "README.md"

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from compat import matrix
-from compat.adapter_load import load_adapters
-from compat.agreement import argv_shape, checked_against, compare
-from compat.plan import Filters, plan
-from compat.report import html, markdown
+from compat.adapter.load import load_adapters
+from compat.plan.cells import Filters, plan
+from compat.report import html, markdown, matrix
 from compat.report.schema import validate
 from compat.runner.result import CellResult
+from compat.verdict.agreement import argv_shape, checked_against, compare
 
 IDS = {
     "cluster": "smp-c1",

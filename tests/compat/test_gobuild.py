@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from compat import gobuild
-from compat.adapter_load import AdapterError, load_adapter
-from compat.gobuild import GoBuildError, GoPackage, build, find_go, first_error, go_env
-from compat.toolenv import Missing, Resolved, resolve
+from compat.adapter.load import AdapterError, load_adapter
+from compat.install import gobuild
+from compat.install.gobuild import GoBuildError, GoPackage, build, find_go, first_error, go_env
+from compat.runner.toolenv import Missing, Resolved, resolve
 
 MODULE = "example.test/hello"
 MAIN = (
@@ -54,7 +54,7 @@ def go_proxy(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def go_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One cache for the module's builds, so Go's build cache is warm after the first; laid
-    out as ``compat.toolenv.cache_dir() / "go"``."""
+    out as ``compat.runner.toolenv.cache_dir() / "go"``."""
     return tmp_path_factory.mktemp("xdg") / "smp-compat" / "go"
 
 
@@ -139,7 +139,7 @@ def test_without_go_the_variant_is_skipped_with_the_reason(
 
 
 def _builtin():  # type: ignore[no-untyped-def]
-    from compat.adapter_load import load_adapters  # noqa: PLC0415
+    from compat.adapter.load import load_adapters  # noqa: PLC0415
 
     return load_adapters()
 
@@ -207,7 +207,7 @@ def test_a_version_the_proxy_lacks_or_a_compile_error_is_the_reason(
 def test_a_run_variant_gets_the_built_program(
     go_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("compat.toolenv.cache_dir", lambda: go_root.parent)
+    monkeypatch.setattr("compat.runner.toolenv.cache_dir", lambda: go_root.parent)
     path = tmp_path / "hello.toml"
     path.write_text(
         'name = "hello"\nhomepage = "h"\nkind = "ecs-exec"\n[[variant]]\nversion = "1.0.0"\n'

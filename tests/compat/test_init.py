@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from compat.adapter_load import load_adapter
+from compat.adapter.load import load_adapter
 from compat.cli import main
 from compat.init.detect import detect
 from tests.shared_stage import stop_shared

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from compat import matrix
-from compat.adapter_load import load_adapters
-from compat.plan import Filters, plan
-from compat.reasons import REASONS
+from compat.adapter.load import load_adapters
+from compat.plan.cells import Filters, plan
+from compat.report import matrix
 from compat.runner.result import CellResult
+from compat.verdict.reasons import REASONS
 
 
 def _results() -> tuple[list, list[CellResult]]:  # type: ignore[type-arg]

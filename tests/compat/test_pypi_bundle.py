@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from compat.adapter import Requirement
-from compat.adapter_load import AdapterError, load_adapter, load_adapters
-from compat.pypi_bundle import Bundle, BundleError, program, unpack
-from compat.toolenv import Missing, Resolved, resolve
+from compat.adapter.load import AdapterError, load_adapter, load_adapters
+from compat.adapter.model import Requirement
+from compat.install.pypi_bundle import Bundle, BundleError, program, unpack
+from compat.runner.toolenv import Missing, Resolved, resolve
 
 NAME = "smp-bundle-fixture"
 PATH = "smp_bundle_fixture/_jsii/*.jsii.tgz!package/lib/layer.zip!tool/v1/*/dist/tool"

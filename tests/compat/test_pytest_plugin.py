@@ -14,8 +14,8 @@ import boto3
 import pytest
 
 from compat.fakeaws import FakeAWS
-from compat.scenario import UnknownScenarioError
-from compat.session_check import Harness, SessionAssertionError
+from compat.integrations.session_check import Harness, SessionAssertionError
+from compat.plan.scenario import UnknownScenarioError
 
 pytest_plugins = ["pytester"]
 
@@ -35,16 +35,17 @@ def _example() -> str:
 
 
 def _plugin_args() -> list[str]:
-    """``-p compat.pytest_plugin`` unless the installed entry point already loads it."""
+    """``-p compat.integrations.pytest_plugin`` unless the entry point already loads it."""
     installed = any(
-        e.value == "compat.pytest_plugin" for e in metadata.entry_points(group="pytest11")
+        e.value == "compat.integrations.pytest_plugin"
+        for e in metadata.entry_points(group="pytest11")
     )
-    return [] if installed else ["-p", "compat.pytest_plugin"]
+    return [] if installed else ["-p", "compat.integrations.pytest_plugin"]
 
 
 def test_the_entry_point_names_the_plugin_module() -> None:
     table = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]
-    assert table["pytest11"] == {"smp-compat": "compat.pytest_plugin"}
+    assert table["pytest11"] == {"smp-compat": "compat.integrations.pytest_plugin"}
 
 
 @pytest.mark.integration

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from compat import reasons
-from compat.reasons import REASONS, Outcome
+from compat.verdict import reasons
+from compat.verdict.reasons import REASONS, Outcome
 
 REQUIRED_FAILURES = [
     "legacy-argv",

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from compat.adapter_load import load_adapter, load_adapters
+from compat.adapter.load import load_adapter, load_adapters
 from compat.fakeaws import FakeAWS
-from compat.plan import Filters, plan
+from compat.plan.cells import Filters, plan
 from compat.runner import CellResult, run_cells
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from compat import matrix
-from compat.adapter_load import load_adapters
-from compat.agreement import compare, twin_of
+from compat.adapter.load import load_adapters
 from compat.fakeaws import FakeAWS
-from compat.plan import Filters, plan
+from compat.plan.cells import Filters, plan
+from compat.report import matrix
 from compat.runner import run_cells
-from compat.toolenv import Missing, resolve
-from compat.verdict import session_starts
+from compat.runner.toolenv import Missing, resolve
+from compat.verdict.agreement import compare, twin_of
+from compat.verdict.rules import session_starts
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from compat.sandbox import aws_setup
+from compat.runner.sandbox import aws_setup
 
 FAKE_ENV = {
     "AWS_ACCESS_KEY_ID": "AKIAFAKE",

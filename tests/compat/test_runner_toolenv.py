@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from compat.adapter_load import load_adapters
-from compat.toolenv import Missing, Resolved, cache_dir, resolve
+from compat.adapter.load import load_adapters
+from compat.runner.toolenv import Missing, Resolved, cache_dir, resolve
 
 
 def variant(tool: str, variant_id: str):  # type: ignore[no-untyped-def]

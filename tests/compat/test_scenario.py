@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from compat import scenario
-from compat.adapter_load import load_adapters
+from compat.adapter.load import load_adapters
 from compat.errors import UserError
-from compat.plan import Cell, FilterError, Filters, plan
+from compat.plan import scenario
+from compat.plan.cells import Cell, FilterError, Filters, plan
 from fake_plugin.releases import RELEASES
 
 

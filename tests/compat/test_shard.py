@@ -17,14 +17,14 @@ from typing import Any
 
 import pytest
 
-from compat import matrix
-from compat.adapter_load import load_adapters
+from compat.adapter.load import load_adapters
 from compat.cli import main
 from compat.errors import UserError
-from compat.plan import Filters, plan
+from compat.plan.cells import Filters, plan
+from compat.plan.shard import Shard, assign, cost, fingerprint, parse_shard, share
+from compat.report import matrix
 from compat.report.schema import validate
 from compat.runner.result import CellResult
-from compat.shard import Shard, assign, cost, fingerprint, parse_shard, share
 
 ROOT = Path(__file__).resolve().parents[2]
 FILTER = ["--scenario", "shell", "--scenario", "kms", "--release", "1.2.677.0"]
@@ -75,8 +75,8 @@ def test_every_cell_lands_in_exactly_one_balanced_shard(cells: list[Any]) -> Non
 
 def test_the_split_is_the_same_in_every_process(cells: list[Any]) -> None:
     code = (
-        "from compat.adapter_load import load_adapters; from compat.plan import plan; "
-        "from compat.shard import assign; print(assign(plan(load_adapters()), 3))"
+        "from compat.adapter.load import load_adapters; from compat.plan.cells import plan; "
+        "from compat.plan.shard import assign; print(assign(plan(load_adapters()), 3))"
     )
     seen = set()
     for seed in ("1", "2"):

@@ -15,7 +15,7 @@ import pytest
 
 from compat import cli
 from compat.errors import UserError
-from compat.shim import MARKER, MAX_SHEBANG, write_shim
+from compat.launcher.shim import MARKER, MAX_SHEBANG, write_shim
 
 ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"}
 HEAVY = (

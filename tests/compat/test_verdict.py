@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from compat.reasons import REASONS
-from compat.verdict import Evidence, Setup, is_probe, judge
+from compat.verdict.reasons import REASONS
+from compat.verdict.rules import Evidence, Setup, is_probe, judge
 from fake_plugin.releases import LEGACY_KMS_TEXT_NEW
 
 SID = "ecs-execute-command-0123456789abcdef0"
@@ -304,7 +304,7 @@ def _cell(
 def test_the_static_warning_stays_only_where_no_reconnect_cell_proved_it(
     reconnect: dict[str, Any], kept: list[str]
 ) -> None:
-    from compat.verdict import settle_endpoint_warnings  # noqa: PLC0415
+    from compat.verdict.rules import settle_endpoint_warnings  # noqa: PLC0415
 
     shell = _cell("shell/1.2.677.0", "pass", None, ["endpoint-not-ssm"])
     settled = settle_endpoint_warnings([shell, reconnect])

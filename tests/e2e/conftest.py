@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from compat.fakeaws import FakeAWS
-from compat.sandbox import Sandbox, make_sandbox
+from compat.runner.sandbox import Sandbox, make_sandbox
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from compat.adapter_load import load_adapters
+from compat.adapter.load import load_adapters
 from compat.evidence.records import read_records
 from compat.fakeaws import FakeAWS
-from compat.plan import Filters, plan
+from compat.plan.cells import Filters, plan
 from compat.runner import resolve_tools, run_cells
-from compat.toolenv import Missing
-from compat.verdict import is_probe
+from compat.runner.toolenv import Missing
+from compat.verdict.rules import is_probe
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

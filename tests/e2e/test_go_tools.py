@@ -2,7 +2,8 @@
 
 ecspresso 1.5.9 hands the plugin 4 argv and is refused as an old CLI when the session is
 KMS-encrypted; 1.6.0 (kayac/ecspresso#322) hands it 7 and gets an encrypted session. Both are
-built once into the user's cache (``compat.gobuild``), so the matrix reuses them; without Go or
+built once into the user's cache (``compat.install.gobuild``), so the matrix reuses them;
+without Go or
 a proxy that serves them the test is skipped with the builder's reason.
 """
 
@@ -12,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from compat.adapter_load import load_adapters
+from compat.adapter.load import load_adapters
 from compat.fakeaws import FakeAWS
-from compat.plan import Filters, plan
+from compat.plan.cells import Filters, plan
 from compat.runner import run_cells
-from compat.toolenv import Missing, resolve
+from compat.runner.toolenv import Missing, resolve
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 

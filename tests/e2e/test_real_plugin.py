@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from compat.fakeaws import FakeAWS
-from compat.sandbox import make_sandbox
+from compat.runner.sandbox import make_sandbox
 from tests.e2e.conftest import run_in
 
 pytestmark = pytest.mark.integration

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from compat.launcher import write_launcher
-from compat.shim import write_shim
+from compat.launcher.shim import write_shim
 from fake_plugin.versions import KNOWN_RELEASES
 from tests.launcher_stage import LAUNCHERS, plugin_server
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from plugin_helpers import clean_env, run_inprocess
 
-from compat.shim import write_shim
+from compat.launcher.shim import write_shim
 from fake_plugin import program, record
 from fake_plugin.console import Console
 

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from compat.container import engine_available
-from compat.container.engine import LABEL, docker_client
-from compat.container.images import busybox_image, python_image
-from compat.container.relay import RelayBuildError, build_relay
-from compat.sandbox import Sandbox
+from compat.runner.container import engine_available
+from compat.runner.container.engine import LABEL, docker_client
+from compat.runner.container.images import busybox_image, python_image
+from compat.runner.container.relay import RelayBuildError, build_relay
+from compat.runner.sandbox import Sandbox
 
 #: A stand-in for the shim, run on the host by the relay server: it reports what it was given.
 PROBE = r"""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from compat.adapter_load import AdapterError, load_adapter
+from compat.adapter.load import AdapterError, load_adapter
 
 HEAD = 'name = "mytool"\nhomepage = "https://example.org"\nkind = "ecs-exec"\n\n[[variant]]\n'
 COMMAND = 'command = ["mytool", "exec", "--cluster", "{cluster}", "--task", "{task_id}"]\n'

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from compat.container import run_in_container
 from compat.fakeaws import FakeAWS
-from compat.sandbox import Sandbox, make_sandbox
+from compat.runner.container import run_in_container
+from compat.runner.sandbox import Sandbox, make_sandbox
 from tests.e2e.conftest import run_in
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]

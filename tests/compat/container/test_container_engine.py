@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from compat.container import ContainerError, engine_available, run_in_container
-from compat.container.engine import LABEL, image_missing
-from compat.sandbox import Sandbox
+from compat.runner.container import ContainerError, engine_available, run_in_container
+from compat.runner.container.engine import LABEL, image_missing
+from compat.runner.sandbox import Sandbox
 from tests.compat.container.conftest import probe_report
 
 pytestmark = pytest.mark.integration

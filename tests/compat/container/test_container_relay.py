@@ -19,14 +19,14 @@ from pathlib import Path
 
 import pytest
 
-from compat.container.relay import (
+from compat.runner.container.relay import (
     RELAY_SOURCE,
     STDIN_MIN_ARGV,
     RelayServer,
     encode_frame,
     read_frame,
 )
-from compat.sandbox import Sandbox
+from compat.runner.sandbox import Sandbox
 from tests.compat.container.conftest import probe_report
 
 #: Arguments the probe ignores that make a start session-shaped (``<response> <region>

@@ -28,8 +28,8 @@ from compat.launcher import (
     build_launcher,
     write_launcher,
 )
-from compat.sandbox import make_sandbox
-from compat.shim import write_shim
+from compat.launcher.shim import write_shim
+from compat.runner.sandbox import make_sandbox
 from tests.launcher_stage import plugin_server
 
 __all__ = ["plugin_server"]

@@ -1,4 +1,4 @@
-"""Matrices to render: a realistic sample, and one built by compat.matrix from a real plan."""
+"""Matrices to render: a realistic sample, and one built by compat.report.matrix from a plan."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from compat import matrix
-from compat.adapter_load import load_adapters
-from compat.plan import Filters, plan
-from compat.reasons import REASONS
+from compat.adapter.load import load_adapters
+from compat.plan.cells import Filters, plan
+from compat.report import matrix
 from compat.report.sample import sample_document
 from compat.runner.result import CellResult
+from compat.verdict.reasons import REASONS
 
 
 @pytest.fixture
@@ -22,7 +22,7 @@ def document() -> dict[str, Any]:
 
 
 def built_document() -> dict[str, Any]:
-    """A matrix.json as ``smp-compat run`` writes it (compat.matrix.build over planned cells)."""
+    """A matrix.json as ``smp-compat run`` writes it (``matrix.build`` over planned cells)."""
     filters = Filters(
         adapters=("ecspresso/*", "copilot/*"),
         scenarios=("shell", "kms", "port-forward"),

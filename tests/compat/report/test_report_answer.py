@@ -11,10 +11,10 @@ from html import unescape
 from pathlib import Path
 from typing import Any
 
-from compat.reasons import REASONS
 from compat.report import html, markdown, summary
 from compat.report.headline import kms_answer
 from compat.report.model import Matrix
+from compat.verdict.reasons import REASONS
 from tests.compat.report import gfm
 from tests.compat.report.conftest import flipped
 

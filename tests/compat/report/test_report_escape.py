@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from compat.reasons import REASONS
 from compat.report import diff, junit, markdown
 from compat.report.escape import clean, code, inline, prose, safe_link, xml_text
+from compat.verdict.reasons import REASONS
 from tests.compat.report import gfm
 from tests.compat.report.conftest import flipped
 

@@ -11,10 +11,10 @@ import jsonschema
 import pytest
 from junitparser import Error, Failure, JUnitXml, Skipped
 
-from compat.reasons import REASONS
 from compat.report import badges, junit, markdown, summary
 from compat.report.model import Matrix
 from compat.report.sample import sample_document
+from compat.verdict.reasons import REASONS
 from tests.compat.report import gfm
 
 #: The shields.io endpoint schema (services/endpoint-common.js, docs/ecosystem.md §4): unknown keys
@@ -216,11 +216,11 @@ def test_variants_sharing_a_version_are_told_apart(document: dict[str, Any]) -> 
 
 
 def _reconnect_document() -> dict[str, Any]:
-    """awscli-v1 through compat.matrix.build: shell passes with the static warning, reconnect
+    """awscli-v1 through compat.report.matrix.build: shell passes with the static warning, reconnect
     fails resume-failed (what the AWS CLI's ECS endpoint in argv[6] leads to)."""
-    from compat import matrix  # noqa: PLC0415
-    from compat.adapter_load import load_adapters  # noqa: PLC0415
-    from compat.plan import Filters, plan  # noqa: PLC0415
+    from compat.adapter.load import load_adapters  # noqa: PLC0415
+    from compat.plan.cells import Filters, plan  # noqa: PLC0415
+    from compat.report import matrix  # noqa: PLC0415
     from compat.runner.result import CellResult  # noqa: PLC0415
 
     filters = Filters(

@@ -9,12 +9,11 @@ from typing import Any
 
 import pytest
 
-from compat import matrix
-from compat.adapter_load import load_adapters
-from compat.plan import plan
-from compat.reasons import REASONS
-from compat.report import html
+from compat.adapter.load import load_adapters
+from compat.plan.cells import plan
+from compat.report import html, matrix
 from compat.runner.result import CellResult
+from compat.verdict.reasons import REASONS
 from tests.compat.report.browser import Browser, find_chromium
 
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from compat.reasons import REASONS
 from compat.report import html
+from compat.verdict.reasons import REASONS
 from tests.compat.report.browser import Browser, find_chromium
 
 REPORT = Path(__file__).resolve().parents[3] / "reports" / "matrix.json"

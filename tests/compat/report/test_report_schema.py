@@ -1,4 +1,4 @@
-"""matrix.schema.json: what compat.matrix.build writes validates; bad files name the JSON path."""
+"""matrix.schema.json: what ``matrix.build`` writes validates; bad files name the JSON path."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from compat import matrix
 from compat.errors import UserError
-from compat.report import schema
+from compat.report import matrix, schema
 from compat.report.bundle import load
 
 

@@ -2,7 +2,7 @@
 
 An adapter is data, never code: a ``run`` variant
 names the real program and its command line; a ``replay`` variant reproduces, with a citation,
-the exact argv one release built and the API calls it made first. ``compat.adapter_load``
+the exact argv one release built and the API calls it made first. ``compat.adapter.load``
 reads and validates the files; this module only describes what a valid adapter is.
 """
 
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from compat.formats import SessionFormat, TargetFormat
-from compat.placeholders import ApiCall, Kind, Mode
-from compat.templating import Argv, Text, placeholders
+from compat.adapter.formats import SessionFormat, TargetFormat
+from compat.adapter.placeholders import ApiCall, Kind, Mode
+from compat.adapter.templating import Argv, Text, placeholders
 
 __all__ = [
     "Adapter",
@@ -71,7 +71,7 @@ class Requirement:
     #: Where the program is in ``pypi_bundle``: globs, one per archive, joined by ``!``.
     bundle_path: str | None = None
     #: A Go main package at a version, built from the module proxy into the cache
-    #: (``compat.gobuild``), e.g. ``github.com/kayac/ecspresso/cmd/ecspresso@v1.5.9``.
+    #: (``compat.install.gobuild``), e.g. ``github.com/kayac/ecspresso/cmd/ecspresso@v1.5.9``.
     go: str | None = None
     #: A program looked up on PATH (or an absolute path).
     binary: str | None = None
@@ -164,7 +164,7 @@ class Variant:
     #: Seconds before the runner kills the cell; ``None``: the runner's default.
     timeout: float | None = None
     notes: str = ""
-    #: A container image the command runs in (``run`` only; ``compat/container``); ``None``:
+    #: A container image the command runs in (``run`` only; ``compat/runner/container``); ``None``:
     #: the command runs on this machine.
     image: str | None = None
 

@@ -11,7 +11,7 @@ so this module asks only for what every engine understands:
 - every regular file an environment value names by absolute path (``AWS_CA_BUNDLE``: moto's
   CA certificate) bind-mounted read-only at the same path;
 - the relay directory at ``/.smp-compat`` and ``/.smp-compat/bin`` first on PATH, so
-  ``session-manager-plugin`` is the relay (``compat/container/relay.py``) even when the image
+  ``session-manager-plugin`` is the relay (``compat/runner/container/relay.py``) even when the image
   has no Python;
 - ``argv[0]`` as the entrypoint and the rest as its arguments: the image's own ``ENTRYPOINT``
   (``amazon/aws-cli`` has one) would otherwise be prepended to the adapter's command.
@@ -35,9 +35,9 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlparse
 
-from compat.container.relay import CONTAINER_DIR, RelayBuildError, RelayServer, build_relay
-from compat.sandbox import Sandbox
-from compat.shim import PLUGIN_NAME
+from compat.launcher.shim import PLUGIN_NAME
+from compat.runner.container.relay import CONTAINER_DIR, RelayBuildError, RelayServer, build_relay
+from compat.runner.sandbox import Sandbox
 
 __all__ = [
     "LABEL",

@@ -10,9 +10,9 @@ import fnmatch
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from compat.adapter import Adapter, Launch, Variant
+from compat.adapter.model import Adapter, Launch, Variant
 from compat.errors import UserError
-from compat.scenario import Scenario, select
+from compat.plan.scenario import Scenario, select
 from fake_plugin.releases import RELEASES, version_key
 
 __all__ = ["Cell", "FilterError", "Filters", "plan"]
@@ -117,7 +117,7 @@ def plan(
 
     ``scenarios`` defaults to the catalogue and ``releases`` to each scenario's own; the
     filters then narrow (or, for releases, choose) them. Raises :class:`FilterError` or
-    :class:`~compat.scenario.UnknownScenarioError` for patterns that match nothing.
+    :class:`~compat.plan.scenario.UnknownScenarioError` for patterns that match nothing.
     """
     adapters = list(adapters)
     pairs = _select_variants(adapters, filters.adapters)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Literal
 
-from compat.cachelock import locked
+from compat.install.cachelock import locked
 
 __all__ = ["PIN_RE", "Bundle", "BundleError", "program", "unpack"]
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from compat.adapter import Kind, SessionKind
+from compat.adapter.model import Kind, SessionKind
 from compat.errors import UserError
 
 __all__ = [

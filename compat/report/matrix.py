@@ -17,11 +17,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from compat.agreement import checked_against
-from compat.plan import Cell
+from compat.plan.cells import Cell
+from compat.plan.scenario import CATALOGUE
 from compat.runner.result import CellResult
-from compat.scenario import CATALOGUE
-from compat.verdict import settle_endpoint_warnings
+from compat.verdict.agreement import checked_against
+from compat.verdict.rules import settle_endpoint_warnings
 
 __all__ = [
     "SCHEMA_VERSION",

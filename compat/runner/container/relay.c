@@ -1,8 +1,8 @@
 /* smp-compat relay: `session-manager-plugin` inside a container, the fake plugin on the host.
  *
- * Forwards argv, environment, cwd and stdio over a unix socket to compat/container/relay.py,
+ * Forwards argv, environment, cwd and stdio over a unix socket to compat/runner/container/relay.py,
  * which runs the real shim; it then exits with the plugin's exit code, or dies of the
- * plugin's signal. The protocol is documented in compat/container/relay.py. Built static
+ * plugin's signal. The protocol is documented in compat/runner/container/relay.py. Built static
  * (gcc -static -Os) so it runs in any Linux image, with or without Python or a libc.
  *
  * Stdin is read only after the host's 'G' frame: a start that the plugin ends without

@@ -11,9 +11,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from compat.adapter import Launch
-from compat.formats import SessionFields, session_json, target_json
-from compat.templating import render_argv, render_text
+from compat.adapter.formats import SessionFields, session_json, target_json
+from compat.adapter.model import Launch
+from compat.adapter.templating import render_argv, render_text
 
 __all__ = ["ReplayError", "Replayed", "replay"]
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from compat import reasons
-from compat.reasons import Outcome
+from compat.verdict import reasons
+from compat.verdict.reasons import Outcome
 
 __all__ = [
     "Evidence",

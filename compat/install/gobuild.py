@@ -11,7 +11,7 @@ that serves a version without its list would refuse the whole build.
 ``go`` runs with a clean environment: the kit's AWS variables never reach it, its module and
 build caches live under ``<root>/.go``, and only the user's Go settings (``GOPROXY``,
 ``GONOSUMDB``, …) and network proxy pass through. Two runs at once never build one tool twice:
-a file lock guards each build directory, as ``compat.toolenv`` does for pip.
+a file lock guards each build directory, as ``compat.runner.toolenv`` does for pip.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from compat.cachelock import locked
+from compat.install.cachelock import locked
 
 __all__ = ["GO_BUILD_TIMEOUT", "GoBuildError", "GoPackage", "build", "find_go", "go_env"]
 

@@ -1,4 +1,4 @@
-"""pytest fixtures over ``compat.session_check`` (``pytest11`` entry point ``smp-compat``)."""
+"""pytest fixtures over ``compat.integrations.session_check`` (entry point ``smp-compat``)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,17 @@ from pathlib import Path
 import pytest
 
 from compat.fakeaws import FakeAWS
-from compat.session_check import DEFAULT_RELEASE, Harness, PluginSession, running_fake_aws
+from compat.integrations.session_check import (
+    DEFAULT_RELEASE,
+    Harness,
+    PluginSession,
+    running_fake_aws,
+)
 
 MARKER = (
     "smp_scenario(name='kms', *, kind='ecs-exec', release=None, reach='endpoint', "
     "profile_via='flag', region_via='flag'): the scenario smp_session seeds "
-    "(names: compat.scenario.CATALOGUE)"
+    "(names: compat.plan.scenario.CATALOGUE)"
 )
 
 

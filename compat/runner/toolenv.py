@@ -1,5 +1,5 @@
 """Find or install the program a ``run`` variant needs: PyPI into a cached venv, a Go build
-from the module proxy (``compat.gobuild``), or a binary.
+from the module proxy (``compat.install.gobuild``), or a binary.
 
 Resolution happens once per run, before any cell starts (issue 4 item 4), so parallel cells
 never race on a pip install. A requirement that cannot be met is not an error of the run: the
@@ -17,10 +17,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from compat.adapter import Requirement, Variant
-from compat.cachelock import locked
-from compat.pypi_bundle import Bundle, BundleError, program
-from compat.templating import Text
+from compat.adapter.model import Requirement, Variant
+from compat.adapter.templating import Text
+from compat.install.cachelock import locked
+from compat.install.pypi_bundle import Bundle, BundleError, program
 
 __all__ = ["Missing", "Resolved", "cache_dir", "resolve"]
 
@@ -37,7 +37,7 @@ class Resolved:
     path_dirs: tuple[Path, ...] = ()
     #: How it was found, for reports ("installed in this Python", "cached venv …").
     how: str = ""
-    #: The container image the command runs in (``compat/container``); the command's argv[0]
+    #: The container image the command runs in (``compat/runner/container``); the command's argv[0]
     #: is then the image's program and is not replaced.
     image: str | None = None
 
@@ -85,7 +85,7 @@ def resolve(variant: Variant, *, install: bool = True) -> Resolved | Missing:
 
 def _image(image: str) -> Resolved | Missing:
     """A containerised tool: ready when an engine answers and already has the image."""
-    from compat.container import engine_available  # noqa: PLC0415 - docker SDK only if needed
+    from compat.runner.container import engine_available  # noqa: PLC0415 - docker SDK only if needed
 
     reason = engine_available(image)
     if reason is not None:
@@ -139,8 +139,8 @@ def _bundle(requirement: Requirement, *, install: bool) -> Resolved | Missing:
 
 
 def _go(requirement: Requirement, name: str | None, *, install: bool) -> Resolved | Missing:
-    """A Go package built from the module proxy into the cache (``compat.gobuild``)."""
-    from compat.gobuild import GoBuildError, build  # noqa: PLC0415
+    """A Go package built from the module proxy into the cache (``compat.install.gobuild``)."""
+    from compat.install.gobuild import GoBuildError, build  # noqa: PLC0415
 
     assert requirement.go is not None
     if name is None:

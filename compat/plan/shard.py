@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compat.errors import UserError
-from compat.plan import Cell
+from compat.plan.cells import Cell
 
 __all__ = ["COSTS", "Shard", "assign", "cost", "fingerprint", "parse_shard", "share"]
 

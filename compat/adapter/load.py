@@ -1,4 +1,4 @@
-"""Read adapter TOML files into :mod:`compat.adapter` objects, or say exactly what is wrong.
+"""Read adapter TOML files into :mod:`compat.adapter.model` objects, or say exactly what is wrong.
 
 Every problem names the file, the dotted key (with the variant's index and version), what was
 expected and what was found, with a "did you mean" hint for near-miss names. All problems of a
@@ -16,7 +16,8 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, cast, get_args
 
-from compat.adapter import (
+from compat.adapter.formats import SESSION_FORMATS, TARGET_FORMATS, SessionFormat, TargetFormat
+from compat.adapter.model import (
     Adapter,
     Citation,
     Launch,
@@ -26,12 +27,11 @@ from compat.adapter import (
     Target,
     Variant,
 )
+from compat.adapter.placeholders import API_CALLS, PLACEHOLDERS, ApiCall, Kind, Mode
+from compat.adapter.templating import ArgvItem, Part, TemplateSyntaxError, Text, parse, placeholders
 from compat.errors import UserError
-from compat.formats import SESSION_FORMATS, TARGET_FORMATS, SessionFormat, TargetFormat
-from compat.gobuild import GoPackage
-from compat.placeholders import API_CALLS, PLACEHOLDERS, ApiCall, Kind, Mode
-from compat.pypi_bundle import PIN_RE
-from compat.templating import ArgvItem, Part, TemplateSyntaxError, Text, parse, placeholders
+from compat.install.gobuild import GoPackage
+from compat.install.pypi_bundle import PIN_RE
 
 __all__ = ["AdapterError", "Problem", "builtin_paths", "load_adapter", "load_adapters"]
 

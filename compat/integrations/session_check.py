@@ -1,13 +1,14 @@
 """Check one caller session from your own tests: seed a scenario, run the tool, read the verdict.
 
-This is the harness behind the pytest plugin (``compat/pytest_plugin.py`` only wires it to
+This is the harness behind the pytest plugin
+(``compat/integrations/pytest_plugin.py`` only wires it to
 fixtures), and it works without pytest, as pytest-httpserver's ``HTTPServer`` does. A
 :class:`Harness` seeds the fake AWS the way a matrix cell does, builds a sandbox with the
 fake plugin (a chosen release) or a recording wrapper of a real one first on PATH, and a
 :class:`PluginSession` reads the evidence back: the plugin's records, the fake agent's
 transcripts, the proxy's refusals for the sandbox's key. Seeding and collecting are
 ``compat.evidence``'s, the very code a matrix cell runs, and the verdict is
-:func:`compat.verdict.judge`'s, so it is the verdict ``smp-compat run`` would give.
+:func:`compat.verdict.rules.judge`'s, so it is the verdict ``smp-compat run`` would give.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from compat.adapter import Kind
+from compat.adapter.model import Kind
 from compat.errors import UserError
 from compat.evidence import (
     PLUGIN_HOSTS,
@@ -35,11 +36,11 @@ from compat.evidence import (
 )
 from compat.fakeaws import Credentials, FakeAWS
 from compat.fakeaws.seed import Ec2Target, EcsTarget
-from compat.reasons import Outcome
+from compat.plan.scenario import Scenario, get
 from compat.runner.process import PortProbe, run_process
-from compat.sandbox import Sandbox, make_sandbox, scenario_aws_setup
-from compat.scenario import Scenario, get
-from compat.verdict import Evidence, Setup, Verdict, judge, session_starts
+from compat.runner.sandbox import Sandbox, make_sandbox, scenario_aws_setup
+from compat.verdict.reasons import Outcome
+from compat.verdict.rules import Evidence, Setup, Verdict, judge, session_starts
 
 __all__ = [
     "DEFAULT_RELEASE",
@@ -283,7 +284,7 @@ class PluginSession:
         return self._evidence
 
     def setup(self) -> Setup:
-        """What the scenario arranged, for :func:`compat.verdict.judge`."""
+        """What the scenario arranged, for :func:`compat.verdict.rules.judge`."""
         return judge_setup(self.scenario, self.fake)
 
     def verdict(self) -> Verdict:
@@ -378,7 +379,7 @@ class Harness:
         profile_via: str = "flag",
         region_via: str = "flag",
     ) -> PluginSession:
-        """Seed ``scenario`` (a name from ``compat.scenario``) for a ``kind`` tool and build
+        """Seed ``scenario`` (a name from ``compat.plan.scenario``) for a ``kind`` tool and build
         its sandbox. ``reach="proxy"`` lets the tool's own clients use the proxy for any AWS
         host (SDKs that ignore ``AWS_ENDPOINT_URL``, as an adapter's ``reach``).
         ``profile_via``/``region_via`` say how your tool learns the user's choice: ``"flag"``

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from compat.evidence.records import read_records
 from compat.launcher import Launcher, write_launcher
-from compat.shim import write_shim
+from compat.launcher.shim import write_shim
 
 if TYPE_CHECKING:
-    from compat.scenario import Scenario
+    from compat.plan.scenario import Scenario
 
 #: System directories a tool may need (``sh``, ``env``, ``openssl``...); never the user's PATH.
 SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")

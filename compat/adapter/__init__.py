@@ -1,0 +1,1 @@
+"""The adapter file: its model, loading and validation, templates and replays."""

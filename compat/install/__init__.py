@@ -1,0 +1,1 @@
+"""Getting a caller tool onto this machine: venvs, Go builds, PyPI bundles, cache locks."""

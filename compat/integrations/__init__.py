@@ -1,0 +1,1 @@
+"""The kit inside other tools: the pytest plugin and its session check."""

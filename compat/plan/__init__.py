@@ -1,0 +1,1 @@
+"""The plan: scenarios, the cells of a run and their shards."""
