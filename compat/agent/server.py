@@ -35,6 +35,9 @@ _PATH = re.compile(r"^/v1/data-channel/(?P<sid>[A-Za-z0-9][A-Za-z0-9._:@+=-]*)$"
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 #: Transcript outcome of a session whose websocket was dropped and never resumed.
 NOT_RESUMED = "not-resumed"
+#: Seconds a transcript is still waited for past the caller's deadline while its connection
+#: is being served (a bound for a handler stuck on a loaded machine, not an expected time).
+SERVING_GRACE = 30.0
 
 
 class AgentError(RuntimeError):
@@ -153,16 +156,26 @@ class FakeAgent:
         with self._done:
             return self._transcripts.get(session_id)
 
-    def wait_closed(self, session_id: str, timeout: float) -> dict[str, Any] | None:
+    def wait_closed(
+        self, session_id: str, timeout: float, *, serving_grace: float = SERVING_GRACE
+    ) -> dict[str, Any] | None:
         """Wait until a connection for ``session_id`` has finished; None on timeout.
 
-        A session still waiting for its resumed connection at the deadline is given as it
-        stands, with the outcome ``not-resumed``.
+        A connection still being served at the deadline is waited for up to ``serving_grace``
+        seconds more: once its client is gone its handler ends on its own (the websocket
+        closes, a KMS call returns), only later on a loaded machine, and giving up early
+        would turn a judged session into "no transcript". A session still waiting for its
+        resumed connection at the deadline is given as it stands, with the outcome
+        ``not-resumed``.
         """
         deadline = time.monotonic() + timeout
         with self._done:
             while session_id not in self._transcripts:
                 left = deadline - time.monotonic()
+                if left <= 0 and self._owner.get(session_id) is not None:
+                    deadline += serving_grace
+                    serving_grace = 0.0
+                    left = deadline - time.monotonic()
                 if left <= 0:
                     parked = self._parked.get(session_id)
                     if parked is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import pytest
@@ -423,3 +424,33 @@ def test_client_that_never_resends_hangs_to_the_idle_timeout(
         client.output(timeout=0.8)
     transcript = agent.wait_closed(spec.session_id, 5)
     assert transcript["outcome"] == "idle-timeout"
+
+
+def test_a_connection_still_served_at_the_deadline_is_waited_for(
+    make_agent, new_session, client_for
+):
+    """A slow handler (a loaded machine) must not turn a judged session into "no transcript":
+    past the deadline, a connection still being served is given its grace."""
+    agent = make_agent()
+    spec = new_session(kind="ssm", target="i-0123456789abcdef0", session_type="Standard_Stream")
+    client = client_for(agent, spec.session_id)
+    client.open(spec.token_value, client_version=None)
+    client.expect(PayloadType.OUTPUT)
+    closer = threading.Timer(0.5, client.ws.close)
+    closer.start()
+    try:
+        transcript = agent.wait_closed(spec.session_id, 0.05, serving_grace=10.0)
+    finally:
+        closer.cancel()
+    assert transcript is not None
+    assert transcript["outcome"] == "client-disconnected"
+
+
+def test_a_session_that_never_connected_is_not_waited_for_past_the_deadline(
+    make_agent, new_session
+):
+    agent = make_agent()
+    spec = new_session()
+    started = time.monotonic()
+    assert agent.wait_closed(spec.session_id, 0.05, serving_grace=10.0) is None
+    assert time.monotonic() - started < 5.0
