@@ -8,6 +8,7 @@ failures are the findings, not errors of the run); 1 when a cell of an adapter p
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -75,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the same cells); join the parts with `smp-compat merge`",
     )
     parser.add_argument(
+        "--list",
+        action="store_true",
+        help="print the ids of the cells the filters select, one a line, and run nothing "
+        "(checks your adapter files too)",
+    )
+    parser.add_argument(
         "--no-install",
         action="store_true",
         help="do not install PyPI tools, fetch PyPI bundles (AWS CLI v2) or build Go tools: "
@@ -104,8 +111,8 @@ def main(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard) if args.shard else None
     if args.jobs < 1:
         raise UserError(f"--jobs {args.jobs}: expected 1 or more")
-    if args.timeout <= 0:
-        raise UserError(f"--timeout {args.timeout}: expected a positive number of seconds")
+    if not math.isfinite(args.timeout) or args.timeout <= 0:
+        raise UserError(f"--timeout {args.timeout}: expected a finite, positive number of seconds")
     for path in args.adapters:
         if not path.exists():
             raise UserError(f"--adapters {path}: no such file or directory")
@@ -125,6 +132,10 @@ def main(args: argparse.Namespace) -> int:
     if shard is not None:
         cells = share(planned, shard)
         print(f"shard {shard}: {len(cells)} of {len(planned)} cells")
+    if args.list:
+        for cell in cells:
+            print(cell.id)
+        return 0
     from compat import matrix  # noqa: PLC0415
     from compat.report import markdown  # noqa: PLC0415
     from compat.report import summary as step_summary  # noqa: PLC0415
