@@ -20,6 +20,7 @@ from compat.placeholders import ApiCall, Kind, Mode
 from compat.templating import Argv, Text, placeholders
 
 __all__ = [
+    "MAX_TIMEOUT",
     "VERSION_MATCH_TIMEOUT",
     "Adapter",
     "ApiCall",
@@ -38,6 +39,9 @@ __all__ = [
 #: interrupted, and a pattern such as ``^(a|aa)+$`` backtracks for hours; the ``regex``
 #: library stops the search after this and raises :class:`TimeoutError`.
 VERSION_MATCH_TIMEOUT = 1.0
+#: The longest cell timeout, in seconds (a day): longer ones overflow the waits that enforce
+#: them (``threading``'s limit is 2**63 ns) and no cell needs more.
+MAX_TIMEOUT = 86400.0
 
 #: How the tool's own AWS clients reach the fake AWS: ``AWS_ENDPOINT_URL`` (and
 #: ``--endpoint-url`` where the template passes it), or the intercepting HTTPS proxy for SDKs

@@ -20,6 +20,7 @@ from typing import Any, Literal, cast, get_args
 import regex
 
 from compat.adapter import (
+    MAX_TIMEOUT,
     Adapter,
     Citation,
     Launch,
@@ -727,11 +728,12 @@ def _variant(fl: _FileLoader, raw: object, index: int, tool_kind: Kind | None) -
         isinstance(timeout, bool)
         or not isinstance(timeout, int | float)
         or not math.isfinite(timeout)
-        or timeout <= 0
+        or not 0 < timeout <= MAX_TIMEOUT
     ):
         fl.fail(
             _join(prefix, "timeout"),
-            f"expected a finite number of seconds > 0, found {_describe(timeout)}",
+            f"expected a number of seconds > 0 and at most {MAX_TIMEOUT:g}, "
+            f"found {_describe(timeout)}",
         )
         timeout = None
     variant_id = fl.string(raw, "id", prefix) or version

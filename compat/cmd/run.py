@@ -103,6 +103,7 @@ def _real_plugin() -> Path | None:
 
 def main(args: argparse.Namespace) -> int:
     """Plan, run, write; see the module docstring for the exit status."""
+    from compat.adapter import MAX_TIMEOUT  # noqa: PLC0415
     from compat.adapter_load import builtin_paths, load_adapters  # noqa: PLC0415
     from compat.errors import UserError  # noqa: PLC0415
     from compat.plan import Filters, plan  # noqa: PLC0415
@@ -111,8 +112,11 @@ def main(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard) if args.shard else None
     if args.jobs < 1:
         raise UserError(f"--jobs {args.jobs}: expected 1 or more")
-    if not math.isfinite(args.timeout) or args.timeout <= 0:
-        raise UserError(f"--timeout {args.timeout}: expected a finite, positive number of seconds")
+    if not math.isfinite(args.timeout) or not 0 < args.timeout <= MAX_TIMEOUT:
+        raise UserError(
+            f"--timeout {args.timeout}: expected a number of seconds > 0 and at most "
+            f"{MAX_TIMEOUT:g}"
+        )
     for path in args.adapters:
         if not path.exists():
             raise UserError(f"--adapters {path}: no such file or directory")
