@@ -128,8 +128,9 @@ class GuardedApp:
             )
             return [body.encode()]
         with refusing_outbound():
-            # moto's Flask apps answer in full inside this call (no streamed bodies).
-            return list(app(environ, start_response))
+            # moto's views compute their answer inside this call; the body is only sent after.
+            reply: Iterable[bytes] = app(environ, start_response)
+            return reply
 
 
 class GuardedMotoServer(ThreadedMotoServer):
