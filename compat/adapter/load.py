@@ -8,6 +8,7 @@ file are reported together, so a maintainer fixes them in one pass.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -16,8 +17,11 @@ from importlib import resources
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, cast, get_args
 
+import regex
+
 from compat.adapter.formats import SESSION_FORMATS, TARGET_FORMATS, SessionFormat, TargetFormat
 from compat.adapter.model import (
+    MAX_TIMEOUT,
     Adapter,
     Citation,
     Launch,
@@ -33,7 +37,25 @@ from compat.errors import UserError
 from compat.install.gobuild import GoPackage
 from compat.install.pypi_bundle import PIN_RE
 
-__all__ = ["AdapterError", "Problem", "builtin_paths", "load_adapter", "load_adapters"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_NAME_LENGTH",
+    "AdapterError",
+    "Problem",
+    "builtin_paths",
+    "file_path_problem",
+    "load_adapter",
+    "load_adapters",
+]
+
+#: An adapter file is a few kilobytes (the largest built-in is 5 KB); a bigger one is refused
+#: before it is parsed, so a hostile file cannot make the kit parse megabytes.
+MAX_FILE_BYTES = 1024 * 1024
+#: A tool name or variant id becomes part of cell ids and evidence directory names; a file
+#: name has at most 255 bytes (ENAMETOOLONG beyond), and cell ids are read in tables.
+MAX_NAME_LENGTH = 64
+#: Tables and arrays nested deeper than this are not an adapter (the deepest real one is 4).
+_MAX_DEPTH = 16
 
 _KINDS: tuple[Kind, ...] = get_args(Kind)
 _MODES: tuple[Mode, ...] = get_args(Mode)
@@ -120,8 +142,15 @@ class AdapterError(UserError):
             where = str(self.path)
             if p.line is not None:
                 where += f":{p.line}:{p.column}"
-            lines.append(f"{where}: {p.key}: {p.message}" if p.key else f"{where}: {p.message}")
+            key, message = _printable(p.key), _printable(p.message)
+            lines.append(f"{where}: {key}: {message}" if key else f"{where}: {message}")
         return "\n".join(lines)
+
+
+def _printable(text: str) -> str:
+    """``text`` with control and line-breaking characters escaped: keys and versions come
+    from the file, and a CR or U+2028 in one must not start a line of its own."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def _describe(value: object) -> str:
@@ -146,6 +175,57 @@ def _did_you_mean(word: str, choices: Iterable[str]) -> str:
 
 def _quoted(choices: Iterable[str]) -> str:
     return ", ".join(f'"{c}"' for c in choices)
+
+
+def file_path_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a file written under a cell's directory, or ``None`` if it can.
+
+    A relative path of plain components: no ``..``, ``.`` or empty component, not absolute,
+    no NUL or backslash. The one check for every ``files`` key (the loader refuses the file,
+    :func:`compat.runner.cellfiles.write_inside` re-checks before it writes).
+    """
+    if not name:
+        return "expected a relative file path, found an empty name"
+    if "\0" in name or "\\" in name:
+        return f"expected a relative file path without NUL or backslash, found {name!r}"
+    if name.startswith("/"):
+        return f"expected a path relative to the cell's directory, found the absolute {name!r}"
+    parts = name.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return (
+            f"expected a relative path of plain names (no '..', '.', '//' or trailing '/'), "
+            f"found {name!r}"
+        )
+    if any(len(part.encode()) > 255 for part in parts) or len(name.encode()) > 1024:
+        return f"expected names of at most 255 bytes, found {name[:40]!r}… ({len(name)} chars)"
+    return None
+
+
+def _walk_problems(doc: Mapping[str, Any]) -> list[Problem]:
+    """NUL characters and nesting deeper than :data:`_MAX_DEPTH`, anywhere in the document.
+
+    A NUL cannot be passed in argv, an environment variable or a file name: it would fail at
+    run time as a ``harness-error``; here it names its key instead.
+    """
+    problems: list[Problem] = []
+    stack: list[tuple[str, object, int]] = [("", doc, 0)]
+    while stack:
+        key, value, depth = stack.pop()
+        if depth > _MAX_DEPTH:
+            problems.append(Problem(key, f"nested more than {_MAX_DEPTH} levels deep"))
+            continue
+        if isinstance(value, str):
+            if "\0" in value:
+                problems.append(Problem(key, "contains a NUL character (\\u0000)"))
+        elif isinstance(value, dict):
+            for name, item in value.items():
+                sub = _join(key, name)
+                if "\0" in name:
+                    problems.append(Problem(sub, "the key contains a NUL character (\\u0000)"))
+                stack.append((sub, item, depth + 1))
+        elif isinstance(value, list):
+            stack.extend((f"{key}[{i}]", item, depth + 1) for i, item in enumerate(value))
+    return sorted(problems, key=lambda p: p.key)
 
 
 class _FileLoader:
@@ -341,6 +421,19 @@ class _FileLoader:
                 out[name] = text
         return out
 
+    def env(self, table: Mapping[str, Any], prefix: str, ctx: _TemplateContext) -> dict[str, Text]:
+        """``env``: templates under names a process environment can hold (no ``=``, not "")."""
+        out = self.texts(table, "env", prefix, ctx)
+        for name in list(out):
+            if not _ENV_RE.fullmatch(name):
+                self.fail(
+                    _join(prefix, f"env.{name}"),
+                    f"expected an environment variable name (letters, digits, _; not starting "
+                    f"with a digit), found {name!r}",
+                )
+                del out[name]
+        return out
+
 
 _ALL_LAUNCH_KEYS = frozenset(_RUN_LAUNCH_KEYS) | frozenset(_REPLAY_LAUNCH_KEYS)
 
@@ -357,6 +450,7 @@ class _TemplateContext:
 
 
 def _join(prefix: str, key: str) -> str:
+    key = key or '""'  # an empty TOML key, not "the whole file"
     return f"{prefix}.{key}" if prefix else key
 
 
@@ -406,8 +500,8 @@ def _requirement(
     version_match = fl.string(raw, "version_match", key)
     if version_match is not None:
         try:
-            re.compile(version_match)
-        except re.error as exc:
+            regex.compile(version_match, regex.MULTILINE)
+        except (regex.error, ValueError, OverflowError, RecursionError) as exc:
             fl.fail(_join(key, "version_match"), f"expected a regular expression: {exc}")
     version_args = fl.strings(raw, "version_args", key) or ()
     if bool(version_match) != bool(version_args):
@@ -541,7 +635,7 @@ def _launch(
     if mode == "run":
         ctx = _TemplateContext(mode, kind, session)
         command = fl.argv(table, "command", prefix, ctx)
-        env = {**base_env, **fl.texts(table, "env", prefix, ctx)}
+        env = {**base_env, **fl.env(table, prefix, ctx)}
         return None if command is None else Launch(session, command=command, env=env)
     calls = _calls(fl, table, prefix)
     ctx = _TemplateContext(mode, kind, session, calls, has_target="target" in table)
@@ -549,7 +643,7 @@ def _launch(
     fmt = fl.string(table, "session", prefix, choices=tuple(SESSION_FORMATS))
     target = _target(fl, table, prefix, ctx)
     argv = fl.argv(table, "argv", prefix, ctx)
-    env = {**base_env, **fl.texts(table, "env", prefix, ctx)}
+    env = {**base_env, **fl.env(table, prefix, ctx)}
     used = placeholders((*(argv or ()), *env.values()))
     names = {p.name for p in used}
     if fmt is None and "session" not in table and names & {"session_json"}:
@@ -601,11 +695,11 @@ def _variant(fl: _FileLoader, raw: object, index: int, tool_kind: Kind | None) -
 
     files = fl.texts(raw, "files", prefix, _TemplateContext(mode, kind, "shell"))
     for name in files:
-        pure = PurePosixPath(name)
-        if pure.is_absolute() or ".." in pure.parts:
-            fl.fail(
-                _join(prefix, f"files.{name}"), "expected a path relative to the cell's directory"
-            )
+        problem = file_path_problem(name)
+        if problem is None and any(other.startswith(f"{name}/") for other in files):
+            problem = f"{name!r} is a file here and a directory in another files key"
+        if problem is not None:
+            fl.fail(_join(prefix, f"files.{name}"), problem)
     launches: dict[SessionKind, Launch] = {}
     shell = _launch(fl, raw, prefix, mode=mode, kind=kind, session="shell", base_env={})
     if shell is not None:
@@ -631,15 +725,29 @@ def _variant(fl: _FileLoader, raw: object, index: int, tool_kind: Kind | None) -
 
     timeout = raw.get("timeout")
     if timeout is not None and (
-        isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+        isinstance(timeout, bool)
+        or not isinstance(timeout, int | float)
+        or not math.isfinite(timeout)
+        or not 0 < timeout <= MAX_TIMEOUT
     ):
-        fl.fail(_join(prefix, "timeout"), f"expected seconds > 0, found {_describe(timeout)}")
+        fl.fail(
+            _join(prefix, "timeout"),
+            f"expected a number of seconds > 0 and at most {MAX_TIMEOUT:g}, "
+            f"found {_describe(timeout)}",
+        )
         timeout = None
     variant_id = fl.string(raw, "id", prefix) or version
+    id_key = _join(prefix, "id" if "id" in raw else "version")
     if not _ID_RE.fullmatch(variant_id):
         fl.fail(
-            _join(prefix, "id" if "id" in raw else "version"),
+            id_key,
             f'{variant_id!r} cannot be a cell id segment (letters, digits, . _ + -); set id = "…"',
+        )
+    elif len(variant_id) > MAX_NAME_LENGTH:
+        fl.fail(
+            id_key,
+            f"a cell id segment is at most {MAX_NAME_LENGTH} characters, found "
+            f'{len(variant_id)}; set id = "…"',
         )
     requires = (
         _requirement(fl, raw.get("requires"), prefix, shell.command if shell else None)
@@ -699,10 +807,23 @@ def _image(fl: _FileLoader, raw: Mapping[str, Any], prefix: str, mode: Mode) -> 
 
 
 def _parse_toml(path: Path, data: bytes) -> dict[str, Any]:
+    def refuse(message: str) -> AdapterError:
+        return AdapterError(path, [Problem("", message)])
+
+    if len(data) > MAX_FILE_BYTES:
+        raise refuse(
+            f"{len(data)} bytes or more; an adapter file is at most {MAX_FILE_BYTES} bytes"
+        )
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise refuse("starts with a byte-order mark; save it as UTF-8 without BOM")
     try:
         return tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError as exc:
-        raise AdapterError(path, [Problem("", f"not UTF-8 text ({exc.reason})")]) from None
+        raise refuse(
+            f"not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+        ) from None
+    except RecursionError:
+        raise refuse(f"arrays or tables nested too deeply (at most {_MAX_DEPTH})") from None
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_POS_RE.search(message)
@@ -713,6 +834,9 @@ def _parse_toml(path: Path, data: bytes) -> dict[str, Any]:
 
 
 def _adapter(path: Path, doc: Mapping[str, Any]) -> Adapter:
+    walked = _walk_problems(doc)
+    if walked:
+        raise AdapterError(path, walked)
     fl = _FileLoader(path)
     fl.keys(doc, _TOOL_KEYS, "")
     name = fl.string(doc, "name", "", required=True)
@@ -720,6 +844,8 @@ def _adapter(path: Path, doc: Mapping[str, Any]) -> Adapter:
         fl.fail(
             "name", f"expected lowercase letters, digits, . _ - (a cell id segment), found {name!r}"
         )
+    elif name is not None and len(name) > MAX_NAME_LENGTH:
+        fl.fail("name", f"expected at most {MAX_NAME_LENGTH} characters, found {len(name)}")
     homepage = fl.string(doc, "homepage", "", required=True)
     kind = cast(Kind | None, fl.string(doc, "kind", "", required=True, choices=_KINDS))
     raw_variants = doc.get("variant")
@@ -760,7 +886,11 @@ def load_adapter(path: Path | str, data: bytes | None = None) -> Adapter:
     path = Path(path)
     if data is None:
         try:
-            data = path.read_bytes()
+            if not path.is_file():
+                what = "no such file" if not path.exists() else "not a regular file"
+                raise AdapterError(path, [Problem("", f"cannot read: {what}")])
+            with path.open("rb") as handle:
+                data = handle.read(MAX_FILE_BYTES + 1)
         except OSError as exc:
             raise AdapterError(path, [Problem("", f"cannot read: {exc.strerror}")]) from None
     return _adapter(path, _parse_toml(path, data))

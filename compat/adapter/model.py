@@ -13,11 +13,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+import regex
+
 from compat.adapter.formats import SessionFormat, TargetFormat
 from compat.adapter.placeholders import ApiCall, Kind, Mode
 from compat.adapter.templating import Argv, Text, placeholders
 
 __all__ = [
+    "MAX_TIMEOUT",
+    "VERSION_MATCH_TIMEOUT",
     "Adapter",
     "ApiCall",
     "Citation",
@@ -30,6 +34,14 @@ __all__ = [
     "Target",
     "Variant",
 ]
+
+#: Seconds ``requires.version_match`` may search a program's output. Python's ``re`` cannot be
+#: interrupted, and a pattern such as ``^(a|aa)+$`` backtracks for hours; the ``regex``
+#: library stops the search after this and raises :class:`TimeoutError`.
+VERSION_MATCH_TIMEOUT = 1.0
+#: The longest cell timeout, in seconds (a day): longer ones overflow the waits that enforce
+#: them (``threading``'s limit is 2**63 ns) and no cell needs more.
+MAX_TIMEOUT = 86400.0
 
 #: How the tool's own AWS clients reach the fake AWS: ``AWS_ENDPOINT_URL`` (and
 #: ``--endpoint-url`` where the template passes it), or the intercepting HTTPS proxy for SDKs
@@ -83,6 +95,19 @@ class Requirement:
     version_match: str | None = None
     #: Shown with ``skipped`` when missing, e.g. ``apt-get install awscli``.
     hint: str | None = None
+
+    def version_matches(self, output: str) -> bool:
+        """Whether ``version_match`` is found in ``output`` (always, without a pattern).
+
+        Raises:
+            TimeoutError: the search took longer than :data:`VERSION_MATCH_TIMEOUT`.
+        """
+        if not self.version_match:
+            return True
+        found = regex.search(
+            self.version_match, output, regex.MULTILINE, timeout=VERSION_MATCH_TIMEOUT
+        )
+        return found is not None
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ failures are the findings, not errors of the run); 1 when a cell of an adapter p
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -75,6 +76,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "the same cells); join the parts with `smp-compat merge`",
     )
     parser.add_argument(
+        "--list",
+        action="store_true",
+        help="print the ids of the cells the filters select, one a line, and run nothing "
+        "(checks your adapter files too)",
+    )
+    parser.add_argument(
         "--no-install",
         action="store_true",
         help="do not install PyPI tools, fetch PyPI bundles (AWS CLI v2) or build Go tools: "
@@ -97,6 +104,7 @@ def _real_plugin() -> Path | None:
 def main(args: argparse.Namespace) -> int:
     """Plan, run, write; see the module docstring for the exit status."""
     from compat.adapter.load import builtin_paths, load_adapters  # noqa: PLC0415
+    from compat.adapter.model import MAX_TIMEOUT  # noqa: PLC0415
     from compat.errors import UserError  # noqa: PLC0415
     from compat.plan.cells import Filters, plan  # noqa: PLC0415
     from compat.plan.shard import fingerprint, parse_shard, share  # noqa: PLC0415
@@ -104,8 +112,11 @@ def main(args: argparse.Namespace) -> int:
     shard = parse_shard(args.shard) if args.shard else None
     if args.jobs < 1:
         raise UserError(f"--jobs {args.jobs}: expected 1 or more")
-    if args.timeout <= 0:
-        raise UserError(f"--timeout {args.timeout}: expected a positive number of seconds")
+    if not math.isfinite(args.timeout) or not 0 < args.timeout <= MAX_TIMEOUT:
+        raise UserError(
+            f"--timeout {args.timeout}: expected a number of seconds > 0 and at most "
+            f"{MAX_TIMEOUT:g}"
+        )
     for path in args.adapters:
         if not path.exists():
             raise UserError(f"--adapters {path}: no such file or directory")
@@ -125,6 +136,10 @@ def main(args: argparse.Namespace) -> int:
     if shard is not None:
         cells = share(planned, shard)
         print(f"shard {shard}: {len(cells)} of {len(planned)} cells")
+    if args.list:
+        for cell in cells:
+            print(cell.id)
+        return 0
     from compat.report import markdown, matrix  # noqa: PLC0415
     from compat.report import summary as step_summary  # noqa: PLC0415
     from compat.report.bundle import Staging, render_into  # noqa: PLC0415

@@ -33,14 +33,13 @@ from moto.ecs.models import Container, Task, ecs_backends
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.moto_api import state_manager
 from moto.moto_api._internal.models import moto_api_backend
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.ssm.models import ssm_backends
 from moto.ssm.responses import SimpleSystemManagerResponse
 from moto.utilities.utils import get_partition
 from werkzeug.test import Client
 
-from compat.fakeaws import documents, ids
+from compat.fakeaws import documents, guard, ids
 from compat.fakeaws.sessions import (
     ResumeCall,
     SessionRegistry,
@@ -148,6 +147,7 @@ def unbind(registry: SessionRegistry) -> None:
 
 def install(registry: SessionRegistry | None = None) -> None:
     """Patch moto's Response classes (idempotent) and optionally :func:`bind` a registry."""
+    guard.install()
     with _lock:
         if not _originals:
             _patch()
@@ -803,12 +803,13 @@ def _probe_wsgi() -> None:
 
 
 class MotoServer:
-    """moto's ``ThreadedMotoServer`` on 127.0.0.1 with a free port, typed and quiet."""
+    """moto's ``ThreadedMotoServer`` on 127.0.0.1 with a free port, typed and quiet, without
+    ``/moto-api`` and outbound calls (:mod:`compat.fakeaws.guard`)."""
 
     def __init__(self) -> None:
         # werkzeug logs every request at INFO on stderr unless its logger has a level.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server = guard.GuardedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._running = False
 
     def start(self) -> None:

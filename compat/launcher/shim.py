@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+import tempfile
 from pathlib import Path
 
 import fake_plugin
@@ -48,10 +49,11 @@ def script_body(*, release: str | None, record: Path | None, real: Path | None) 
 
 def render(*, release: str | None, record: Path | None, real: Path | None, python: str) -> str:
     """The whole shim file: a Python script, or a ``/bin/sh`` one if the ``#!`` line cannot be."""
+    # ascii(): a newline (or any control character) in a path must not end the comment line.
     what = (
-        f"recording wrapper around {real}"
+        f"recording wrapper around {str(real)!a}"
         if real
-        else f"fake plugin, release {release or 'from env'}"
+        else f"fake plugin, release {ascii(release) if release else 'from env'}"
     )
     body = script_body(release=release, record=record, real=real)
     # A PyInstaller-frozen caller (the AWS CLI v2 bundle) hands its children LD_LIBRARY_PATH=
@@ -107,11 +109,29 @@ def write_shim(
     if record is not None:
         record = record.expanduser().absolute()
     text = render(release=release, record=record, real=real, python=python or sys.executable)
-    tmp = directory / f".{PLUGIN_NAME}.{os.getpid()}.tmp"
-    tmp.write_text(text, encoding="utf-8")
-    tmp.chmod(0o755)
-    tmp.replace(target)
+    _write_new(directory, target, text.encode("utf-8"))
     return target
+
+
+def _write_new(directory: Path, target: Path, data: bytes) -> None:
+    """Write ``data`` as ``target`` (mode 755) in one rename, following no planted link.
+
+    The file is created in a fresh private directory (``mkdtemp``: a name nobody could
+    predict, mode 700) with ``O_EXCL | O_NOFOLLOW``, so a symlink placed where a fixed temp
+    name would be can neither receive the shim nor its mode.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix=f".{PLUGIN_NAME}.", dir=directory))
+    tmp = scratch / PLUGIN_NAME
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+        fd = os.open(tmp, flags, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            os.fchmod(handle.fileno(), 0o755)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+        scratch.rmdir()
 
 
 def check_target(directory: Path, target: Path) -> None:
@@ -124,9 +144,12 @@ def check_target(directory: Path, target: Path) -> None:
         raise UserError(f"{directory} exists and is not a directory")
     if _on_path(directory):
         raise UserError(
-            f"{directory} is on your PATH: a fake there would shadow the real "
-            f"{PLUGIN_NAME} for every program; write the shim to a sandbox bin directory"
+            f"{directory} is on your PATH (an empty PATH entry is the current directory): a "
+            f"fake there would shadow the real {PLUGIN_NAME} for every program; write the "
+            "shim to a sandbox bin directory"
         )
+    if target.exists() and not target.is_file():
+        raise UserError(f"{target} exists and is not a regular file; not overwriting it")
     if target.exists() and not _is_shim(target):
         raise UserError(f"{target} exists and was not written by smp-compat; not overwriting it")
     directory.mkdir(parents=True, exist_ok=True)
@@ -153,8 +176,13 @@ def _is_shim(path: Path) -> bool:
 
 
 def _on_path(directory: Path) -> bool:
+    """Whether a program run from here finds ``directory`` through PATH.
+
+    An empty PATH entry (``PATH=/usr/bin:`` or ``::``) means the current directory to
+    ``execvp`` and shells, so it counts as ``.``.
+    """
     resolved = directory.resolve()
     for entry in os.environ.get("PATH", "").split(os.pathsep):
-        if entry and Path(entry).expanduser().absolute().resolve() == resolved:
+        if Path(entry or ".").expanduser().absolute().resolve() == resolved:
             return True
     return False

@@ -30,6 +30,7 @@ from compat.fakeaws import Credentials, FakeAWS
 from compat.fakeaws.seed import Ec2Target, EcsTarget
 from compat.launcher import Launcher
 from compat.plan.cells import Cell
+from compat.runner.cellfiles import UnsafeFilePathError, write_inside
 from compat.runner.gate import KmsGate
 from compat.runner.process import Finished, PortProbe, run_process
 from compat.runner.result import CellResult
@@ -286,10 +287,12 @@ def _run_seeded(
                     cell, started, "unsupported-scenario", "port forwarding in a container"
                 )
             for name, text in cell.variant.files.items():
-                (work / name).write_text(render_text(text, values), encoding="utf-8")
+                write_inside(work, name, render_text(text, values))
             env.update({n: render_text(t, values) for n, t in launch.env.items()})
     except MissingValueError as exc:
         return _reasoned(cell, started, "harness-error", f"the kit has no value for {exc}")
+    except UnsafeFilePathError as exc:
+        return _reasoned(cell, started, "harness-error", f"files: {exc}")
     timeout = cell.variant.timeout or ctx.timeout
     if scenario.timeout_s is not None:
         timeout = min(timeout, scenario.timeout_s)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from compat.adapter.model import Requirement, Variant
+from compat.adapter.model import VERSION_MATCH_TIMEOUT, Requirement, Variant
 from compat.adapter.templating import Text
 from compat.install.cachelock import locked
 from compat.install.pypi_bundle import Bundle, BundleError, program
@@ -168,7 +167,16 @@ def _check_version(requirement: Requirement, program: str) -> Missing | None:
     except (OSError, subprocess.TimeoutExpired) as exc:
         return Missing("version-mismatch", f"{program} {' '.join(requirement.version_args)}: {exc}")
     output = (done.stdout + done.stderr).strip()
-    if re.search(requirement.version_match, output, re.MULTILINE) is None:
+    try:
+        matches = requirement.version_matches(output)
+    except TimeoutError:
+        return Missing(
+            "version-mismatch",
+            f"requires.version_match /{requirement.version_match}/ did not finish within "
+            f"{VERSION_MATCH_TIMEOUT:g} s on {program}'s output (a nested quantifier such as "
+            "(a|aa)+ backtracks without end); simplify the pattern",
+        )
+    if not matches:
         first = output.splitlines()[0] if output else "(no output)"
         return Missing(
             "version-mismatch",

@@ -8,6 +8,7 @@ import stat
 import subprocess
 import sys
 import sysconfig
+import threading
 import tomllib
 from pathlib import Path
 
@@ -191,3 +192,73 @@ def test_shim_ignores_the_callers_python_environment(tmp_path: Path) -> None:
     )
     assert proc.stdout == b"1.2.677.0\n"
     assert os.environ.get("PYTHONPATH") != str(evil)
+
+
+# -- hostile directories and paths (issue 13, "Low") -----------------------------------------
+
+
+def test_a_symlink_planted_at_a_temp_name_is_not_followed(tmp_path: Path) -> None:
+    """The old temp name was predictable: a link there received the shim and mode 755."""
+    bin_dir, victim = tmp_path / "bin", tmp_path / "victim"
+    bin_dir.mkdir()
+    victim.write_text("precious\n")
+    victim.chmod(0o600)
+    planted = [
+        bin_dir / f".session-manager-plugin.{os.getpid()}.tmp",
+        bin_dir / ".session-manager-plugin.tmp",
+    ]
+    for link in planted:
+        link.symlink_to(victim)
+    shim = write_shim(bin_dir)
+    assert victim.read_text() == "precious\n"
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o600
+    assert MARKER in shim.read_text() and not shim.is_symlink()
+    # Nothing of ours is left beside it: the private temp directory is gone.
+    assert sorted(p.name for p in bin_dir.iterdir()) == sorted(
+        ["session-manager-plugin", *(link.name for link in planted)]
+    )
+
+
+def test_a_newline_in_the_real_path_stays_a_path(tmp_path: Path) -> None:
+    """A path can hold a newline; in the shim's text it must not become a line of Python."""
+    real = tmp_path / "smp\nimport os; os.mkdir('pwned')\n#"
+    real.write_text('#!/bin/sh\necho real-plugin "$@"\n')
+    real.chmod(0o755)
+    shim = write_shim(tmp_path / "bin", real=real)
+    lines = shim.read_text().splitlines()
+    assert not any(line.startswith("import os") for line in lines), lines
+    proc = subprocess.run(
+        [str(shim), "--version"], cwd=tmp_path, env=ENV, capture_output=True, check=False
+    )
+    assert (proc.returncode, proc.stdout) == (0, b"real-plugin --version\n"), proc.stderr
+    assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("path", ["/usr/bin::/bin", ":/usr/bin", "/usr/bin:"])
+def test_an_empty_path_entry_is_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    monkeypatch.setenv("PATH", path)
+    monkeypatch.chdir(tmp_path)
+    for directory in (Path(), tmp_path):
+        with pytest.raises(UserError, match="an empty PATH entry is the current directory"):
+            write_shim(directory)
+    assert not (tmp_path / "session-manager-plugin").exists()
+    write_shim(tmp_path / "bin")  # a subdirectory is not on PATH
+
+
+def test_a_fifo_at_the_plugin_name_is_refused_without_blocking(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "session-manager-plugin")
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            write_shim(tmp_path)
+        except UserError as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=write, daemon=True)  # opening a FIFO would block
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive(), "write_shim opened the FIFO and blocked"
+    assert len(errors) == 1 and "not a regular file" in str(errors[0])
