@@ -50,6 +50,7 @@ _COMMON_VARIANT_KEYS = (
     "tty",
     "cluster",
     "task_tags",
+    "instance_tags",
     "profile_via",
     "region_via",
     "timeout",
@@ -601,10 +602,19 @@ def _variant(fl: _FileLoader, raw: object, index: int, tool_kind: Kind | None) -
 
     files = fl.texts(raw, "files", prefix, _TemplateContext(mode, kind, "shell"))
     for name in files:
-        pure = PurePosixPath(name)
-        if pure.is_absolute() or ".." in pure.parts:
+        problem = file_path_problem(name)
+        if problem is not None:
+            fl.fail(_join(prefix, f"files.{name}"), problem)
+    for key, other, wrong in (
+        ("task_tags", "instance_tags", "ssm-session"),
+        ("instance_tags", "task_tags", "ecs-exec"),
+    ):
+        if key in raw and kind == wrong:
             fl.fail(
-                _join(prefix, f"files.{name}"), "expected a path relative to the cell's directory"
+                _join(prefix, key),
+                f"this variant is {kind}: its seeded target is "
+                f"{'an EC2 instance' if kind == 'ssm-session' else 'an ECS task'}; "
+                f"use {other}",
             )
     launches: dict[SessionKind, Launch] = {}
     shell = _launch(fl, raw, prefix, mode=mode, kind=kind, session="shell", base_env={})
@@ -660,6 +670,7 @@ def _variant(fl: _FileLoader, raw: object, index: int, tool_kind: Kind | None) -
         files=files,
         cluster=fl.string(raw, "cluster", prefix),
         task_tags=fl.str_table(raw, "task_tags", prefix),
+        instance_tags=fl.str_table(raw, "instance_tags", prefix),
         profile_via=cast(
             Literal["flag", "env"],
             fl.string(raw, "profile_via", prefix, choices=_VIA) or derived_profile,
@@ -672,6 +683,33 @@ def _variant(fl: _FileLoader, raw: object, index: int, tool_kind: Kind | None) -
         notes=fl.string(raw, "notes", prefix) or "",
         image=image,
     )
+
+
+def file_path_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a ``files`` key, or ``None``: ``~/…`` lands in the cell's HOME,
+    any other relative path (subdirectories allowed) in its working directory; nothing may
+    climb out (``..``) or be absolute. The one place a ``files`` path is checked."""
+    home = name == "~" or name.startswith("~/")
+    rest = name[2:] if home else name
+    pure = PurePosixPath(rest)
+    if name.startswith("~") and not home:
+        return "expected ~/… (the cell's HOME); ~user is not the cell's"
+    if not rest or rest.endswith("/") or pure == PurePosixPath("."):
+        return "expected a file name, found a directory"
+    if "\\" in rest or "\0" in rest:
+        return "expected a POSIX path without backslashes or NUL"
+    if pure.is_absolute():
+        return (
+            "expected a path relative to the cell's working directory, or ~/… for its HOME; "
+            "found an absolute path"
+        )
+    if ".." in pure.parts:
+        hint = '; the cell\'s HOME is ~/ (e.g. "~/.config/tool/config.yaml")' if not home else ""
+        return (
+            "'..' may not climb out of the cell: expected a path under the cell's working "
+            f"directory, or ~/… for its HOME{hint}"
+        )
+    return None
 
 
 def _image(fl: _FileLoader, raw: Mapping[str, Any], prefix: str, mode: Mode) -> str | None:

@@ -91,6 +91,29 @@ def make_sandbox(
     return Sandbox(root=root, home=home, bin_dir=bin_dir, record_file=record_file, env=env)
 
 
+def write_files(home: Path, work: Path, files: Mapping[str, str]) -> None:
+    """Write an adapter's ``files`` (already rendered): ``~/…`` under ``home``, other paths
+    under ``work``, parents created. Paths were checked when the adapter loaded
+    (``adapter_load.file_path_problem``); here nothing may follow a symlink out of the cell."""
+    for name, text in files.items():
+        base, rest = (home, name[2:]) if name.startswith("~/") else (work, name)
+        dest = base / rest
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if not dest.parent.resolve().is_relative_to(base.resolve()):
+            raise SandboxError(f"files.{name}: a symlink leads out of the cell")
+        flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
+        try:
+            fd = os.open(dest, flags, 0o600)
+        except OSError as exc:
+            raise SandboxError(f"files.{name}: cannot write it ({exc.strerror})") from None
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+class SandboxError(RuntimeError):
+    """A file of the adapter could not be written inside the cell."""
+
+
 _KEY_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 _REGION_NAMES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 

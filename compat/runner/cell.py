@@ -18,13 +18,13 @@ from compat.agreement import argv_shape
 from compat.evidence import (
     PLUGIN_HOSTS,
     collect,
+    error_line,
     free_port,
     judge_setup,
     kms_demanded,
     seeded,
     shared_resource,
     shell_input,
-    tail_line,
 )
 from compat.fakeaws import Credentials, FakeAWS
 from compat.fakeaws.seed import Ec2Target, EcsTarget
@@ -35,7 +35,7 @@ from compat.replay import ReplayError, replay
 from compat.runner.gate import KmsGate
 from compat.runner.process import Finished, PortProbe, run_process
 from compat.runner.result import CellResult
-from compat.sandbox import Sandbox, make_sandbox, scenario_aws_setup
+from compat.sandbox import Sandbox, make_sandbox, scenario_aws_setup, write_files
 from compat.templating import MissingValueError, render_argv, render_text
 from compat.toolenv import Missing, Resolved
 from compat.verdict import judge, session_starts
@@ -126,17 +126,39 @@ def gate_key(cell: Cell) -> tuple[str, ...] | None:
     return (*resource, "on" if kms_demanded(cell.scenario) else "off")
 
 
+_TAG_LOCKS: dict[tuple[str, ...], threading.Lock] = {}
+_TAG_LOCKS_LOCK = threading.Lock()
+
+
+def _tag_lock(region: str, tags: Mapping[str, str]) -> threading.Lock:
+    """One lock per region and set of instance tags: a tool that picks its instance by tag
+    must find exactly one (ssm-cli opens a menu for two), so such cells take turns."""
+    key = (region, *sorted(f"{k}={v}" for k, v in tags.items()))
+    with _TAG_LOCKS_LOCK:
+        return _TAG_LOCKS.setdefault(key, threading.Lock())
+
+
 @contextlib.contextmanager
 def _seeded(cell: Cell, ctx: RunContext) -> Iterator[EcsTarget | Ec2Target]:
     """Seed the cell's target; shared resources are held for the whole cell (gate.py)."""
-    with seeded(
-        ctx.fake,
-        cell.scenario,
-        cell.variant.kind,
-        cluster=cell.variant.cluster,
-        tags=cell.variant.task_tags,
-        hold=ctx.gate.hold,
-    ) as target:
+    variant = cell.variant
+    tags = variant.task_tags if variant.kind == "ecs-exec" else variant.instance_tags
+    turn: contextlib.AbstractContextManager[object] = (
+        _tag_lock(cell.scenario.seed.region, tags)
+        if variant.kind == "ssm-session" and tags
+        else contextlib.nullcontext()
+    )
+    with (
+        turn,
+        seeded(
+            ctx.fake,
+            cell.scenario,
+            variant.kind,
+            cluster=variant.cluster,
+            tags=tags,
+            hold=ctx.gate.hold,
+        ) as target,
+    ):
         yield target
 
 
@@ -249,6 +271,7 @@ def _run_seeded(
     work = root / "work"
     work.mkdir()
     values = _values(cell, ctx, target, sandbox, launch)
+    values.update(home=str(sandbox.home), workdir=str(work))
     marker = f"smp-compat-{creds.access_key_id[-8:].lower()}"
     stdin_script = b""
     probe: PortProbe | None = None
@@ -285,8 +308,8 @@ def _run_seeded(
                 return _reasoned(
                     cell, started, "unsupported-scenario", "port forwarding in a container"
                 )
-            for name, text in cell.variant.files.items():
-                (work / name).write_text(render_text(text, values), encoding="utf-8")
+            files = {n: render_text(t, values) for n, t in cell.variant.files.items()}
+            write_files(sandbox.home, work, files)
             env.update({n: render_text(t, values) for n, t in launch.env.items()})
     except MissingValueError as exc:
         return _reasoned(cell, started, "harness-error", f"the kit has no value for {exc}")
@@ -318,7 +341,10 @@ def _run_seeded(
         tool_exit=finished.exit_code,
         timed_out=finished.timed_out,
         port_roundtrip=finished.port_roundtrip,
-        tool_stderr_tail=tail_line(err.read_text(encoding="utf-8", errors="replace")),
+        tool_stderr_tail=error_line(
+            out.read_text(encoding="utf-8", errors="replace"),
+            err.read_text(encoding="utf-8", errors="replace"),
+        ),
         killed=finished.killed,
     )
     verdict = judge(evidence, judge_setup(scenario, fake))
