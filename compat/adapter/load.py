@@ -72,6 +72,7 @@ _COMMON_VARIANT_KEYS = (
     "tty",
     "cluster",
     "task_tags",
+    "instance_tags",
     "profile_via",
     "region_via",
     "timeout",
@@ -178,20 +179,36 @@ def _quoted(choices: Iterable[str]) -> str:
 
 
 def file_path_problem(name: str) -> str | None:
-    """Why ``name`` cannot be a file written under a cell's directory, or ``None`` if it can.
+    """Why ``name`` cannot be a ``files`` key, or ``None`` if it can: the one check of a path.
 
-    A relative path of plain components: no ``..``, ``.`` or empty component, not absolute,
-    no NUL or backslash. The one check for every ``files`` key (the loader refuses the file,
-    :func:`compat.runner.cellfiles.write_inside` re-checks before it writes).
+    ``~/…`` lands in the cell's HOME, any other path in its working directory; below either, a
+    relative path of plain components: no ``..``, ``.`` or empty component, not absolute, no
+    NUL or backslash. The loader refuses the file;
+    :func:`compat.runner.cellfiles.write_inside` checks again before it writes.
     """
+    home = name == "~" or name.startswith("~/")
+    if name.startswith("~") and not home:
+        return "expected ~/… (the cell's HOME); ~user is not the cell's"
+    rest = name[2:] if home else name
     if not name:
         return "expected a relative file path, found an empty name"
-    if "\0" in name or "\\" in name:
-        return f"expected a relative file path without NUL or backslash, found {name!r}"
-    if name.startswith("/"):
-        return f"expected a path relative to the cell's directory, found the absolute {name!r}"
-    parts = name.split("/")
-    if any(part in ("", ".", "..") for part in parts):
+    if not rest or rest.endswith("/"):
+        return f"expected a file name (a relative path of plain names), found a directory {name!r}"
+    if "\0" in rest or "\\" in rest:
+        return f"expected a relative file path without backslashes or NUL, found {name!r}"
+    if rest.startswith("/"):
+        return (
+            "expected a path relative to the cell's working directory, or ~/… for its HOME; "
+            f"found an absolute path {name!r}"
+        )
+    parts = rest.split("/")
+    if ".." in parts:
+        hint = '; the cell\'s HOME is ~/ (e.g. "~/.config/tool/config.yaml")' if not home else ""
+        return (
+            "'..' may not climb out of the cell: expected a relative path of plain names under "
+            f"its working directory, or ~/… for its HOME{hint}"
+        )
+    if any(part in ("", ".") for part in parts):
         return (
             f"expected a relative path of plain names (no '..', '.', '//' or trailing '/'), "
             f"found {name!r}"
@@ -700,6 +717,17 @@ def _variant(fl: _FileLoader, raw: object, index: int, tool_kind: Kind | None) -
             problem = f"{name!r} is a file here and a directory in another files key"
         if problem is not None:
             fl.fail(_join(prefix, f"files.{name}"), problem)
+    for key, other, wrong in (
+        ("task_tags", "instance_tags", "ssm-session"),
+        ("instance_tags", "task_tags", "ecs-exec"),
+    ):
+        if key in raw and kind == wrong:
+            fl.fail(
+                _join(prefix, key),
+                f"this variant is {kind}: its seeded target is "
+                f"{'an EC2 instance' if kind == 'ssm-session' else 'an ECS task'}; "
+                f"use {other}",
+            )
     launches: dict[SessionKind, Launch] = {}
     shell = _launch(fl, raw, prefix, mode=mode, kind=kind, session="shell", base_env={})
     if shell is not None:
@@ -768,6 +796,7 @@ def _variant(fl: _FileLoader, raw: object, index: int, tool_kind: Kind | None) -
         files=files,
         cluster=fl.string(raw, "cluster", prefix),
         task_tags=fl.str_table(raw, "task_tags", prefix),
+        instance_tags=fl.str_table(raw, "instance_tags", prefix),
         profile_via=cast(
             Literal["flag", "env"],
             fl.string(raw, "profile_via", prefix, choices=_VIA) or derived_profile,

@@ -175,12 +175,16 @@ class Variant:
     #: The tool needs a terminal (the runner gives it a pty).
     tty: bool = False
     requires: Requirement | None = None
-    #: Files written into the cell's working directory before the run (templates).
+    #: Files written before the run (templates): ``~/…`` under the cell's HOME, other paths
+    #: under its working directory.
     files: Mapping[str, Text] = field(default_factory=dict)
     #: The only cluster name the tool finds tasks in (copilot ``task exec --default``).
     cluster: str | None = None
     #: Tags the tool looks for on the task (copilot lists only tasks tagged ``copilot-task``).
     task_tags: Mapping[str, str] = field(default_factory=dict)
+    #: Tags the seeded EC2 instance carries, for tools that find instances by tag (ssm-cli
+    #: groups them by a tag it reads through GetResources and DescribeInstanceInformation).
+    instance_tags: Mapping[str, str] = field(default_factory=dict)
     #: How the user chooses a profile with this tool: its flag (the template uses
     #: ``{profile}``) or ``AWS_PROFILE``.
     profile_via: Literal["flag", "env"] = "env"

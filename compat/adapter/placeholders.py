@@ -97,6 +97,8 @@ PLACEHOLDERS: Mapping[str, Placeholder] = _table(
     ),
     Placeholder("local_port", "local port to listen on", port_forward_only=True),
     Placeholder("remote_port", "port in the container / on the instance", port_forward_only=True),
+    Placeholder("home", "the cell's HOME directory (absolute path)"),
+    Placeholder("workdir", "the cell's working directory, where the tool starts (absolute path)"),
     Placeholder("endpoint_url", "the fake AWS endpoint URL (for --endpoint-url)"),
     Placeholder("plugin", "path of the cell's session-manager-plugin (for --plugin flags)"),
     Placeholder(

@@ -1,8 +1,11 @@
 """``smp-compat run``: every tool x scenario x plugin release, written to matrix.json/.md.
 
 Exit status: 0 when the run produced its matrix, whatever the built-in tools' cells say (their
-failures are the findings, not errors of the run); 1 when a cell of an adapter passed with
-``--adapters`` (the user's own tool) is ``fail`` or ``error``; 2 for bad input.
+failures are the findings, not errors of the run, and a built-in tool that is not installed
+here is skipped, not a failure); 1 when a cell of an adapter passed with ``--adapters`` (the
+user's own tool) is ``fail`` or ``error``, or when none of its cells was tested (every one
+``skipped`` or ``n/a``: a CI job for "my tool" must not go green having tested nothing; a
+``--shard`` leaves that to the whole run); 2 for bad input.
 """
 
 from __future__ import annotations
@@ -182,9 +185,28 @@ def main(args: argparse.Namespace) -> int:
     regressed = [r for r in results if r.tool in user_tools and r.outcome in ("fail", "error")]
     for result in regressed:
         print(f"  {result.id}: {result.outcome} {result.reason} — {result.remedy}")
+    untested = _nothing_tested(results, user_tools) if shard is None else None
+    if untested is not None:
+        print(untested)
     # Last, so it is what a terminal leaves in view: the page to open.
     print(f"report page: {(args.out / 'index.html').absolute()}")
-    return 1 if regressed else 0
+    return 1 if regressed or untested is not None else 0
+
+
+def _nothing_tested(results: list[CellResult], user_tools: set[str]) -> str | None:
+    """One line saying why, when the user's adapters ran cells and none was judged (all
+    ``skipped`` or ``n/a``); ``None`` when something was tested or nothing of theirs ran.
+    Cells that errored already fail the run."""
+    mine = [r for r in results if r.tool in user_tools]
+    if not mine or any(r.outcome in ("pass", "fail", "error") for r in mine):
+        return None
+    skipped = [r for r in mine if r.outcome == "skipped"]
+    why = f"; {skipped[0].reason}: {skipped[0].detail}" if skipped else ""
+    tools = ", ".join(sorted({r.tool for r in mine}))
+    return (
+        f"nothing of your adapters was tested ({tools}): {len(skipped)} cells skipped, "
+        f"{len(mine) - len(skipped)} n/a{why}"
+    )
 
 
 def _run(

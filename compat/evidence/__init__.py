@@ -14,13 +14,14 @@ from compat.evidence.arrange import (
     shared_resource,
     shell_input,
 )
-from compat.evidence.gather import EVIDENCE_WAIT, collect, sessions_of, tail_line
+from compat.evidence.gather import EVIDENCE_WAIT, collect, error_line, sessions_of, tail_line
 from compat.evidence.records import read_records, unfinished
 
 __all__ = [
     "EVIDENCE_WAIT",
     "PLUGIN_HOSTS",
     "collect",
+    "error_line",
     "free_port",
     "judge_setup",
     "kms_demanded",

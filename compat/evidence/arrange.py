@@ -82,8 +82,8 @@ def seeded(
     tags: Mapping[str, str] | None = None,
     hold: Hold = _unshared,
 ) -> Iterator[EcsTarget | Ec2Target]:
-    """Seed the session's target (an ECS task, or an instance and the region's preferences)
-    and hold its shared resource, if any, until the block ends."""
+    """Seed the session's target (an ECS task, or an instance and the region's preferences),
+    tagged with ``tags``, and hold its shared resource, if any, until the block ends."""
     kms, region = kms_demanded(scenario), scenario.seed.region
     resource = shared_resource(scenario, kind, cluster)
 
@@ -93,7 +93,12 @@ def seeded(
     if kind == "ssm-session":
         assert resource is not None
         with hold(resource, kms, preferences):
-            yield fake.seed_ec2_instance(region=region, kms_key=None)
+            instance = fake.seed_ec2_instance(region=region, kms_key=None, tags=tags)
+            try:
+                yield instance
+            finally:
+                if tags:
+                    _retire(fake, instance)
     elif resource is not None:
         # A fixed cluster name: every session re-seeds it with its own setting, so sessions
         # with the other setting must wait.
@@ -101,6 +106,14 @@ def seeded(
             yield fake.seed_ecs_task(cluster=cluster, kms_key=kms, region=region, tags=tags)
     else:
         yield fake.seed_ecs_task(kms_key=kms, region=region, tags=tags)
+
+
+def _retire(fake: FakeAWS, instance: Ec2Target) -> None:
+    """Untag and terminate a tagged instance after its cell: a tool that finds instances by
+    tag (GetResources, DescribeInstanceInformation) must see only its own cell's."""
+    ec2 = fake.client("ec2", instance.region)
+    ec2.delete_tags(Resources=[instance.instance_id])
+    ec2.terminate_instances(InstanceIds=[instance.instance_id])
 
 
 def judge_setup(scenario: Scenario, fake: FakeAWS) -> Setup:

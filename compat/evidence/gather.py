@@ -12,6 +12,7 @@ writes it when the connection closes, in its own thread). Both are waited for wi
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,14 @@ from compat.verdict.rules import Evidence
 if TYPE_CHECKING:
     from compat.fakeaws import FakeAWS
 
-__all__ = ["EVIDENCE_WAIT", "collect", "finished_records", "sessions_of", "tail_line"]
+__all__ = [
+    "EVIDENCE_WAIT",
+    "collect",
+    "error_line",
+    "finished_records",
+    "sessions_of",
+    "tail_line",
+]
 
 #: Seconds, from the end of the tool, within which every record and transcript must be there.
 EVIDENCE_WAIT = 5.0
@@ -63,6 +71,25 @@ def tail_line(text: str) -> str:
     return lines[-1][:200] if lines else ""
 
 
+#: Words that mark a line of a tool's output as its error (case-insensitive).
+_ERROR_WORDS = re.compile(
+    r"error|exception|fail|denied|invalid|not found|no such|cannot|can't|unable|missing"
+    r"|traceback|refused|expired|not authorized|usage:",
+    re.IGNORECASE,
+)
+
+
+def error_line(stdout: str, stderr: str) -> str:
+    """The line that says what went wrong, for a verdict's detail: the last line of stderr,
+    else of stdout, that reads like an error (many tools print errors on stdout, e.g. rich's
+    console); without one, the last non-empty line of stderr, then of stdout."""
+    for text in (stderr, stdout):
+        for line in reversed(text.strip().splitlines()):
+            if _ERROR_WORDS.search(line):
+                return line.strip()[:200]
+    return tail_line(stderr) or tail_line(stdout)
+
+
 def collect(
     fake: FakeAWS,
     record_file: Path,
@@ -98,4 +125,5 @@ def collect(
         sessions=sessions,
         records_incomplete=killed,
         resume_calls=fake.registry.resume_calls(access_key_id),
+        unsupported=fake.registry.unsupported(access_key_id),
     )

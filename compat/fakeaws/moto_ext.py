@@ -39,7 +39,7 @@ from moto.ssm.responses import SimpleSystemManagerResponse
 from moto.utilities.utils import get_partition
 from werkzeug.test import Client
 
-from compat.fakeaws import documents, guard, ids
+from compat.fakeaws import documents, guard, ids, readonly
 from compat.fakeaws.sessions import (
     ResumeCall,
     SessionRegistry,
@@ -96,7 +96,13 @@ PATCHED_OPERATIONS: dict[str, tuple[str, ...]] = {
         "ExecuteCommand",
         "DiscoverPollEndpoint",
     ),
-    "ssm": ("StartSession", "ResumeSession", "TerminateSession", "DescribeSessions"),
+    "ssm": (
+        "StartSession",
+        "ResumeSession",
+        "TerminateSession",
+        "DescribeSessions",
+        "DescribeInstanceInformation",
+    ),
 }
 _CLASSES: dict[str, type] = {
     "ecs": EC2ContainerServiceResponse,
@@ -176,6 +182,7 @@ def _patch() -> None:
             "resume_session": _resume_session,
             "terminate_session": _terminate_session,
             "describe_sessions": _describe_sessions,
+            "describe_instance_information": readonly.describe_instance_information,
         },
         BaseResponse: {"call_action": _call_action},
     }
@@ -252,6 +259,7 @@ def _call_original(self: Any) -> Any:
             return _originals["call_action"](self)
     except NotImplementedError as exc:
         action = self._get_action() or "?"
+        _record_unsupported(self, action)
         error = _AwsError(
             "UnknownOperationException",
             f"smp-compat's fake AWS (moto {moto.__version__}) does not support "
@@ -265,6 +273,14 @@ def _call_original(self: Any) -> Any:
             body = json.dumps({"__type": error.code, "message": error.message})
         headers["status"] = str(status)
         return status, headers, body
+
+
+def _record_unsupported(response: Any, action: str) -> None:
+    """Note on the bound registry that the caller's key got "unknown operation", so its cell
+    blames the fake AWS (``fake-aws-unsupported``), not the tool."""
+    key = _caller_key(response)
+    if key is not None and _Binding.registry is not None:
+        _Binding.registry.record_unsupported(key, f"{response.service_name}:{action}")
 
 
 # --- ECS ---------------------------------------------------------------------------------
@@ -775,6 +791,13 @@ def _probe_wsgi() -> None:
         ("ssm", "AmazonSSM", "ResumeSession", {"SessionId": "smp-probe"}, "DoesNotExist"),
         ("ssm", "AmazonSSM", "TerminateSession", {"SessionId": "smp-probe"}, "smp-probe"),
         ("ssm", "AmazonSSM", "DescribeSessions", {"State": "Active"}, "Sessions"),
+        (
+            "ssm",
+            "AmazonSSM",
+            "DescribeInstanceInformation",
+            {"Filters": [{"Key": "tag:smp-probe", "Values": ["none"]}]},
+            "InstanceInformationList",
+        ),
     ]
     region = "us-east-1"
     for service, prefix, operation, body, expected in probes:

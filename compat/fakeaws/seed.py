@@ -178,8 +178,15 @@ class Seeder:
             containers=tuple(c["name"] for c in task["containers"]),
         )
 
-    def ec2_instance(self, *, region: str, kms_key: bool | str | None = None) -> Ec2Target:
-        """A running instance. ``kms_key`` sets the region's Session Manager preferences.
+    def ec2_instance(
+        self,
+        *,
+        region: str,
+        kms_key: bool | str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> Ec2Target:
+        """A running instance tagged with ``tags``. ``kms_key`` sets the region's Session
+        Manager preferences.
 
         Preferences are regional, as on AWS: ``True`` (new key) or a key id turns encryption
         on for every shell session in ``region``, ``False`` turns it off, ``None`` leaves the
@@ -187,8 +194,12 @@ class Seeder:
         """
         ec2 = self.client("ec2", region)
         image = self._image(ec2, region)
+        extra: dict[str, Any] = {}
+        if tags:
+            tag_list = [{"Key": k, "Value": v} for k, v in tags.items()]
+            extra["TagSpecifications"] = [{"ResourceType": "instance", "Tags": tag_list}]
         instance = ec2.run_instances(
-            ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro"
+            ImageId=image, MinCount=1, MaxCount=1, InstanceType="t3.micro", **extra
         )["Instances"][0]
         key_id = (
             self.preferences(region, kms_key)

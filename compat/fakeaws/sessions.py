@@ -89,6 +89,9 @@ class SessionRegistry:
         self.ssm_hosts: frozenset[str] = frozenset()
         #: Access key ids whose next sessions get a websocket dropped once (``reconnect``).
         self.drop_once: set[str] = set()
+        #: Access key id -> the operations (``service:Operation``) the fake AWS answered with
+        #: "unknown operation", in order, once each.
+        self._unsupported: dict[str, list[str]] = {}
 
     def stream_url(self, session_id: str) -> str:
         """The URL a client dials, shaped like the real one (``/v1/data-channel/<sid>``)."""
@@ -133,6 +136,18 @@ class SessionRegistry:
             specs = [s for s in self._sessions.values() if s.access_key_id == access_key_id]
         return [asdict(call) for spec in specs for call in spec.resumes]
 
+    def record_unsupported(self, access_key_id: str, operation: str) -> None:
+        """The fake AWS could not answer ``operation`` for this key (moto lacks it)."""
+        with self._lock:
+            seen = self._unsupported.setdefault(access_key_id, [])
+            if operation not in seen:
+                seen.append(operation)
+
+    def unsupported(self, access_key_id: str) -> list[str]:
+        """The operations this key called that the fake AWS does not implement."""
+        with self._lock:
+            return list(self._unsupported.get(access_key_id, ()))
+
     def __iter__(self) -> Iterator[SessionSpec]:
         with self._lock:
             return iter(list(self._sessions.values()))
@@ -141,3 +156,4 @@ class SessionRegistry:
         with self._lock:
             self._sessions.clear()
             self.drop_once.clear()
+            self._unsupported.clear()

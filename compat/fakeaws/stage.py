@@ -347,10 +347,14 @@ class FakeAWS:
         )
 
     def seed_ec2_instance(
-        self, *, region: str | None = None, kms_key: bool | str | None = None
+        self,
+        *,
+        region: str | None = None,
+        kms_key: bool | str | None = None,
+        tags: Mapping[str, str] | None = None,
     ) -> Ec2Target:
         """See :meth:`Seeder.ec2_instance` (Session Manager preferences are regional)."""
-        return self.seeder.ec2_instance(region=region or self.region, kms_key=kms_key)
+        return self.seeder.ec2_instance(region=region or self.region, kms_key=kms_key, tags=tags)
 
     def set_exec_agent_status(self, target: EcsTarget, status: str) -> None:
         """Scenario knob: the task's ExecuteCommandAgent is e.g. ``STOPPED``."""

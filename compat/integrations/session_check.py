@@ -28,11 +28,11 @@ from compat.errors import UserError
 from compat.evidence import (
     PLUGIN_HOSTS,
     collect,
+    error_line,
     free_port,
     judge_setup,
     seeded,
     shell_input,
-    tail_line,
 )
 from compat.fakeaws import Credentials, FakeAWS
 from compat.fakeaws.seed import Ec2Target, EcsTarget
@@ -224,7 +224,7 @@ class PluginSession:
         stderr = err.read_text(encoding="utf-8", errors="replace")
         self.tool_exit, self.timed_out = finished.exit_code, finished.timed_out
         self.port_roundtrip = finished.port_roundtrip
-        self._stderr_tail, self._killed = tail_line(stderr), finished.killed
+        self._stderr_tail, self._killed = error_line(stdout, stderr), finished.killed
         return ToolRun(finished.exit_code, stdout, stderr, finished.timed_out, finished.duration_s)
 
     @contextlib.contextmanager

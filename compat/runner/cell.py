@@ -18,23 +18,28 @@ from compat.adapter.templating import MissingValueError, render_argv, render_tex
 from compat.evidence import (
     PLUGIN_HOSTS,
     collect,
+    error_line,
     free_port,
     judge_setup,
     kms_demanded,
     seeded,
     shared_resource,
     shell_input,
-    tail_line,
 )
 from compat.fakeaws import Credentials, FakeAWS
 from compat.fakeaws.seed import Ec2Target, EcsTarget
 from compat.launcher import Launcher
 from compat.plan.cells import Cell
-from compat.runner.cellfiles import UnsafeFilePathError, write_inside
 from compat.runner.gate import KmsGate
 from compat.runner.process import Finished, PortProbe, run_process
 from compat.runner.result import CellResult
-from compat.runner.sandbox import Sandbox, make_sandbox, scenario_aws_setup
+from compat.runner.sandbox import (
+    Sandbox,
+    SandboxError,
+    make_sandbox,
+    scenario_aws_setup,
+    write_files,
+)
 from compat.runner.toolenv import Missing, Resolved
 from compat.verdict import reasons
 from compat.verdict.agreement import argv_shape
@@ -127,17 +132,39 @@ def gate_key(cell: Cell) -> tuple[str, ...] | None:
     return (*resource, "on" if kms_demanded(cell.scenario) else "off")
 
 
+_TAG_LOCKS: dict[tuple[str, ...], threading.Lock] = {}
+_TAG_LOCKS_LOCK = threading.Lock()
+
+
+def _tag_lock(region: str, tags: Mapping[str, str]) -> threading.Lock:
+    """One lock per region and set of instance tags: a tool that picks its instance by tag
+    must find exactly one (ssm-cli opens a menu for two), so such cells take turns."""
+    key = (region, *sorted(f"{k}={v}" for k, v in tags.items()))
+    with _TAG_LOCKS_LOCK:
+        return _TAG_LOCKS.setdefault(key, threading.Lock())
+
+
 @contextlib.contextmanager
 def _seeded(cell: Cell, ctx: RunContext) -> Iterator[EcsTarget | Ec2Target]:
     """Seed the cell's target; shared resources are held for the whole cell (gate.py)."""
-    with seeded(
-        ctx.fake,
-        cell.scenario,
-        cell.variant.kind,
-        cluster=cell.variant.cluster,
-        tags=cell.variant.task_tags,
-        hold=ctx.gate.hold,
-    ) as target:
+    variant = cell.variant
+    tags = variant.task_tags if variant.kind == "ecs-exec" else variant.instance_tags
+    turn: contextlib.AbstractContextManager[object] = (
+        _tag_lock(cell.scenario.seed.region, tags)
+        if variant.kind == "ssm-session" and tags
+        else contextlib.nullcontext()
+    )
+    with (
+        turn,
+        seeded(
+            ctx.fake,
+            cell.scenario,
+            variant.kind,
+            cluster=variant.cluster,
+            tags=tags,
+            hold=ctx.gate.hold,
+        ) as target,
+    ):
         yield target
 
 
@@ -250,6 +277,7 @@ def _run_seeded(
     work = root / "work"
     work.mkdir()
     values = _values(cell, ctx, target, sandbox, launch)
+    values.update(home=str(sandbox.home), workdir=str(work))
     marker = f"smp-compat-{creds.access_key_id[-8:].lower()}"
     stdin_script = b""
     probe: PortProbe | None = None
@@ -286,13 +314,13 @@ def _run_seeded(
                 return _reasoned(
                     cell, started, "unsupported-scenario", "port forwarding in a container"
                 )
-            for name, text in cell.variant.files.items():
-                write_inside(work, name, render_text(text, values))
+            files = {n: render_text(t, values) for n, t in cell.variant.files.items()}
+            write_files(sandbox.home, work, files)
             env.update({n: render_text(t, values) for n, t in launch.env.items()})
     except MissingValueError as exc:
         return _reasoned(cell, started, "harness-error", f"the kit has no value for {exc}")
-    except UnsafeFilePathError as exc:
-        return _reasoned(cell, started, "harness-error", f"files: {exc}")
+    except SandboxError as exc:
+        return _reasoned(cell, started, "harness-error", str(exc))
     timeout = cell.variant.timeout or ctx.timeout
     if scenario.timeout_s is not None:
         timeout = min(timeout, scenario.timeout_s)
@@ -321,7 +349,10 @@ def _run_seeded(
         tool_exit=finished.exit_code,
         timed_out=finished.timed_out,
         port_roundtrip=finished.port_roundtrip,
-        tool_stderr_tail=tail_line(err.read_text(encoding="utf-8", errors="replace")),
+        tool_stderr_tail=error_line(
+            out.read_text(encoding="utf-8", errors="replace"),
+            err.read_text(encoding="utf-8", errors="replace"),
+        ),
         killed=finished.killed,
     )
     verdict = judge(evidence, judge_setup(scenario, fake))

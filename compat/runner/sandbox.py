@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from compat.evidence.records import read_records
 from compat.launcher import Launcher, write_launcher
 from compat.launcher.shim import write_shim
+from compat.runner.cellfiles import UnsafeFilePathError, write_inside
 
 if TYPE_CHECKING:
     from compat.plan.scenario import Scenario
@@ -89,6 +90,22 @@ def make_sandbox(
         **fake_env,
     }
     return Sandbox(root=root, home=home, bin_dir=bin_dir, record_file=record_file, env=env)
+
+
+def write_files(home: Path, work: Path, files: Mapping[str, str]) -> None:
+    """Write an adapter's ``files`` (already rendered): ``~/…`` under ``home``, other paths
+    under ``work``, parents created, never through a symlink
+    (:func:`compat.runner.cellfiles.write_inside`)."""
+    for name, text in files.items():
+        base, rest = (home, name[2:]) if name.startswith("~/") else (work, name)
+        try:
+            write_inside(base, rest, text)
+        except UnsafeFilePathError as exc:
+            raise SandboxError(f"files.{name}: {exc}") from None
+
+
+class SandboxError(RuntimeError):
+    """A file of the adapter could not be written inside the cell."""
 
 
 _KEY_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")

@@ -232,6 +232,16 @@ REASONS: Mapping[str, Reason] = _reasons(
         "Re-run with the evidence kept and report it to smp-compat with the cell id.",
     ),
     Reason(
+        "fake-aws-unsupported",
+        "error",
+        "The tool called an AWS operation smp-compat's fake AWS does not implement (it "
+        'answered "UnknownOperationException"), and stopped before it started the plugin: '
+        "the kit's limit, not the tool's failure.",
+        "Report the operation named in the detail to smp-compat (docs/fake-aws.md lists what "
+        "the fake AWS answers); until then the cell cannot be judged.",
+        "docs/fake-aws.md",
+    ),
+    Reason(
         "inconclusive",
         "error",
         "The evidence does not show whether a session would start (no agent transcript, "

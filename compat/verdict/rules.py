@@ -69,6 +69,7 @@ class Evidence:
     timed_out: bool = False
     #: For port-forward: bytes sent to the local port came back (the agent echoes).
     port_roundtrip: bool | None = None
+    #: The line of the tool's output that says what went wrong (``evidence.error_line``).
     tool_stderr_tail: str = ""
     #: The kit failed before the tool could be judged (seed, replay call); the message.
     harness_error: str | None = None
@@ -81,6 +82,9 @@ class Evidence:
     #: A process of the tool's group had to be SIGKILLed, so a plugin start may have gone
     #: unrecorded: no start is then no proof that the plugin was not called.
     records_incomplete: bool = False
+    #: Operations (``service:Operation``) the fake AWS answered "unknown operation" for the
+    #: cell's key: a tool that stops on one is blocked by the kit, not at fault.
+    unsupported: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,11 @@ def judge(evidence: Evidence, setup: Setup) -> Verdict:
         hosts = ", ".join(sorted(set(refused)))
         return _verdict("endpoint-ignored", f"refused: {hosts}")
     if not starts:
+        if evidence.unsupported:
+            detail = f"{', '.join(evidence.unsupported)}; tool exit {evidence.tool_exit}"
+            if evidence.tool_stderr_tail:
+                detail += f": {evidence.tool_stderr_tail}"
+            return _verdict("fake-aws-unsupported", detail)
         if evidence.timed_out:
             return _verdict("timeout", "killed before it started the plugin")
         if evidence.records_incomplete:

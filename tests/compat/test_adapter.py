@@ -273,6 +273,8 @@ def test_builtins_ship_as_package_data() -> None:
         "awscli-v2.toml",
         "aws-gate.toml",
         "aws-ssm-juggle.toml",
+        "ssm-cli.toml",
+        "ssm-ecs.toml",
     } <= names
 
 
@@ -350,6 +352,8 @@ def test_ecsk_forwards_the_chosen_profile_and_empty_otherwise() -> None:
         pytest.param("awscli-v2", "ecs-exec-2.12.7", "pypi_bundle", id="awscli-v2-2.12.7"),
         pytest.param("aws-gate", "0.11.3", "pypi", id="aws-gate"),
         pytest.param("aws-ssm-juggle", "26.3.0", "pypi", id="juggle"),
+        pytest.param("ssm-cli", "1.1.0", "pypi", id="ssm-cli"),
+        pytest.param("ssm-ecs", "0.6", "pypi", id="ssm-ecs"),
         pytest.param("copilot", "1.34.1", "pypi", id="copilot"),
         pytest.param("ecspresso", "installed", "binary", id="ecspresso"),
         pytest.param("ecsk", "installed", "binary", id="ecsk"),
@@ -396,6 +400,8 @@ def test_readme_documents_every_placeholder_and_key() -> None:
         "port_forward",
         "files",
         "profile_via",
+        "task_tags",
+        "instance_tags",
     ):
         assert f"`{key}`" in readme, key
 
