@@ -1,0 +1,1 @@
+"""Installers for the programs a ``run`` variant needs from a package registry (npm)."""
