@@ -35,6 +35,7 @@ from compat.adapter.placeholders import API_CALLS, PLACEHOLDERS, ApiCall, Kind, 
 from compat.adapter.templating import ArgvItem, Part, TemplateSyntaxError, Text, parse, placeholders
 from compat.errors import UserError
 from compat.install.gobuild import GoPackage
+from compat.install.npm import NpmPackage
 from compat.install.pypi_bundle import PIN_RE
 
 __all__ = [
@@ -96,8 +97,10 @@ _REQUIRES_KEYS = (
     "pypi_bundle",
     "bundle_path",
     "go",
+    "npm",
     "binary",
     "path_env",
+    "unavailable",
     "version_args",
     "version_match",
     "hint",
@@ -492,18 +495,40 @@ def _requirement(
     fl.keys(raw, _REQUIRES_KEYS, key)
     pypi = fl.string(raw, "pypi", key)
     go = fl.string(raw, "go", key)
+    npm = fl.string(raw, "npm", key)
+    unavailable = fl.string(raw, "unavailable", key)
     binary = fl.string(raw, "binary", key)
     path_env = fl.string(raw, "path_env", key)
     pypi_bundle, bundle_path = _bundle(fl, raw, key)
     local = binary is not None or path_env is not None
-    if sum((pypi is not None, go is not None, local)) > 1:
-        fl.fail(key, "expected one of `pypi`, `go` or `binary`/`path_env`, found more")
-    if pypi_bundle is not None and (pypi is not None or go is not None or binary is not None):
+    if sum((pypi is not None, go is not None, npm is not None, local)) > 1:
+        fl.fail(key, "expected one of `pypi`, `go`, `npm` or `binary`/`path_env`, found more")
+    if pypi_bundle is not None and (
+        pypi is not None or go is not None or npm is not None or binary is not None
+    ):
         fl.fail(
-            key, "expected `pypi_bundle` without `pypi`, `go` or `binary` (`path_env` may override)"
+            key,
+            "expected `pypi_bundle` without `pypi`, `go`, `npm` or `binary` "
+            "(`path_env` may override)",
         )
-    if pypi is None and pypi_bundle is None and go is None and not local:
-        fl.fail(key, "expected one of `pypi`, `pypi_bundle`, `go`, `binary` or `path_env`")
+    if (
+        pypi is None
+        and pypi_bundle is None
+        and go is None
+        and npm is None
+        and not local
+        and unavailable is None
+    ):
+        fl.fail(
+            key,
+            "expected one of `pypi`, `pypi_bundle`, `go`, `npm`, `binary`, `path_env` "
+            "or `unavailable`",
+        )
+    if npm is not None and NpmPackage.parse(npm) is None:
+        fl.fail(
+            _join(key, "npm"),
+            f"expected an exact pin <name>@<x.y.z> (basti@1.7.3), found {npm!r}",
+        )
     if go is not None and GoPackage.parse(go) is None:
         fl.fail(
             _join(key, "go"),
@@ -528,8 +553,10 @@ def _requirement(
         pypi_bundle=pypi_bundle,
         bundle_path=bundle_path,
         go=go,
+        npm=npm,
         binary=binary,
         path_env=path_env,
+        unavailable=unavailable,
         version_args=version_args,
         version_match=version_match,
         hint=fl.string(raw, "hint", key),
@@ -729,7 +756,11 @@ def _variant(fl: _FileLoader, raw: object, index: int, tool_kind: Kind | None) -
                 f"use {other}",
             )
     launches: dict[SessionKind, Launch] = {}
-    shell = _launch(fl, raw, prefix, mode=mode, kind=kind, session="shell", base_env={})
+    shell = None
+    # A run variant of a tool that only forwards ports (basti) gives no shell `command`; its
+    # shell scenarios are then n/a, like the port-forward ones of a variant without port_forward.
+    if mode != "run" or "command" in raw or "port_forward" not in raw:
+        shell = _launch(fl, raw, prefix, mode=mode, kind=kind, session="shell", base_env={})
     if shell is not None:
         launches["shell"] = shell
     pf_raw = raw.get("port_forward")
@@ -778,7 +809,12 @@ def _variant(fl: _FileLoader, raw: object, index: int, tool_kind: Kind | None) -
             f'{len(variant_id)}; set id = "…"',
         )
     requires = (
-        _requirement(fl, raw.get("requires"), prefix, shell.command if shell else None)
+        _requirement(
+            fl,
+            raw.get("requires"),
+            prefix,
+            next((lc.command for lc in launches.values() if lc.command), None),
+        )
         if mode == "run"
         else None
     )

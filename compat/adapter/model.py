@@ -85,6 +85,8 @@ class Requirement:
     #: A Go main package at a version, built from the module proxy into the cache
     #: (``compat.install.gobuild``), e.g. ``github.com/kayac/ecspresso/cmd/ecspresso@v1.5.9``.
     go: str | None = None
+    #: An exact npm pin, ``basti@1.7.3``, installed into the cache (``compat.install.npm``).
+    npm: str | None = None
     #: A program looked up on PATH (or an absolute path).
     binary: str | None = None
     #: An environment variable naming the program's path; it wins over PATH when set.
@@ -93,6 +95,9 @@ class Requirement:
     version_args: tuple[str, ...] = ()
     #: Regular expression searched in the ``version_args`` output.
     version_match: str | None = None
+    #: Why the kit cannot drive this tool (a TUI only, a plugin copy of its own): every cell
+    #: is ``skipped`` with this reason, whatever is installed.
+    unavailable: str | None = None
     #: Shown with ``skipped`` when missing, e.g. ``apt-get install awscli``.
     hint: str | None = None
 
@@ -206,8 +211,10 @@ class Variant:
 
     @property
     def source(self) -> Citation | None:
-        """The citation of the shell launch (replays), for reports."""
-        return self.shell.source
+        """The citation of the shell launch (replays), for reports; a variant that only
+        forwards ports has no shell launch."""
+        first = self.launches.get("shell") or next(iter(self.launches.values()), None)
+        return first.source if first is not None else None
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-install",
         action="store_true",
-        help="do not install PyPI tools, fetch PyPI bundles (AWS CLI v2) or build Go tools: "
+        help="do not install PyPI or npm tools, fetch PyPI bundles (AWS CLI v2) or build Go tools: "
         "their uncached cells are skipped",
     )
 

@@ -1,1 +1,1 @@
-"""Getting a caller tool onto this machine: venvs, Go builds, PyPI bundles, cache locks."""
+"""Getting a caller tool onto this machine: Go builds, npm packages, PyPI bundles, cache locks."""

@@ -78,7 +78,9 @@ def _row(cell: Cell, user_tools: frozenset[str]) -> dict[str, Any]:
         "homepage": cell.adapter.homepage,
         "source": str(source) if source else None,
         "source_url": source.url if source else None,
-        "requires": (requires.pypi or requires.go or requires.binary or requires.path_env)
+        "requires": (
+            requires.pypi or requires.go or requires.npm or requires.binary or requires.path_env
+        )
         if requires
         else None,
         "notes": variant.notes,

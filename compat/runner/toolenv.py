@@ -69,6 +69,8 @@ def resolve(variant: Variant, *, install: bool = True) -> Resolved | Missing:
     name = _program_name(variant)
     if requirement is None:
         requirement = Requirement(binary=name)
+    if requirement.unavailable is not None:
+        return Missing("requirement-missing", requirement.unavailable)
     if requirement.pypi is not None:
         found = _pypi(requirement, name, install=install)
         if isinstance(found, Missing):
@@ -79,6 +81,8 @@ def resolve(variant: Variant, *, install: bool = True) -> Resolved | Missing:
         return _bundle(requirement, install=install)
     if requirement.go is not None:
         return _go(requirement, name, install=install)
+    if requirement.npm is not None:
+        return _npm(requirement, name, install=install)
     return _binary(requirement, name)
 
 
@@ -150,6 +154,26 @@ def _go(requirement: Requirement, name: str | None, *, install: bool) -> Resolve
         return Missing("requirement-missing", _hinted(requirement, str(exc)))
     return _check_version(requirement, str(program)) or Resolved(
         program, (program.parent,), f"built from the Go module proxy ({requirement.go})"
+    )
+
+
+def _npm(requirement: Requirement, name: str | None, *, install: bool) -> Resolved | Missing:
+    """An npm package installed into the cache (``compat.install.npm``); needs ``node``."""
+    from compat.install.npm import NpmError  # noqa: PLC0415
+    from compat.install.npm import install as npm_install  # noqa: PLC0415
+
+    assert requirement.npm is not None
+    if name is None:
+        return Missing("requirement-missing", "the adapter's command[0] names no program")
+    node = shutil.which("node")
+    if node is None:
+        return Missing("requirement-missing", _hinted(requirement, "node not found on PATH"))
+    try:
+        program = npm_install(requirement.npm, name, cache_dir() / "npm", allowed=install)
+    except NpmError as exc:
+        return Missing("requirement-missing", _hinted(requirement, str(exc)))
+    return _check_version(requirement, str(program)) or Resolved(
+        program, (program.parent, Path(node).parent), f"installed from npm ({requirement.npm})"
     )
 
 

@@ -116,7 +116,7 @@ def test_an_adapter_names_a_go_package_at_a_version(tmp_path: Path) -> None:
     with pytest.raises(AdapterError) as caught:
         load_adapter(path)
     text = str(caught.value)
-    assert "expected one of `pypi`, `go` or `binary`/`path_env`, found more" in text
+    assert "expected one of `pypi`, `go`, `npm` or `binary`/`path_env`, found more" in text
     assert "requires.go: expected <package path>@v<version>" in text
     path.write_text(path.read_text().replace(', pypi = "t==1"', "").replace("@1.0", "@v1.0.0"))
     (variant,) = load_adapter(path).variants

@@ -1,0 +1,199 @@
+"""Install a caller tool published on npm, once, into the kit's cache.
+
+basti (https://github.com/basti-app/basti) is a Node program on npm. The kit installs an exact
+pin, ``<name>@<version>``, with ``npm install --prefix`` into
+``<root>/<name>@<version>/node_modules/.bin/<program>`` and reuses it afterwards.
+
+- Install scripts are not run (``--ignore-scripts``): a caller is a plain Node program, and a
+  package's scripts (a postinstall that downloads a binary) would run registry code with the
+  kit's rights.
+- Optional dependencies are left out (``--omit=optional``): basti's is a copy of AWS's plugin
+  that it would start instead of the one on PATH, so the kit's fake would never be judged.
+- The install lands in a temporary directory renamed into place, so a half-done one is never
+  reused, and a file lock (``compat.install.cachelock``) keeps two runs from installing it at once.
+- ``npm`` runs with a clean environment: its cache and HOME live under ``<root>/.npm``, only the
+  user's npm and network settings pass through, and no AWS variable reaches it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from compat.install.cachelock import locked
+
+__all__ = ["NPM_TIMEOUT", "NpmError", "NpmPackage", "first_error", "install", "npm_env"]
+
+#: Seconds one ``npm install`` may take.
+NPM_TIMEOUT = 600.0
+#: Seconds a failed install is not retried (a registry's 404 is final; a day lets a fixed
+#: registry be picked up). Delete the marker to retry at once.
+RETRY_AFTER = 86400.0
+#: The user's settings an install honours; nothing else of the kit's environment reaches npm.
+PASSED_PREFIXES = ("NPM_CONFIG_", "npm_config_")
+PASSED_ENV = (
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "NODE_EXTRA_CA_CERTS",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+)
+#: ``name@1.2.3`` or ``@scope/name@1.2.3``: an exact version, so a cached install never goes
+#: stale (https://docs.npmjs.com/cli/v10/configuring-npm/package-json#name, semver).
+PIN_RE = re.compile(
+    r"(?P<name>(?:@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*)"
+    r"@(?P<version>\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?)"
+)
+_DONE = ".smp-compat-installed"
+_FAILED = ".smp-compat-failed"
+#: A registry URL may carry credentials and the reason is published in reports.
+_URL_RE = re.compile(r"\S+://\S+")
+
+
+class NpmError(Exception):
+    """Why the tool could not be installed; one line, shown as the cell's ``skipped`` reason."""
+
+
+@dataclass(frozen=True)
+class NpmPackage:
+    """An exact npm pin: ``basti@1.7.3``."""
+
+    name: str
+    version: str
+
+    @classmethod
+    def parse(cls, spec: str) -> NpmPackage | None:
+        """The package, or ``None`` when ``spec`` is not ``<name>@<x.y.z>``."""
+        match = PIN_RE.fullmatch(spec)
+        return None if match is None else cls(match["name"], match["version"])
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+def npm_env(npm: str, root: Path) -> dict[str, str]:
+    """The whole environment ``npm`` gets: its cache under ``root``, the user's npm settings."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name in PASSED_ENV or name.startswith(PASSED_PREFIXES)
+    }
+    cache = root / ".npm"
+    env.update(
+        PATH=os.pathsep.join([str(Path(npm).parent), os.environ.get("PATH") or os.defpath]),
+        HOME=str(cache / "home"),
+        npm_config_cache=str(cache / "cache"),
+        npm_config_update_notifier="false",
+        npm_config_fund="false",
+        npm_config_audit="false",
+    )
+    return env
+
+
+def first_error(output: str) -> str:
+    """npm's first line that says what went wrong (not ``npm error code E404``), URL-free."""
+    for line in output.splitlines():
+        said = re.sub(r"^npm (?:error|ERR!)\s*", "", line.strip())
+        if said == line.strip() or not said or said.startswith(("code ", "A complete log")):
+            continue
+        return _URL_RE.sub("<registry>", said)
+    return "npm gave no reason"
+
+
+def install(spec: str, program: str, root: Path, *, allowed: bool = True) -> Path:
+    """The installed ``program`` of ``spec``; installed first unless the cache has it.
+
+    Raises :class:`NpmError` when it cannot be had: no npm, installs disabled, a package or
+    version the registry does not serve, a package without that program.
+    """
+    package = NpmPackage.parse(spec)
+    if package is None:
+        raise NpmError(f"{spec!r} is not an exact pin <name>@<x.y.z>")
+    home = root / str(package).replace("/", "+")
+    found = home / "node_modules" / ".bin" / program
+    if (home / _DONE).exists() and found.exists():
+        return found
+    if not allowed:
+        raise NpmError(f"{package} is not installed (installs disabled)")
+    _raise_if_failed_recently(root / f"{home.name}{_FAILED}")
+    npm = shutil.which("npm")
+    if npm is None:
+        raise NpmError(f"installing {package} needs npm (https://nodejs.org/): no npm on PATH")
+    root.mkdir(parents=True, exist_ok=True)
+    with locked(root / f"{home.name}.lock"):
+        if (home / _DONE).exists() and found.exists():
+            return found
+        _raise_if_failed_recently(root / f"{home.name}{_FAILED}")
+        _progress(f"installing {package} with {npm} (once; cached in {home})")
+        started = time.monotonic()
+        try:
+            _npm_install(npm, package, program, home, npm_env(npm, root))
+        except _NpmFailed as exc:
+            (root / f"{home.name}{_FAILED}").write_text(f"{exc}\n", encoding="utf-8")
+            raise NpmError(str(exc)) from None
+        _progress(f"installed {package} in {time.monotonic() - started:.1f} s")
+    return found
+
+
+def _npm_install(
+    npm: str, package: NpmPackage, program: str, home: Path, env: dict[str, str]
+) -> None:
+    """``npm install`` into a temporary prefix, renamed into place once the program is there."""
+    shutil.rmtree(home, ignore_errors=True)
+    with tempfile.TemporaryDirectory(
+        prefix=f".{home.name}.", dir=home.parent, ignore_cleanup_errors=True
+    ) as work:
+        step = [npm, "install", "--prefix", work, "--ignore-scripts", "--no-save",
+                "--omit=dev", "--omit=optional", "--no-package-lock", str(package)]  # fmt: skip
+        try:
+            done = subprocess.run(
+                step,
+                cwd=work,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                timeout=NPM_TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise NpmError(f"installing {package} took more than {NPM_TIMEOUT:.0f} s") from None
+        except OSError as exc:
+            raise NpmError(f"installing {package}: {exc}") from None
+        if done.returncode != 0:
+            raise _NpmFailed(
+                f"npm install {package} failed: {first_error(done.stderr + done.stdout)}"
+            )
+        if not (Path(work) / "node_modules" / ".bin" / program).exists():
+            raise _NpmFailed(f"{package} installed no program {program}")
+        (Path(work) / _DONE).write_text(f"{package}\n", encoding="utf-8")
+        Path(work).replace(home)
+
+
+class _NpmFailed(NpmError):
+    """npm itself said no (a 404, no such program): remembered for RETRY_AFTER."""
+
+
+def _raise_if_failed_recently(marker: Path) -> None:
+    try:
+        age = time.time() - marker.stat().st_mtime
+        reason = marker.read_text(encoding="utf-8").strip()
+    except OSError:
+        return
+    if age < RETRY_AFTER:
+        raise NpmError(f"{reason} (remembered; delete {marker} to retry now)")
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
