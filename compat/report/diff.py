@@ -12,9 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from compat.matrix import SYMBOLS
 from compat.report.escape import code, inline, prose
-from compat.report.model import status_of
+from compat.report.model import SYMBOLS, status_of
 
 __all__ = ["MARKER", "MARKER_PATTERN", "MAX_BYTES", "Change", "Diff", "compare", "render"]
 

@@ -14,11 +14,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from compat import reasons
-from compat.matrix import SYMBOLS
 from compat.report.escape import code as code_span
 from compat.report.escape import inline, prose
 from compat.report.headline import DEFINITION, kms_answer, sentence
-from compat.report.model import Matrix, status_of
+from compat.report.model import SYMBOLS, Matrix, status_of
 
 __all__ = ["SYMBOLS", "cell_text", "prose", "render", "where"]
 
