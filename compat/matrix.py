@@ -9,7 +9,7 @@ It is committed as a baseline, so two runs on one commit write the same document
 versions, the host, jobs and filters live there and nowhere else. Cells carry no durations, a
 row's ``adapter_file`` is ``adapters/<name>.toml`` for a built-in adapter (not where the kit is
 installed) and a user's adapter path relative to the working directory when inside it, and a
-cell's detail names no host path (docs/README.md, "Reports").
+cell's detail names no host path (README, "Reports and CI").
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ def _run(cwd: Path, out: str) -> None:
         [
             sys.executable, "-m", "compat", "run", "--adapters", "newtool.toml",
             "--adapters", "oldtool.toml", "--adapter", "newtool", "--adapter", "oldtool",
-            "--adapter", "ecsk/0.6.1", "--scenario", "shell", "--scenario", "kms",
+            "--adapter", "ecsk/0.6.2", "--scenario", "shell", "--scenario", "kms",
             "--scenario", "kms-profile", "--release", "1.2.677.0", "--jobs", "2",
             "--keep-evidence", "--out", out,
         ],
@@ -98,9 +98,9 @@ def test_a_second_run_changes_only_the_run_header(tmp_path: Path) -> None:
     # The evidence of passes and failures alike is there, under names from the cell id.
     evidence = {name.split("/")[1] for name in first if name.startswith("evidence/")}
     assert "oldtool__1.2.3__kms__1.2.677.0" in evidence
-    assert "ecsk__0.6.1__kms__1.2.677.0" in evidence
+    assert "ecsk__0.6.2__kms__1.2.677.0" in evidence
     assert any(name.endswith("transcript-1.json") for name in first)
-    assert sorted(first) == sorted(second)
+    assert sorted(first) == sorted(second), set(first) ^ set(second)
     changed = sorted(name for name in first if first[name] != second[name])
     for name in changed:
         base = name.rsplit("/", 1)[-1]
