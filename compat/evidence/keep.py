@@ -7,8 +7,8 @@ in each (masked by :class:`compat.evidence.mask.Masker`):
   port, target ids, sandbox path), env (ports, paths, access key), pid, times;
 - ``transcript-N.json``: the agent's account of session N (``N`` in the order the cell's
   sessions opened, not the session id): target, key ids, client and request ids, times; the
-  messages themselves and :data:`TIMING_EVENTS` are left out (they follow how output was
-  chunked and when input arrived, not what the tool did);
+  messages themselves, :data:`TIMING_EVENTS` and repeated terminal sizes are left out (they
+  follow how output was chunked and when input arrived, not what the tool did);
 - ``replay.json``: a replay's API calls, with the session id it got;
 - ``tool-stdout.txt``, ``tool-stderr.txt``: what the tool printed (session ids, targets).
 
@@ -56,6 +56,24 @@ def _masked_lines(text: str, masker: Masker) -> str:
     return "\n".join(lines) + "\n" if lines else ""
 
 
+def _steady(decisions: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The agent's decisions without those timing alone decides: :data:`TIMING_EVENTS`, and a
+    terminal size the same as the last one (the plugin resends it; how often depends on when
+    its ticker fires, e.g. around a reconnect)."""
+    kept: list[Mapping[str, Any]] = []
+    size: object = None
+    for decision in decisions:
+        event = decision.get("event")
+        if event in TIMING_EVENTS:
+            continue
+        if event == "size":
+            if decision.get("size") == size:
+                continue
+            size = decision.get("size")
+        kept.append(decision)
+    return kept
+
+
 def _dump(value: Any) -> str:
     return json.dumps(value, indent=1, ensure_ascii=False) + "\n"
 
@@ -91,9 +109,7 @@ def keep_evidence(
     for number, transcript in enumerate(transcripts.values(), start=1):
         # The messages (and their count) follow how the tool's output was chunked.
         compact = {k: v for k, v in transcript.items() if k != "messages"}
-        compact["decisions"] = [
-            d for d in compact.get("decisions") or () if d.get("event") not in TIMING_EVENTS
-        ]
+        compact["decisions"] = _steady(compact.get("decisions") or ())
         put("transcript", f"transcript-{number}.json", _dump(masker.json(compact)))
     if calls is not None:
         shown = {"argv_len": len(argv or ()), "calls": masker.json(calls)}

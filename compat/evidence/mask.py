@@ -5,7 +5,7 @@ What differs between two runs of one cell, and what it becomes:
 
 - the ids the fake AWS made for the cell (task id, runtime id, cluster and task family names,
   instance id, service) and its credentials: ``<task_id>``, ``<runtime_id>``, … by the name of
-  the adapter placeholder that carries them (``docs/`` and ``adapters/README.md``);
+  the adapter placeholder that carries them (``adapters/README.md``);
 - session ids: ``<session-1>``, ``<session-2>`` in the order the cell's sessions were opened;
 - the sandbox and scratch directories, the kit's Python, the tool cache and the working
   directory: ``<sandbox>``, ``<work>``, ``<python>``, ``<cache>``, ``<cwd>``;

@@ -100,6 +100,8 @@ def test_kept_evidence_names_transcripts_by_order_not_by_session_id(tmp_path: Pa
         "decisions": [
             {"t": 0.1, "event": "handler-not-ready"},
             {"t": 0.2, "event": "shell-started"},
+            {"t": 0.3, "event": "size", "size": {"cols": 300, "rows": 100}},
+            {"t": 0.4, "event": "size", "size": {"cols": 300, "rows": 100}},
         ],
     }
     paths = keep_evidence(
@@ -114,7 +116,10 @@ def test_kept_evidence_names_transcripts_by_order_not_by_session_id(tmp_path: Pa
     kept = json.loads((tmp_path / "out" / paths["transcript"]).read_text())
     assert kept == {
         "session_id": "<session-1>",
-        "decisions": [{"t": VARIES, "event": "shell-started"}],
+        "decisions": [
+            {"t": VARIES, "event": "shell-started"},
+            {"t": VARIES, "event": "size", "size": {"cols": 300, "rows": 100}},
+        ],
     }
     lines = (tmp_path / "out" / paths["plugin_record"]).read_text().splitlines()
     assert lines == ['{"pid": "<varies>", "argv": ["<session-1>"]}', "not json 127.0.0.1:<port-1>"]
