@@ -46,7 +46,12 @@ REPORTS = f"{HOME}/reports"
 _MAYBE_UNSET = ("{profile}", "{user_region}")
 _MARK = re.compile(r"smp-compat init \(sha256:([0-9a-f]{16})\)")
 _HEADER = re.compile(r"^\[([^\]]+)\]\s*$")
-DOCS = "https://github.com/smp-compat/smp-compat/blob/main/adapters/README.md"
+#: The kit's repository (pyproject's ``Homepage``).
+REPOSITORY = "https://github.com/smp-compat/smp-compat"
+DOCS = f"{REPOSITORY}/blob/main/adapters/README.md"
+#: What tox installs the kit from unless ``SMP_COMPAT_SPEC`` says otherwise: the kit is not on
+#: PyPI, so a bare ``smp-compat`` would find nothing (README, "The `smp-compat` command").
+KIT_SPEC = f"smp-compat @ git+{REPOSITORY}"
 
 Status = Literal["wrote", "updated", "unchanged", "kept", "removed"]
 
@@ -168,7 +173,7 @@ def tox_section(tool: Tool, adapter: str) -> str:
     lines = [
         f"description = does {tool.name} launch session-manager-plugin right? (smp-compat)",
         "# SMP_COMPAT_SPEC: where to install the kit from (a path, a git URL, a version).",
-        "deps = {env:SMP_COMPAT_SPEC:smp-compat}",
+        f"deps = {{env:SMP_COMPAT_SPEC:{KIT_SPEC}}}",
         "pass_env =",
         "    SMP_COMPAT_*",
         "    HOME",

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from compat.report.escape import code, inline, prose
-from compat.report.matrix import SYMBOLS
-from compat.report.model import status_of
+from compat.report.model import SYMBOLS, status_of
 
 __all__ = ["MARKER", "MARKER_PATTERN", "MAX_BYTES", "Change", "Diff", "compare", "render"]
 

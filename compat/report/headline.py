@@ -7,6 +7,10 @@ cells that ran passed, with or without warnings, on every plugin release. It **f
 of them failed; it has **no verdict** when none failed but one could not be judged; it was
 **not tried** when none of them ran (tool not installed, or KMS does not apply). Only versions
 that were tried are counted, and an unjudged cell is never a pass.
+
+A replay and its run twin (``aws-gate 0.4.3`` rebuilt from source and installed from PyPI)
+are one tool version: it is counted once, from the cells of both, so a twin that was not
+tried (not installed here) leaves the judged one's answer.
 """
 
 from __future__ import annotations
@@ -64,24 +68,26 @@ def kms_answer(matrix: Matrix) -> KmsAnswer | None:
     sorted_rows: dict[str, list[Version]] = {
         k: [] for k in ("works", "fails", "unjudged", "untried")
     }
+    # One entry per label: a replay and its run twin share it (Matrix.version_label).
+    versions: dict[str, tuple[str, list[Mapping[str, Any]]]] = {}
     for row in matrix.rows:
-        cells = [
+        label = f"{row['tool']} {matrix.version_label(row)}"
+        _, cells = versions.setdefault(label, (str(row["id"]), []))
+        cells += [
             cell for column in columns if (cell := matrix.cell(row["id"], column["id"])) is not None
         ]
-        label = f"{row['tool']} {matrix.version_label(row)}"
+    for label, (row_id, cells) in versions.items():
         outcomes = {str(c["outcome"]) for c in cells}
         if "fail" in outcomes:
             failing = [c for c in cells if c["outcome"] == "fail"]
-            reasons = _reasons(failing, kms)
-            sorted_rows["fails"].append(Version(str(row["id"]), label, reasons))
+            sorted_rows["fails"].append(Version(row_id, label, _reasons(failing, kms)))
         elif "error" in outcomes:
             erring = [c for c in cells if c["outcome"] == "error"]
-            reasons = _reasons(erring, kms)
-            sorted_rows["unjudged"].append(Version(str(row["id"]), label, reasons))
+            sorted_rows["unjudged"].append(Version(row_id, label, _reasons(erring, kms)))
         elif "pass" in outcomes:
-            sorted_rows["works"].append(Version(str(row["id"]), label))
+            sorted_rows["works"].append(Version(row_id, label))
         else:
-            sorted_rows["untried"].append(Version(str(row["id"]), label))
+            sorted_rows["untried"].append(Version(row_id, label))
     return KmsAnswer(**{k: tuple(v) for k, v in sorted_rows.items()})
 
 

@@ -261,7 +261,6 @@ def _body(matrix: Matrix, data: dict[str, Any], strings: _Strings) -> str:
                         strings(cell.get("reason")), strings(cell.get("explanation")),
                         strings(cell.get("remedy")), strings(cell.get("detail")),
                         [strings(w) for w in cell.get("warnings") or ()], evidence,
-                        cell.get("duration_s", 0), cell.get("tool_duration_s", 0),
                         strings(cell["id"]),
                     ]
                 )  # fmt: skip
@@ -408,7 +407,9 @@ def render(
         '<p class="lede">Would an ECS Exec or SSM session start, with KMS encryption when the '
         "cluster asks for it? Each row is a tool version, each column a scenario against a "
         "session-manager-plugin release. Click a cell for the reason, the fix and the evidence.</p>"
-        f'<ul class="totals" aria-label="Totals">{chips}</ul>{_meta(matrix)}</header>'
+        f'<ul class="totals" aria-label="Totals">{chips}</ul>'
+        # The run header, on a line of its own: the only line a rerun of one commit changes.
+        f"\n{_meta(matrix)}\n</header>"
         f"<main>{_legend()}"
         '<div class="controls"><label><input type="checkbox" id="merge" checked> '
         "merge releases and versions with identical results "

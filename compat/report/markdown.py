@@ -16,8 +16,7 @@ from typing import Any
 from compat.report.escape import code as code_span
 from compat.report.escape import inline, prose
 from compat.report.headline import DEFINITION, kms_answer, sentence
-from compat.report.matrix import SYMBOLS
-from compat.report.model import Matrix, status_of
+from compat.report.model import SYMBOLS, Matrix, status_of
 from compat.verdict import reasons
 
 __all__ = ["SYMBOLS", "cell_text", "prose", "render", "where"]

@@ -1,8 +1,15 @@
 """The matrix: ``matrix.json``, a versioned document that is the source of every report.
 
 Other reports (HTML, JUnit, badges, baseline diffs) are built from ``matrix.json`` alone, so it
-carries everything: run metadata, rows (tool variants with their source), columns (scenario x
-plugin release) and one entry per cell with its verdict, remedy, evidence and durations.
+carries everything: the run header, rows (tool variants with their source), columns (scenario x
+plugin release) and one entry per cell with its verdict, remedy and evidence.
+
+It is committed as a baseline, so two runs on one commit write the same document but for its
+``run`` header: times, durations (the run's and its slowest cells'), the kit, moto and Python
+versions, the host, jobs and filters live there and nowhere else. Cells carry no durations, a
+row's ``adapter_file`` is ``adapters/<name>.toml`` for a built-in adapter (not where the kit is
+installed) and a user's adapter path relative to the working directory when inside it, and a
+cell's detail names no host path (README, "Reports and CI").
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from compat.evidence.mask import host_masker
 from compat.plan.cells import Cell
 from compat.plan.scenario import CATALOGUE
 from compat.runner.result import CellResult
@@ -25,7 +33,6 @@ from compat.verdict.rules import settle_endpoint_warnings
 
 __all__ = [
     "SCHEMA_VERSION",
-    "SYMBOLS",
     "MatrixSchemaError",
     "MergeError",
     "build",
@@ -36,15 +43,8 @@ __all__ = [
 
 #: Bump when a field changes meaning; readers refuse versions they do not know.
 SCHEMA_VERSION = 1
-#: Outcome -> symbol in matrix.md (a passing cell with warnings gets its own).
-SYMBOLS: Mapping[str, str] = {
-    "pass": "✅",
-    "warn": "🟡",
-    "fail": "❌",
-    "error": "💥",
-    "skipped": "⏭️",
-    "n/a": "➖",  # noqa: RUF001 - a symbol, not a minus sign
-}
+#: How many of the slowest cells the run header names, with their durations.
+SLOWEST = 5
 
 
 class MatrixSchemaError(ValueError):
@@ -85,8 +85,22 @@ def _row(cell: Cell, user_tools: frozenset[str]) -> dict[str, Any]:
         else None,
         "notes": variant.notes,
         "user_adapter": cell.adapter.name in user_tools,
-        "adapter_file": str(cell.adapter.path) if cell.adapter.path else None,
+        "adapter_file": adapter_file(cell.adapter.path) if cell.adapter.path else None,
     }
+
+
+def adapter_file(path: Path) -> str:
+    """How a row names its adapter file, the same on every machine: a built-in adapter by its
+    path in the package (``adapters/aws-gate.toml``), a user's by the path given, relative to
+    the working directory when inside it."""
+    import adapters  # noqa: PLC0415 - the built-in adapters' package
+
+    absolute = Path(path).absolute()
+    for base, prefix in ((Path(adapters.__file__).parent, Path("adapters")), (Path.cwd(), None)):
+        if absolute.is_relative_to(base):
+            relative = absolute.relative_to(base)
+            return (prefix / relative if prefix else relative).as_posix()
+    return str(path)
 
 
 def build(
@@ -123,12 +137,16 @@ def build(
             {"id": column_id, "scenario": cell.scenario.name, "release": cell.release},
         )
     entries = []
+    hosts = host_masker()
     for cell, result in zip(cells, results, strict=True):
         entry = {
             "row": f"{cell.adapter.name}/{cell.variant.id}",
             "column": f"{cell.scenario.name}/{cell.release}",
             **result.to_json(),
         }
+        # Durations differ on every run: only the header's slowest cells keep theirs.
+        del entry["duration_s"], entry["tool_duration_s"]
+        entry["detail"] = hosts.text(entry["detail"])
         entries.append(entry)
     entries = settle_endpoint_warnings(entries)
     counts = Counter(r.outcome for r in results)
@@ -138,6 +156,7 @@ def build(
     )
     judged = [r for r in results if r.outcome in ("pass", "fail", "error")]
     overhead = sorted(r.duration_s - r.tool_duration_s for r in judged)
+    slowest = sorted(results, key=lambda r: r.duration_s, reverse=True)[:SLOWEST]
     duration = finished - started
     run_extra: dict[str, Any] = {}
     if plan_fingerprint is not None:
@@ -168,6 +187,14 @@ def build(
             "filters": {k: list(v) for k, v in (filters or {}).items()},
             "cells_per_second": round(len(results) / duration, 3) if duration > 0 else None,
             "median_overhead_s": round(overhead[len(overhead) // 2], 3) if overhead else None,
+            "slowest_cells": [
+                {
+                    "id": r.id,
+                    "duration_s": round(r.duration_s, 3),
+                    "tool_duration_s": round(r.tool_duration_s, 3),
+                }
+                for r in slowest
+            ],
             **run_extra,
         },
         "summary": {k: counts.get(k, 0) for k in ("pass", "fail", "error", "skipped", "n/a")},
@@ -288,9 +315,14 @@ def _merged(
     run = {k: v for k, v in first["run"].items() if k != "shard"}
     # The parts ran side by side: the run took as long as its slowest part.
     duration = max(float(r["duration_s"]) for r in runs)
-    judged = [c for c in cells if c["outcome"] in ("pass", "fail", "error")]
-    overhead = sorted(
-        float(c.get("duration_s", 0)) - float(c.get("tool_duration_s", 0)) for c in judged
+    # Cells carry no durations: the parts' medians stand for the whole run's.
+    medians = sorted(
+        float(r["median_overhead_s"]) for r in runs if r.get("median_overhead_s") is not None
+    )
+    slowest = sorted(
+        (c for r in runs for c in r.get("slowest_cells") or ()),
+        key=lambda c: float(c["duration_s"]),
+        reverse=True,
     )
     run.update(
         started_at=min(r["started_at"] for r in runs),
@@ -298,7 +330,8 @@ def _merged(
         duration_s=round(duration, 3),
         jobs=sum(int(r["jobs"]) for r in runs),
         cells_per_second=round(len(cells) / duration, 3) if duration > 0 else None,
-        median_overhead_s=round(overhead[len(overhead) // 2], 3) if overhead else None,
+        median_overhead_s=medians[len(medians) // 2] if medians else None,
+        slowest_cells=slowest[:SLOWEST],
         shards=[
             {
                 "index": r["shard"]["index"],

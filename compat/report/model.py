@@ -14,6 +14,7 @@ from typing import Any
 __all__ = [
     "OUTCOMES",
     "STATUSES",
+    "SYMBOLS",
     "Matrix",
     "Status",
     "Tally",
@@ -31,12 +32,14 @@ Signature = tuple[str, str, tuple[str, ...]] | None
 
 @dataclass(frozen=True)
 class Status:
-    """How one outcome is shown: a symbol that reads without colour, a label and its meaning."""
+    """How one outcome is shown: a symbol that reads without colour (the page draws it on its
+    colour), its mark in Markdown (``matrix.md``, PR comments), a label and its meaning."""
 
     key: str
     symbol: str
     label: str
     meaning: str
+    mark: str
 
 
 #: Display statuses: the five outcomes plus ``warn``, a pass that carries a warning. The symbols
@@ -45,26 +48,52 @@ STATUSES: Mapping[str, Status] = {
     s.key: s
     for s in (
         Status(
-            "pass", "✓", "pass", "The session starts, with KMS encryption where the scenario asks."
+            "pass",
+            "✓",
+            "pass",
+            "The session starts, with KMS encryption where the scenario asks.",
+            "✅",
+        ),
+        # A pass: the page draws a green ✓ with a small "!", Markdown a ✅ with a "!".
+        Status(
+            "warn",
+            "!",
+            "pass, with a warning",
+            "The session starts, but something is fragile.",
+            "✅!",
         ),
         Status(
-            "warn", "!", "pass, with a warning", "The session starts, but something is fragile."
-        ),
-        Status(
-            "fail", "✗", "fail", "The session does not start; the cell says why and what to fix."
+            "fail",
+            "✗",
+            "fail",
+            "The session does not start; the cell says why and what to fix.",
+            "❌",
         ),
         Status(
             "error",
             "?",
             "no verdict",
             "The kit could not judge this cell; never counted as a pass.",
+            "💥",
         ),
         Status(
-            "skipped", "○", "not tried", "The tool is not installed here, so the cell was not run."
+            "skipped",
+            "○",
+            "not tried",
+            "The tool is not installed here, so the cell was not run.",
+            "⏭️",
         ),
-        Status("n/a", "–", "does not apply", "The scenario does not apply to this tool."),  # noqa: RUF001
+        Status(
+            "n/a",
+            "–",  # noqa: RUF001 - a symbol, not a minus sign
+            "does not apply",
+            "The scenario does not apply to this tool.",
+            "➖",  # noqa: RUF001
+        ),
     )
 }
+#: Status -> its Markdown mark (``matrix.md``, diffs, PR comments).
+SYMBOLS: Mapping[str, str] = {key: status.mark for key, status in STATUSES.items()}
 
 
 def status_of(cell: Cell) -> str:

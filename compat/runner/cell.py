@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import shutil
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -26,6 +24,8 @@ from compat.evidence import (
     shared_resource,
     shell_input,
 )
+from compat.evidence.keep import cell_masker, keep_evidence
+from compat.evidence.names import cell_dirname
 from compat.fakeaws import Credentials, FakeAWS
 from compat.fakeaws.seed import Ec2Target, EcsTarget
 from compat.launcher import Launcher
@@ -48,8 +48,6 @@ from compat.verdict.rules import judge, session_starts
 
 __all__ = ["RunContext", "run_cell"]
 
-#: Largest evidence file kept under the report directory (head and tail are kept).
-MAX_EVIDENCE = 16 * 1024
 #: What an interactive shell session types: a marker, then ``exit`` (issue 4 item 4).
 SHELL_COMMAND = "/bin/sh"
 REMOTE_PORT = "80"
@@ -255,7 +253,7 @@ def _run_seeded(
     creds = Credentials.new()
     if scenario.seed.drop_websocket_once:
         fake.registry.drop_once.add(creds.access_key_id)
-    root = ctx.work_dir / cell.id.replace("/", "__")
+    root = ctx.work_dir / cell_dirname(cell.id)
     root.mkdir(parents=True)
     setup_env = scenario_aws_setup(
         fake.env(creds, region=scenario.sandbox.default_region),
@@ -368,12 +366,30 @@ def _run_seeded(
         if starts
         else None
     )
+    # What varies between runs is masked, in the evidence and the detail (compat/evidence/keep).
+    masker = cell_masker(
+        {**values, **_ids(target)},
+        extra={
+            "access_key_id": creds.access_key_id,
+            "secret_access_key": creds.secret_access_key,
+            "marker": marker,
+        },
+        sandbox=root,
+        work=ctx.work_dir,
+        cluster_made_up=cell.variant.cluster is None,
+        sessions=[*evidence.transcripts, *evidence.sessions],
+    )
     paths: dict[str, str] = {}
     if verdict.outcome != Outcome.PASS or ctx.keep_passing:
-        paths = _keep_evidence(ctx, cell, sandbox, out, err, evidence.transcripts, calls, argv)
+        replayed_calls = calls if cell.variant.mode == "replay" else None
+        paths = keep_evidence(
+            ctx.out_dir, cell.id, masker, record=sandbox.record_file,
+            transcripts=evidence.transcripts, calls=replayed_calls, argv=argv,
+            stdout=out, stderr=err,
+        )  # fmt: skip
     elif verdict.warnings:
         # Warnings come from argv alone: the plugin record is the whole evidence.
-        paths = _keep_evidence(ctx, cell, sandbox, None, None, {}, None, argv)
+        paths = keep_evidence(ctx.out_dir, cell.id, masker, record=sandbox.record_file)
     return _result(
         cell,
         started,
@@ -382,7 +398,7 @@ def _run_seeded(
         explanation=verdict.explanation,
         remedy=verdict.remedy,
         warnings=verdict.warnings,
-        detail=verdict.detail,
+        detail=masker.text(verdict.detail),
         evidence=paths,
         tool_duration_s=finished.duration_s,
         argv_shape=shape,
@@ -433,49 +449,3 @@ def _client_factory(fake: FakeAWS, creds: Credentials, region: str) -> Any:
         return cache[service]
 
     return client
-
-
-def _truncated(data: bytes) -> bytes:
-    if len(data) <= MAX_EVIDENCE:
-        return data
-    half = MAX_EVIDENCE // 2
-    cut = len(data) - 2 * half
-    return data[:half] + f"\n[... {cut} bytes cut by smp-compat ...]\n".encode() + data[-half:]
-
-
-def _keep_evidence(
-    ctx: RunContext,
-    cell: Cell,
-    sandbox: Sandbox,
-    out: Path | None,
-    err: Path | None,
-    transcripts: Mapping[str, Mapping[str, Any]],
-    calls: list[dict[str, Any]] | None,
-    argv: list[str],
-) -> dict[str, str]:
-    """Copy (truncated) evidence under ``out_dir/evidence/<cell>``; paths relative to out_dir."""
-    rel = Path("evidence") / cell.id.replace("/", "__")
-    dest = ctx.out_dir / rel
-    if dest.exists():
-        shutil.rmtree(dest)
-    dest.mkdir(parents=True)
-    paths: dict[str, str] = {}
-    for name, source in (
-        ("tool_stdout", out),
-        ("tool_stderr", err),
-        ("plugin_record", sandbox.record_file),
-    ):
-        if source is not None and source.exists() and source.stat().st_size:
-            (dest / source.name).write_bytes(_truncated(source.read_bytes()))
-            paths[name] = str(rel / source.name)
-    for sid, transcript in transcripts.items():
-        compact = {k: v for k, v in transcript.items() if k != "messages"}
-        compact["messages_count"] = len(transcript.get("messages") or [])
-        name = f"transcript-{sid}.json"
-        (dest / name).write_text(json.dumps(compact, indent=1) + "\n", encoding="utf-8")
-        paths.setdefault("transcript", str(rel / name))
-    if cell.variant.mode == "replay" and calls is not None:
-        shown = {"argv_len": len(argv), "calls": calls}
-        (dest / "replay.json").write_text(json.dumps(shown, indent=1) + "\n", encoding="utf-8")
-        paths["replay"] = str(rel / "replay.json")
-    return paths

@@ -119,7 +119,11 @@ def test_extends_tox_ini_keeps_the_users_lines_and_is_idempotent(
     assert _init(repo) == 0
     text = (repo / "tox.ini").read_text()
     assert text.startswith(USER_TOX + "\n[testenv:compat]\n# Written by smp-compat init")
-    assert "deps = {env:SMP_COMPAT_SPEC:smp-compat}" in text
+    # The kit is not on PyPI: the default installs it from its git URL.
+    assert (
+        "deps = {env:SMP_COMPAT_SPEC:smp-compat @ git+https://github.com/smp-compat/smp-compat}"
+        in text
+    )
     adapter = load_adapter(repo / "smp-compat" / "mytool.toml")
     assert adapter.name == "mytool"
     out = capsys.readouterr().out

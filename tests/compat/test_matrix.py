@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,30 @@ def test_the_document_is_versioned_and_complete() -> None:
     assert cell["remedy"] == REASONS["legacy-argv"].remedy
 
 
+def test_only_the_run_header_holds_times_and_host_paths() -> None:
+    doc = _document()
+    assert not any("duration_s" in c or "tool_duration_s" in c for c in doc["cells"])
+    slowest = doc["run"]["slowest_cells"]
+    assert len(slowest) == matrix.SLOWEST
+    assert slowest[0] == {
+        "id": "ecspresso/1.5.9/shell/1.2.234.0",
+        "duration_s": 0.5,
+        "tool_duration_s": 0.3,
+    }
+    # A built-in adapter by its path in the package, not where the kit is installed.
+    assert [r["adapter_file"] for r in doc["rows"]] == ["adapters/ecspresso.toml"]
+    assert "started_at" not in json.dumps({k: v for k, v in doc.items() if k != "run"})
+
+
+def test_a_users_adapter_is_named_as_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    inside = tmp_path / "repo" / "smp-compat" / "mytool.toml"
+    inside.parent.mkdir(parents=True)
+    monkeypatch.chdir(tmp_path / "repo")
+    assert matrix.adapter_file(inside) == "smp-compat/mytool.toml"
+    outside = tmp_path / "elsewhere.toml"
+    assert matrix.adapter_file(outside) == str(outside)
+
+
 def test_write_then_read_round_trips(tmp_path: Path) -> None:
     doc = _document()
     json_path = matrix.write(doc, tmp_path)
@@ -86,7 +111,8 @@ def test_write_then_read_round_trips(tmp_path: Path) -> None:
         CellResult.from_json({k: v for k, v in c.items() if k not in ("row", "column")})
         for c in doc["cells"]
     ]
-    assert restored == _results()[1]
+    # Durations differ on every run: cells carry none (the run header has the slowest).
+    assert restored == [replace(r, duration_s=0.0, tool_duration_s=0.0) for r in _results()[1]]
 
 
 def test_an_unknown_schema_version_is_refused(tmp_path: Path) -> None:

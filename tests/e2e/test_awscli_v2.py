@@ -44,5 +44,8 @@ def test_ecs_exec_passes_kms_with_the_ecs_endpoint_as_argv6(
     argv = start["argv"]
     assert len(argv) == 7 and argv[3] == "StartSession"
     assert json.loads(argv[1])["sessionId"]  # ECS's response, never env-var mode
-    assert argv[6] == fake_aws.ecs_endpoint_url
+    # The kept record is masked (ports differ on every run): argv[6] is the ECS endpoint the
+    # CLI was given, the same placeholder as AWS_ENDPOINT_URL_ECS in its environment.
+    assert argv[6] == start["env"]["AWS_ENDPOINT_URL_ECS"]
+    assert argv[6].startswith("http://127.0.0.1:<port-")
     assert json.loads(argv[5])["Target"].startswith("ecs:")

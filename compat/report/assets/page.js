@@ -100,8 +100,7 @@
     }
     term(dl, "scenario", col.title);
     term(dl, "source", row.source);
-    term(dl, "time", c[9] + " s (tool " + c[10] + " s)");
-    term(dl, "cell", str(c[11]), "code");
+    term(dl, "cell", str(c[9]), "code");
     if (typeof dialog.showModal === "function") dialog.showModal(); else dialog.setAttribute("open", "");
   }
   table.addEventListener("click", function (event) {

@@ -28,7 +28,9 @@ def test_the_kms_answer_heads_matrix_md_as_github_renders_it(built: dict[str, An
     installed was tried: the sentence must say exactly that."""
     failing = sorted(_label(r) for r in built["rows"] if r["variant"] in ("1.5.9", "1.33.2"))
     untried = [r for r in built["rows"] if r["variant"] == "installed"]
-    tried = len(built["rows"]) - len(untried)
+    # A replay and its run twin are one tool version, counted once.
+    tried = len({_label(r) for r in built["rows"]} - {_label(r) for r in untried})
+    assert tried < len(built["rows"]) - len(untried)  # the fixture has twins
     rendered = gfm.render(markdown.render(built))
     first = re.search(r"</h1>\s*<p>(.*?)</p>", rendered, re.S)
     assert first is not None
@@ -156,3 +158,34 @@ def test_code_in_fix_texts_is_escaped_like_the_rest(document: dict[str, Any]) ->
         "Fix: run <code>&lt;img src=x onerror=alert(1)&gt;</code> then "
         "&lt;b&gt;<code>a`b</code>&lt;/b&gt; \\`no`</span>" in page
     )
+
+
+def test_a_replay_and_its_skipped_run_twin_are_one_version(built: dict[str, Any]) -> None:
+    """aws-gate 0.4.3 was listed as failing (its replay) and not tried (its run twin, not
+    installed): a tool version is counted once, from the cells that were judged."""
+    document = copy.deepcopy(built)
+    modes: dict[tuple[str, str], set[str]] = {}
+    for row in document["rows"]:
+        modes.setdefault((row["tool"], row["version"]), set()).add(row["mode"])
+    tool, version = next(k for k, v in modes.items() if v == {"run", "replay"})
+    twins = {
+        r["id"]: r["mode"] for r in document["rows"] if (r["tool"], r["version"]) == (tool, version)
+    }
+    for cell in document["cells"]:
+        if twins.get(cell["row"]) == "run":
+            cell.update(outcome="skipped", reason="requirement-missing", warnings=[])
+        elif twins.get(cell["row"]) == "replay" and cell["scenario"] == "kms":
+            cell.update(outcome="fail", reason="legacy-argv", warnings=[])
+    answer = kms_answer(Matrix(document))
+    assert answer is not None
+    label = f"{tool} {version}"
+    assert [v.label for v in answer.fails].count(label) == 1
+    assert label not in [v.label for v in answer.untried + answer.works + answer.unjudged]
+    sentence = gfm.text(gfm.render(markdown.render(document)))
+    assert sentence.count(f"{label} (legacy-argv)") == 1
+    # Every cell of both twins skipped: the version is not tried, once.
+    for cell in document["cells"]:
+        if cell["row"] in twins:
+            cell.update(outcome="skipped", reason="requirement-missing", warnings=[])
+    answer = kms_answer(Matrix(document))
+    assert answer is not None and [v.label for v in answer.untried].count(label) == 1
