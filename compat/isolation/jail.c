@@ -202,7 +202,9 @@ static int reap(const char *mode, int hidden, double grace, char *program, char 
         if (pid < 0 && errno == ECHILD) break; /* all of it is gone */
         if (!ending && (tool_done || stop_requested)) {
             ending = 1;
-            signal_all(SIGTERM);
+            siginfo_t info; /* WNOWAIT: only whether any child is left, none reaped */
+            if (waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) == 0 || errno != ECHILD)
+                signal_all(SIGTERM);
             deadline = now() + grace;
         }
         if (ending && pid == 0) {

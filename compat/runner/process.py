@@ -183,15 +183,16 @@ class _Jailed:
         if not self.tool_done() and self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.send_signal(signal.SIGTERM)
-        killed = False
-        try:
-            self.proc.wait(timeout=GRACE + 5)
-        except subprocess.TimeoutExpired:
+        # The jail's last line comes once all of it is gone, then it exits.
+        deadline = time.monotonic() + GRACE + 5
+        while "end" not in self.fields and time.monotonic() < deadline:
+            if not self._read(deadline - time.monotonic()):
+                break
+        if "end" not in self.fields:
             self.kill()
-            killed = True
-        while self._read(1.0) and "end" not in self.fields:
-            pass
-        return killed or self.fields.get("end", "0") != "0"
+            return True
+        self.proc.wait()
+        return self.fields["end"] != "0"
 
     def kill(self) -> None:
         # The jail's PID 1 dies with it (PR_SET_PDEATHSIG), and with PID 1 its namespace.
