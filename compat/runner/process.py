@@ -166,21 +166,27 @@ class _Jailed:
             self.fields[key] = value
         return True
 
-    def tool_done(self) -> bool:
+    def _said(self) -> bool:
         return "exit" in self.fields or "error" in self.fields
 
+    def tool_done(self) -> bool:
+        """Whether the tool has ended (or the jail has: then nothing more will)."""
+        return self._said() or not self._read(0) or self._said()
+
     def wait_tool(self, deadline: float) -> bool:
-        """Whether the tool ended before ``deadline``."""
-        while not self.tool_done():
+        """Whether the tool ended (or the jail did) before ``deadline``."""
+        while not self._said():
             left = deadline - time.monotonic()
-            if left <= 0 or not self._read(min(left, 0.5)):
-                return self.tool_done()
+            if left <= 0:
+                return False
+            if not self._read(min(left, 0.5)):
+                return True
         return True
 
     def end(self) -> bool:
         """Stop what still runs (the jail gives it :data:`GRACE`), wait for the jail; whether
         SIGKILL was needed."""
-        if not self.tool_done() and self.proc.poll() is None:
+        if not self._said() and self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.send_signal(signal.SIGTERM)
         # The jail's last line comes once all of it is gone, then it exits.
@@ -346,6 +352,8 @@ def run_process(
                 os.close(fd)
     with _live_lock:
         _live.add(proc)
+    if _stopping.is_set():  # stopped between the check above and now
+        _kill_group(proc.pid, signal.SIGTERM)
     runner: _Jailed | _Grouped = _Jailed(proc, status_r) if jail is not None else _Grouped(proc)
     # The pty's pump closes the master at its end: stdin is written through a copy of it.
     tty_in = os.dup(out_r) if tty else -1
