@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -22,6 +24,7 @@ import pytest
 from compat.adapter import Requirement
 from compat.isolation import jail
 from compat.isolation.kitenv import HIDE_ENV, scrubbed
+from compat.launcher.server import _same_pid_namespace
 from compat.runner import process
 from compat.runner.process import CUT_NOTE, OUTPUT_CAP, run_process
 from compat.toolenv import Missing, _binary
@@ -318,3 +321,40 @@ def test_yes_is_cut_as_written_and_ends_at_its_timeout(
     note = CUT_NOTE.format(cap=cap).encode()
     assert size == cap + len(note)
     assert (tmp_path / "out").read_bytes().endswith(note)
+
+
+@jailed
+def test_the_plugin_server_gives_a_jailed_launcher_no_pid(tmp_path: Path) -> None:
+    """The launcher signals the served plugin by the pid the server sends; in the cell's PID
+    namespace that pid means nothing (a port-forward plugin then waited 5 s for SIGKILL)."""
+    path = tmp_path / "server.sock"
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(path))
+        listener.listen(1)
+        here, there = socket.socketpair()
+        with here, there:
+            assert _same_pid_namespace(here)
+        code = (
+            f"import socket; s = socket.socket(socket.AF_UNIX); s.connect({str(path)!r}); s.recv(1)"
+        )
+        seen: list[bool] = []
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                seen.append(_same_pid_namespace(conn))
+                conn.sendall(b"x")
+
+        server = threading.Thread(target=serve)
+        server.start()
+        finished = run_process(
+            [sys.executable, "-c", code, str(path)],
+            env={"PATH": "/usr/bin:/bin"},
+            cwd=tmp_path,
+            stdout=tmp_path / "out",
+            stderr=tmp_path / "err",
+            timeout=30,
+        )
+        server.join(timeout=10)
+    assert finished.exit_code == 0, (tmp_path / "err").read_text()
+    assert seen == [False]
