@@ -358,3 +358,19 @@ def test_the_plugin_server_gives_a_jailed_launcher_no_pid(tmp_path: Path) -> Non
         server.join(timeout=10)
     assert finished.exit_code == 0, (tmp_path / "err").read_text()
     assert seen == [False]
+
+
+def test_a_containers_output_is_cut_as_it_arrives(monkeypatch: pytest.MonkeyPatch) -> None:
+    from compat.container import engine  # noqa: PLC0415
+
+    monkeypatch.setattr(engine, "OUTPUT_CAP", 10)
+    out, err = bytearray(), bytearray()
+    frame = b"\x01\x00\x00\x00" + (6).to_bytes(4, "big") + b"yes\nye"
+    rest = b""
+    for _ in range(1000):  # Docker's multiplexed stream: stdout frames without end
+        rest = engine._demux(rest + frame, out, err)
+    assert (
+        bytes(out)
+        == b"yes\nyeyes\n" + b"\n[smp-compat: output cut at 10 bytes as it was written]\n"
+    )
+    assert err == bytearray()
