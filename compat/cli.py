@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from compat.errors import UserError
+from compat.isolation.kitenv import enter_clean
 
 #: Subcommand name -> module under ``compat.cmd``. Each module has ``HELP``,
 #: ``add_arguments(parser)`` and ``main(args) -> int``, and keeps heavy imports inside
@@ -61,6 +63,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+_STOPS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """The first stop signal interrupts; later ones are ignored so that the cleanup it
+    started (processes ended, temp dirs removed) is not cut short in turn."""
+    for stop in _STOPS:
+        signal.signal(stop, signal.SIG_IGN)
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
 def run() -> None:
-    """Console-script entry point."""
+    """Console-script entry point: first sheds every variable the kit does not need (a
+    re-exec, so that not even ``/proc/<pid>/environ`` keeps a secret; compat/isolation/kitenv.py),
+    then takes SIGTERM (a cancelled CI job) and SIGHUP like Ctrl-C: cells stopped, their
+    processes and temp dirs gone, the previous report left as it was."""
+    enter_clean()
+    for stop in _STOPS:
+        signal.signal(stop, _interrupt)
     raise SystemExit(main())

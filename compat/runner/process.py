@@ -1,16 +1,22 @@
-"""Run one tool process: its own process group, a pipe or a pty, a timeout, a port probe.
+"""Run one tool process: jailed, output capped as written, a timeout, a port probe.
 
-A cell's process group is ended as a whole (the tool and every plugin it started), so a hung
-tool never outlives its cell; stdin stays open with the scripted input until the process ends,
-because at EOF a real plugin ends a shell session (docs/plugin.md §1).
+Every process a tool starts is ended with its cell. Under the cell jail (compat/isolation/jail.c)
+they live in a PID namespace of their own (or under a child subreaper), so a daemon that
+``setsid``\\ s away is still found; without the jail (no C compiler) the tool gets a process
+group of its own, which such a daemon escapes (docs/isolation.md). stdin stays open with the
+scripted input until the process ends, because at EOF a real plugin ends a shell session
+(docs/plugin.md §1).
 
-Ending the group is what makes the plugin's record complete when :func:`run_process` returns:
-whatever of the group still runs once the tool is done (or stopped) gets SIGTERM, and the call
-waits until every member is gone, not only the tool. The fake plugin and the ``--real``
-wrapper write their record in their SIGTERM handler; killing the group with SIGKILL as soon as
-the tool had exited lost that record (issue 9 item 1: a port-forward cell read as
-``plugin-not-called``). SIGKILL comes only after :data:`GRACE`, and :attr:`Finished.killed`
-says so, because then a record may be missing.
+Ending is what makes the plugin's record complete when :func:`run_process` returns: whatever
+still runs once the tool is done (or stopped) gets SIGTERM, and the call waits until all of it
+is gone, not only the tool. The fake plugin and the ``--real`` wrapper write their record in
+their SIGTERM handler; killing with SIGKILL as soon as the tool had exited lost that record
+(issue 9 item 1: a port-forward cell read as ``plugin-not-called``). SIGKILL comes only after
+:data:`GRACE`, and :attr:`Finished.killed` says so, because then a record may be missing.
+
+stdout and stderr go through pipes into files capped at :data:`OUTPUT_CAP` as they are
+written (issue 13 item 8: ``yes`` wrote 2.2 GB in 3 s): past the cap the kit stops reading, so
+the writer waits until the cell ends, and the file ends with :data:`CUT_NOTE`.
 """
 
 from __future__ import annotations
@@ -18,23 +24,44 @@ from __future__ import annotations
 import contextlib
 import os
 import pty
+import select
 import signal
 import socket
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from compat.evidence.procs import group_members
+from compat.isolation.jail import hidden_paths, jail_binary
 
-__all__ = ["Finished", "PortProbe", "run_process"]
+__all__ = [
+    "CUT_NOTE",
+    "OUTPUT_CAP",
+    "Cancelled",
+    "Finished",
+    "PortProbe",
+    "allow_runs",
+    "run_process",
+    "terminate_all",
+]
 
-#: Seconds the group has between SIGTERM and SIGKILL: a plugin records its end in that time.
+#: Seconds the processes have between SIGTERM and SIGKILL: a plugin records its end in that time.
 GRACE = 5.0
-#: How often the group is looked at while it ends.
+#: How often the group is looked at while it ends (unjailed).
 _POLL = 0.02
+#: Bytes of stdout, and of stderr, kept per run as they are written.
+OUTPUT_CAP = 4 * 1024 * 1024
+#: ``auto``: the jail makes a namespace where it can; ``subreaper``: never (tests).
+JAIL_MODE = "auto"
+#: The last line of a capped output file.
+CUT_NOTE = "\n[smp-compat: output cut at {cap} bytes as it was written]\n"
+
+
+class Cancelled(RuntimeError):
+    """The run is being stopped (SIGINT, SIGTERM, SIGHUP): no new process starts."""
 
 
 @dataclass(frozen=True)
@@ -54,9 +81,183 @@ class Finished:
     duration_s: float
     #: ``None`` without a probe; else whether the payload came back.
     port_roundtrip: bool | None = None
-    #: Some process of the group outlived SIGTERM and :data:`GRACE` and was SIGKILLed: it
-    #: wrote no record, so the records may lack a start.
+    #: Some process outlived SIGTERM and :data:`GRACE` and was SIGKILLed: it wrote no
+    #: record, so the records may lack a start.
     killed: bool = False
+    #: The streams cut at :data:`OUTPUT_CAP` (``"stdout"``, ``"stderr"``).
+    truncated: tuple[str, ...] = ()
+
+
+_live: set[subprocess.Popen[bytes]] = set()
+_live_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+def terminate_all() -> None:
+    """Stop every running tool (the run was interrupted); no new one starts until
+    :func:`allow_runs`. Each :func:`run_process` call still ends its processes as usual."""
+    _stopping.set()
+    with _live_lock:
+        procs = list(_live)
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGTERM)
+
+
+def allow_runs() -> None:
+    """Undo :func:`terminate_all`: a new run starts."""
+    _stopping.clear()
+
+
+class _Pump(threading.Thread):
+    """Copies one stream into a file up to ``cap`` bytes; past it, reads nothing more until
+    :attr:`drain` is set (the cell is ending), then discards to the end."""
+
+    def __init__(self, fd: int, path: Path, cap: int) -> None:
+        super().__init__(name=f"cell-{path.name}", daemon=True)
+        self.fd, self.path, self.cap = fd, path, cap
+        self.drain = threading.Event()
+        self.truncated = False
+
+    def run(self) -> None:
+        written = 0
+        with self.path.open("wb") as out:
+            while True:
+                try:
+                    data = os.read(self.fd, 65536)
+                except OSError:  # a pty whose last writer closed: EIO
+                    break
+                if not data:
+                    break
+                if self.truncated:
+                    continue  # draining: the cell is ending
+                kept = data[: self.cap - written]
+                out.write(kept)
+                written += len(kept)
+                if len(kept) < len(data):
+                    self.truncated = True
+                    out.write(CUT_NOTE.format(cap=self.cap).encode())
+                    out.flush()
+                    self.drain.wait()
+        with contextlib.suppress(OSError):
+            os.close(self.fd)
+
+
+class _Jailed:
+    """The tool under ``jail.c``: its status lines say when the tool exited and how."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], status: int) -> None:
+        self.proc, self.status = proc, status
+        self.fields: dict[str, str] = {}
+        self._buffer = b""
+
+    def _read(self, timeout: float) -> bool:
+        """Read what status lines arrive within ``timeout``; False at EOF."""
+        ready, _, _ = select.select([self.status], [], [], max(0.0, timeout))
+        if not ready:
+            return True
+        chunk = os.read(self.status, 4096)
+        if not chunk:
+            return False
+        self._buffer += chunk
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            key, _, value = line.decode("ascii", "replace").partition(" ")
+            self.fields[key] = value
+        return True
+
+    def _said(self) -> bool:
+        return "exit" in self.fields or "error" in self.fields
+
+    def tool_done(self) -> bool:
+        """Whether the tool has ended (or the jail has: then nothing more will)."""
+        return self._said() or not self._read(0) or self._said()
+
+    def wait_tool(self, deadline: float) -> bool:
+        """Whether the tool ended (or the jail did) before ``deadline``."""
+        while not self._said():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if not self._read(min(left, 0.5)):
+                return True
+        return True
+
+    def end(self) -> bool:
+        """Stop what still runs (the jail gives it :data:`GRACE`), wait for the jail; whether
+        SIGKILL was needed."""
+        if not self._said() and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGTERM)
+        # The jail's last line comes once all of it is gone, then it exits.
+        deadline = time.monotonic() + GRACE + 5
+        while "end" not in self.fields and time.monotonic() < deadline:
+            if not self._read(deadline - time.monotonic()):
+                break
+        if "end" not in self.fields:
+            self.kill()
+            return True
+        self.proc.wait()
+        return self.fields["end"] != "0"
+
+    def kill(self) -> None:
+        # The jail's PID 1 dies with it (PR_SET_PDEATHSIG), and with PID 1 its namespace.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def exit_code(self) -> int | None:
+        value = self.fields.get("exit")
+        return int(value) if value is not None else None
+
+    def error(self) -> OSError | None:
+        value = self.fields.get("error")
+        if value is None:
+            return None
+        number = int(value)
+        return OSError(number, os.strerror(number))
+
+
+class _Grouped:
+    """The tool in a process group of its own (no jail on this machine)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+
+    def tool_done(self) -> bool:
+        return self.proc.poll() is not None
+
+    def wait_tool(self, deadline: float) -> bool:
+        try:
+            self.proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def _running(self) -> bool:
+        return self.proc.poll() is None or bool(group_members(self.proc.pid))
+
+    def end(self) -> bool:
+        if not self._running():
+            return False
+        _kill_group(self.proc.pid, signal.SIGTERM)
+        grace = time.monotonic() + GRACE
+        while self._running():
+            if time.monotonic() >= grace:
+                self.kill()
+                return True
+            time.sleep(_POLL)
+        return False
+
+    def kill(self) -> None:
+        _kill_group(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+
+    def exit_code(self) -> int | None:
+        return self.proc.returncode
+
+    def error(self) -> OSError | None:
+        return None
 
 
 def _kill_group(pid: int, sig: int) -> None:
@@ -64,31 +265,10 @@ def _kill_group(pid: int, sig: int) -> None:
         os.killpg(pid, sig)
 
 
-def _running(proc: subprocess.Popen[bytes]) -> bool:
-    """Whether the tool or anything else of its group still runs (zombies do not count)."""
-    return proc.poll() is None or bool(group_members(proc.pid))
-
-
-def _end_group(proc: subprocess.Popen[bytes]) -> bool:
-    """SIGTERM what of the group still runs, wait until all of it is gone; SIGKILL after
-    :data:`GRACE`. Returns whether SIGKILL was needed."""
-    if not _running(proc):
-        return False
-    _kill_group(proc.pid, signal.SIGTERM)
-    grace = time.monotonic() + GRACE
-    while _running(proc):
-        if time.monotonic() >= grace:
-            _kill_group(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return True
-        time.sleep(_POLL)
-    return False
-
-
-def _probe(probe: PortProbe, deadline: float, proc: subprocess.Popen[bytes]) -> bool:
+def _probe(probe: PortProbe, deadline: float, done: Callable[[], bool]) -> bool:
     """Whether the payload made the round trip through the forwarded port (gives up when the
-    process has exited or at the deadline)."""
-    while time.monotonic() < deadline and proc.poll() is None:
+    tool has exited or at the deadline)."""
+    while time.monotonic() < deadline and not done():
         try:
             with socket.create_connection(("127.0.0.1", probe.port), timeout=2) as conn:
                 conn.settimeout(max(0.5, min(10.0, deadline - time.monotonic())))
@@ -105,18 +285,6 @@ def _probe(probe: PortProbe, deadline: float, proc: subprocess.Popen[bytes]) -> 
     return False
 
 
-def _pump(master: int, out: Path) -> None:
-    with out.open("ab") as handle:
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            handle.write(data)
-
-
 def run_process(
     argv: Sequence[str],
     *,
@@ -130,81 +298,107 @@ def run_process(
     executable: str | None = None,
     probe: PortProbe | None = None,
 ) -> Finished:
-    """Run ``argv`` to its end (or kill its group at ``timeout``); output goes to files.
+    """Run ``argv`` to its end (or stop it at ``timeout``); output goes to capped files.
 
-    ``executable`` runs a different file than ``argv[0]`` names (a replay keeps the release's
-    spelling of argv[0]). With ``probe``, the process is stopped once the probe is done. On
-    return, every process of the tool's group has ended (see the module docstring).
+    ``env`` is the whole environment the tool gets. ``executable`` runs a different file
+    than ``argv[0]`` names (a replay keeps the release's spelling of argv[0]). With
+    ``probe``, the process is stopped once the probe is done. On return, every process the
+    tool started has ended (see the module docstring).
+
+    Raises:
+        Cancelled: the run is being stopped.
+        OSError: the program could not be started.
     """
+    if _stopping.is_set():
+        raise Cancelled("the run is being stopped")
     started = time.monotonic()
     deadline = started + timeout
-    master = slave = -1
-    pump: threading.Thread | None = None
-    with stderr.open("wb") as err:
-        if tty:
-            master, slave = pty.openpty()
-            stdin_arg: int = slave
-            stdout_arg: int = slave
-        else:
-            stdin_arg = subprocess.PIPE
-            out_handle = stdout.open("wb")
-            stdout_arg = out_handle.fileno()
-        try:
-            proc = subprocess.Popen(
-                list(argv),
-                executable=executable,
-                stdin=stdin_arg,
-                stdout=stdout_arg,
-                stderr=err,
-                env=dict(env),
-                cwd=cwd,
-                start_new_session=True,
-            )
-        except OSError:
-            if tty:
-                os.close(master)
-                os.close(slave)
-            else:
-                out_handle.close()
-            raise
-        if tty:
-            os.close(slave)
-            stdout.write_bytes(b"")
-            pump = threading.Thread(target=_pump, args=(master, stdout), name="cell-pty")
-            pump.start()
-            if stdin_script:
-                with contextlib.suppress(OSError):
-                    os.write(master, stdin_script)
-        else:
-            out_handle.close()
-            assert proc.stdin is not None
-            if stdin_script:
-                with contextlib.suppress(OSError):
+    jail = jail_binary()
+    status_r = status_w = -1
+    command = list(argv)
+    if jail is not None:
+        status_r, status_w = os.pipe()
+        hide = hidden_paths()
+        program = executable or argv[0]
+        grace = str(round(GRACE * 1000))
+        command = [str(jail), str(status_w), grace, JAIL_MODE, str(len(hide)), *hide]
+        command += [program, "--", *argv]
+        executable = None
+    if tty:
+        out_r, out_w = pty.openpty()
+    else:
+        out_r, out_w = os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            command,
+            executable=executable,
+            stdin=out_w if tty else subprocess.PIPE,
+            stdout=out_w,
+            stderr=err_w,
+            env=dict(env),
+            cwd=cwd,
+            start_new_session=True,
+            pass_fds=(status_w,) if jail is not None else (),
+        )
+    except OSError:
+        for fd in (out_r, err_r, status_r):
+            if fd >= 0:
+                os.close(fd)
+        raise
+    finally:
+        for fd in (out_w, err_w, status_w):
+            if fd >= 0:
+                os.close(fd)
+    with _live_lock:
+        _live.add(proc)
+    if _stopping.is_set():  # stopped between the check above and now
+        _kill_group(proc.pid, signal.SIGTERM)
+    runner: _Jailed | _Grouped = _Jailed(proc, status_r) if jail is not None else _Grouped(proc)
+    # The pty's pump closes the master at its end: stdin is written through a copy of it.
+    tty_in = os.dup(out_r) if tty else -1
+    pumps = [_Pump(out_r, stdout, OUTPUT_CAP), _Pump(err_r, stderr, OUTPUT_CAP)]
+    for pump in pumps:
+        pump.start()
+    roundtrip: bool | None = None
+    timed_out = killed = False
+    try:
+        if stdin_script:
+            with contextlib.suppress(OSError):
+                if tty:
+                    os.write(tty_in, stdin_script)
+                elif proc.stdin is not None:
                     proc.stdin.write(stdin_script)
                     proc.stdin.flush()
-        roundtrip: bool | None = None
-        timed_out = killed = False
-        try:
-            if probe is not None:
-                roundtrip = _probe(probe, deadline, proc)
-                timed_out = not roundtrip and time.monotonic() >= deadline
-            else:
-                try:
-                    proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-                except subprocess.TimeoutExpired:
-                    timed_out = True
-            # The tool is done (or stopped now): the plugins it left get to record their end.
-            killed = _end_group(proc)
-        finally:
-            # Only on an exception above: nothing of the group outlives the call.
-            if proc.poll() is None or group_members(proc.pid):
-                _kill_group(proc.pid, signal.SIGKILL)
-                proc.wait()
-            if proc.stdin is not None:
-                with contextlib.suppress(OSError):
-                    proc.stdin.close()
-            if pump is not None:
-                pump.join(timeout=2)
-                with contextlib.suppress(OSError):
-                    os.close(master)
-    return Finished(proc.returncode, timed_out, time.monotonic() - started, roundtrip, killed)
+        if probe is not None:
+            roundtrip = _probe(probe, deadline, runner.tool_done)
+            timed_out = not roundtrip and time.monotonic() >= deadline
+        else:
+            timed_out = not runner.wait_tool(deadline)
+        # The tool is done (or stopped now): what it left gets to record its end.
+        for pump in pumps:
+            pump.drain.set()
+        killed = runner.end()
+    finally:
+        for pump in pumps:
+            pump.drain.set()
+        if proc.poll() is None:  # only on an exception above
+            runner.kill()
+        with _live_lock:
+            _live.discard(proc)
+        if proc.stdin is not None:
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+        for pump in pumps:
+            pump.join(timeout=2)
+        for fd in (status_r, tty_in):
+            if fd >= 0:
+                os.close(fd)
+    error = runner.error()
+    if error is not None:
+        error.filename = str(argv[0])
+        raise error
+    truncated = tuple(n for n, p in zip(("stdout", "stderr"), pumps, strict=True) if p.truncated)
+    return Finished(
+        runner.exit_code(), timed_out, time.monotonic() - started, roundtrip, killed, truncated
+    )

@@ -13,18 +13,22 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from compat.adapter.model import VERSION_MATCH_TIMEOUT, Requirement, Variant
 from compat.adapter.templating import Text
-from compat.install.cachelock import locked
+from compat.install.cache import cache_dir, locked
 from compat.install.pypi_bundle import Bundle, BundleError, program
+from compat.isolation.kitenv import install_env
 
-__all__ = ["Missing", "Resolved", "cache_dir", "resolve"]
+__all__ = ["Missing", "Resolved", "resolve"]
 
 #: Seconds a pip install may take before the variant is skipped.
 PIP_TIMEOUT = 600.0
+#: Seconds ``requires.version_args`` may take.
+VERSION_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -47,12 +51,6 @@ class Missing:
 
     code: str  # requirement-missing | version-mismatch
     detail: str
-
-
-def cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/smp-compat`` (default ``~/.cache/smp-compat``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "smp-compat"
 
 
 def _program_name(variant: Variant) -> str | None:
@@ -106,10 +104,16 @@ def _binary(requirement: Requirement, name: str | None) -> Resolved | Missing:
     if requirement.path_env and os.environ.get(requirement.path_env):
         found = os.environ[requirement.path_env]
         how = f"${requirement.path_env}"
-        if not os.access(found, os.X_OK):
+        # The value is never shown: any variable may be named here, a secret too (issue 13
+        # High 1), and this detail is published in reports.
+        path = Path(found)
+        if not (path.is_absolute() and path.is_file() and os.access(path, os.X_OK)):
             return Missing(
                 "requirement-missing",
-                _hinted(requirement, f"${requirement.path_env}={found} is not an executable"),
+                _hinted(
+                    requirement,
+                    f"${requirement.path_env} does not name an executable file by absolute path",
+                ),
             )
     else:
         wanted = requirement.binary or name
@@ -181,16 +185,9 @@ def _check_version(requirement: Requirement, program: str) -> Missing | None:
     if not requirement.version_match:
         return None
     try:
-        done = subprocess.run(
-            [program, *requirement.version_args],
-            capture_output=True,
-            text=True,
-            timeout=30,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
+        output = _version_output(program, requirement.version_args)
+    except (OSError, TimeoutError) as exc:
         return Missing("version-mismatch", f"{program} {' '.join(requirement.version_args)}: {exc}")
-    output = (done.stdout + done.stderr).strip()
     try:
         matches = requirement.version_matches(output)
     except TimeoutError:
@@ -210,6 +207,31 @@ def _check_version(requirement: Requirement, program: str) -> Missing | None:
             ),
         )
     return None
+
+
+def _version_output(program: str, args: tuple[str, ...] | list[str]) -> str:
+    """What ``program ARGS`` prints, run as a cell's tool is: jailed, with an environment of
+    its own (a HOME of its own, system PATH), never the kit's (issue 13 High 2)."""
+    from compat.runner.process import run_process  # noqa: PLC0415 (compat.runner imports us)
+    from compat.runner.sandbox import SYSTEM_PATH  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory(prefix="smp-compat-version-") as tmp:
+        root = Path(tmp)
+        (root / "home").mkdir()
+        env = {
+            "PATH": os.pathsep.join([str(Path(program).parent), *SYSTEM_PATH]),
+            "HOME": str(root / "home"),
+            "TMPDIR": tmp,
+            "LANG": "C.UTF-8",
+        }
+        out, err = root / "stdout", root / "stderr"
+        finished = run_process(
+            [program, *args], env=env, cwd=root, stdout=out, stderr=err, timeout=VERSION_TIMEOUT
+        )
+        if finished.timed_out:
+            raise TimeoutError(f"no answer in {VERSION_TIMEOUT:g} s")
+        text = out.read_text(encoding="utf-8", errors="replace")
+        return (text + err.read_text(encoding="utf-8", errors="replace")).strip()
 
 
 def _installed_here(pypi: str) -> bool:
@@ -265,7 +287,12 @@ def _install(pypi: str, venv: Path, program: Path, done: Path) -> Resolved | Mis
             for step in steps:
                 try:
                     code = subprocess.run(
-                        step, stdout=out, stderr=subprocess.STDOUT, timeout=PIP_TIMEOUT, check=False
+                        step,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                        env=install_env(),
+                        timeout=PIP_TIMEOUT,
+                        check=False,
                     ).returncode
                 except (OSError, subprocess.TimeoutExpired) as exc:
                     return Missing("requirement-missing", f"installing {pypi} failed: {exc}")

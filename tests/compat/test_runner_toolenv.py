@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from compat.adapter.load import load_adapters
-from compat.runner.toolenv import Missing, Resolved, cache_dir, resolve
+from compat.install.cache import cache_dir
+from compat.runner.toolenv import Missing, Resolved, resolve
 
 
 def variant(tool: str, variant_id: str):  # type: ignore[no-untyped-def]

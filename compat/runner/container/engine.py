@@ -184,6 +184,21 @@ def _container_env(env: Mapping[str, str], image_path: str) -> dict[str, str]:
     return values
 
 
+#: Bytes of stdout, and of stderr, kept as they arrive (as compat.runner.process.OUTPUT_CAP:
+#: a tool printing without end must not fill the kit's memory, issue 13 item 8).
+OUTPUT_CAP = 4 * 1024 * 1024
+_CUT_NOTE = b"\n[smp-compat: output cut at %d bytes as it was written]\n"
+
+
+def _keep(buffer: bytearray, data: bytes) -> None:
+    """Append ``data`` up to :data:`OUTPUT_CAP`; the first byte past it adds the cut note."""
+    room = OUTPUT_CAP - len(buffer)
+    if room > 0:
+        buffer.extend(data[:room])
+        if len(data) > room:
+            buffer.extend(_CUT_NOTE % OUTPUT_CAP)
+
+
 def _demux(stream: bytes, out: bytearray, err: bytearray) -> bytes:
     """Split Docker's multiplexed attach stream (8-byte headers: stream, 0, 0, 0, size);
     returns the incomplete tail to prepend to the next chunk."""
@@ -191,7 +206,7 @@ def _demux(stream: bytes, out: bytearray, err: bytearray) -> bytes:
         size = int.from_bytes(stream[4:8], "big")
         if len(stream) < 8 + size:
             break
-        (err if stream[0] == 2 else out).extend(stream[8 : 8 + size])
+        _keep(err if stream[0] == 2 else out, stream[8 : 8 + size])
         stream = stream[8 + size :]
     return stream
 
@@ -206,7 +221,7 @@ def _read_attach(raw: socket.socket, tty: bool, out: bytearray, err: bytearray) 
         if not chunk:
             break
         if tty:
-            out.extend(chunk)
+            _keep(out, chunk)
         else:
             pending = _demux(pending + chunk, out, err)
 

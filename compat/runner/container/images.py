@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from compat.install.cache import cache_dir
 from compat.runner.container.engine import sdk
-from compat.runner.container.relay import cache_dir
 
 __all__ = ["Rootfs", "build_image", "busybox_image", "python_image", "python_rootfs"]
 

@@ -75,6 +75,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from compat.install.cache import cache_dir
+
 __all__ = [
     "CONTAINER_DIR",
     "RELAY_SOURCE",
@@ -83,7 +85,6 @@ __all__ = [
     "RelayBuildError",
     "RelayServer",
     "build_relay",
-    "cache_dir",
     "encode_frame",
     "read_frame",
 ]
@@ -137,12 +138,6 @@ def read_frame(conn: socket.socket) -> tuple[bytes, bytes] | None:
     if payload is None:
         return None
     return kind, payload
-
-
-def cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/smp-compat`` (default ``~/.cache/smp-compat``): the relay, images."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "smp-compat"
 
 
 def build_relay(cc: str | None = None) -> Path:

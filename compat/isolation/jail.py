@@ -1,0 +1,135 @@
+"""The cell jail (``jail.c``): built once into the cache; the paths it hides; what it can do here.
+
+Each tool runs under the jail: in a PID and mount namespace of its own where the machine
+allows one (root, or unprivileged user namespaces), else as a child subreaper. The choice and
+its costs are in docs/isolation.md. Without a C compiler there is no jail at all: tools then
+run in a process group of their own, as before, and the run says so once.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pwd
+import shutil
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from compat.install.cache import cache_dir
+from compat.isolation.kitenv import HIDE_ENV
+
+__all__ = ["CREDENTIAL_PLACES", "Isolation", "hidden_paths", "isolation", "jail_binary"]
+
+JAIL_SOURCE = Path(__file__).with_name("jail.c")
+#: Where a user keeps credentials, relative to a home directory; the jail covers those that
+#: exist (a directory with an empty tmpfs, a file with /dev/null).
+CREDENTIAL_PLACES = (
+    ".aws",
+    ".ssh",
+    ".docker",
+    ".kube",
+    ".azure",
+    ".config/gcloud",
+    ".config/gh",
+    ".netrc",
+    ".git-credentials",
+    ".pypirc",
+)
+
+_lock = threading.Lock()
+
+
+@functools.cache
+def jail_binary() -> Path | None:
+    """The jail, compiled once per source text into the cache; None without a compiler (or
+    when the compile fails): then tools run unjailed (:func:`isolation` says so)."""
+    with _lock:
+        source = JAIL_SOURCE.read_bytes()
+        compiler = os.environ.get("CC") or "cc"
+        digest = hashlib.sha256(source + compiler.encode()).hexdigest()[:16]
+        target = cache_dir() / "jail" / digest / "smp-compat-jail"
+        if target.is_file():
+            return target
+        found = shutil.which(compiler)
+        if found is None:
+            return None
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".build-{os.getpid()}")
+        argv = [found, "-O2", "-o", str(tmp), str(JAIL_SOURCE)]
+        done = subprocess.run(argv, capture_output=True, check=False, env=_cc_env())
+        if done.returncode != 0 or not tmp.is_file():
+            tmp.unlink(missing_ok=True)
+            return None
+        tmp.replace(target)  # concurrent builders race harmlessly: each renames a whole file
+        return target
+
+
+def _cc_env() -> dict[str, str]:
+    return {k: os.environ[k] for k in ("PATH", "TMPDIR", "LANG") if k in os.environ}
+
+
+def hidden_paths() -> list[str]:
+    """What tools must not read: the credential places of the invoking user (by ``$HOME``
+    and by the password database) and the files the invoking environment named."""
+    homes = {os.environ.get("HOME", ""), pwd.getpwuid(os.getuid()).pw_dir} - {"", "/"}
+    paths = [str(Path(home) / place) for home in sorted(homes) for place in CREDENTIAL_PLACES]
+    paths += [p for p in os.environ.get(HIDE_ENV, "").split(os.pathsep) if Path(p).is_absolute()]
+    return list(dict.fromkeys(paths))
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """What the jail achieves on this machine."""
+
+    #: ``pidns``: a PID and mount namespace; ``subreaper``: descendants only; ``none``.
+    mode: str
+    #: The user's credential places are covered (only in a namespace).
+    hidden: bool
+
+    @property
+    def warning(self) -> str | None:
+        """One line for the run's header when tools run less isolated than designed."""
+        if self.mode == "pidns" and self.hidden:
+            return None
+        if self.mode == "none":
+            return (
+                "tools run without the cell jail (no C compiler to build it): they can read "
+                "the invoking user's ~/.aws, and a daemon they start with setsid can outlive "
+                "its cell"
+            )
+        return (
+            "this machine allows no PID and mount namespace: tools can read the invoking "
+            "user's ~/.aws; their processes are still ended with the cell (docs/isolation.md)"
+        )
+
+
+@functools.cache
+def isolation() -> Isolation:
+    """Ask the jail once what it can do here (it prints ``mode ...`` first)."""
+    binary = jail_binary()
+    if binary is None:
+        return Isolation("none", hidden=False)
+    read, write = os.pipe()
+    try:
+        subprocess.run(
+            [str(binary), str(write), "1000", "auto", "0", "/bin/true", "--", "true"],
+            pass_fds=(write,),
+            env=_cc_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        pass  # no status line: the answer below is "none"
+    finally:
+        os.close(write)
+    with os.fdopen(read, "rb") as status:
+        first = status.readline().decode("ascii", "replace").split()
+    if len(first) == 3 and first[0] == "mode":
+        return Isolation(first[1], hidden=first[2] == "hidden")
+    return Isolation("none", hidden=False)
