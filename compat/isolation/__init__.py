@@ -1,4 +1,4 @@
-"""Isolation of code under test: the kit's own clean environment, the cell jail (issue 13).
+"""The kit's own environment, kept clean of secrets (docs/isolation.md).
 
 Kept light: ``compat.cli`` imports :mod:`compat.isolation.kitenv` before anything else.
 """
