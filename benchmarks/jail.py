@@ -12,8 +12,7 @@ import time
 from pathlib import Path
 from unittest import mock
 
-from compat.isolation import jail
-from compat.runner import process
+from compat.runner import jail, process
 
 ROUNDS = 40
 
