@@ -22,6 +22,7 @@ from compat.plan import Cell
 from compat.runner.result import CellResult
 from compat.scenario import CATALOGUE
 from compat.verdict import settle_endpoint_warnings
+from fake_plugin.versions import version_key
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -132,7 +133,7 @@ def build(
     counts = Counter(r.outcome for r in results)
     releases = sorted(
         {c.release for c in everything},
-        key=lambda r: [int(p) if p.isdigit() else 0 for p in r.split(".")],
+        key=version_key,
     )
     judged = [r for r in results if r.outcome in ("pass", "fail", "error")]
     overhead = sorted(r.duration_s - r.tool_duration_s for r in judged)

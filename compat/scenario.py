@@ -15,6 +15,7 @@ from typing import Literal
 
 from compat.adapter import Kind, SessionKind
 from compat.errors import UserError
+from fake_plugin.versions import MATRIX_RELEASES, NEWEST_RELEASE
 
 __all__ = [
     "CATALOGUE",
@@ -31,9 +32,8 @@ __all__ = [
     "select",
 ]
 
-#: Plugin releases every scenario runs against by default: the last with the old legacy-CLI
-#: text, the last without env-var response mode, and the newest (docs/plugin.md §2.1, §1.2, §5).
-DEFAULT_RELEASES: tuple[str, ...] = ("1.2.234.0", "1.2.497.0", "1.2.677.0")
+#: Plugin releases every scenario runs against by default (the release registry's columns).
+DEFAULT_RELEASES: tuple[str, ...] = MATRIX_RELEASES
 DEFAULT_REGION = "us-east-1"
 #: A region no tool would pick by default (eu-central-1 is aws-ssm-juggle's own default).
 OTHER_REGION = "eu-west-1"
@@ -177,9 +177,9 @@ _SCENARIOS = (
         sandbox=Sandbox(),
         user=UserChoice(),
         timeout_s=30.0,
-        # The resume path is the same code from 1.2.234.0 to 1.2.677.0 and argv[6] is the
+        # The resume path is the same code in every release emulated and argv[6] is the
         # tool's, so one release proves it for all (verdict.settle_endpoint_warnings).
-        releases=(DEFAULT_RELEASES[-1],),
+        releases=(NEWEST_RELEASE,),
     ),
 )
 

@@ -40,6 +40,7 @@ from compat.runner.process import PortProbe, run_process
 from compat.sandbox import Sandbox, make_sandbox, scenario_aws_setup
 from compat.scenario import Scenario, get
 from compat.verdict import Evidence, Setup, Verdict, judge, session_starts
+from fake_plugin.versions import DEFAULT_RELEASE
 
 __all__ = [
     "DEFAULT_RELEASE",
@@ -51,7 +52,6 @@ __all__ = [
 ]
 
 #: The plugin release a harness emulates unless told otherwise (the newest emulated).
-DEFAULT_RELEASE = "1.2.677.0"
 
 
 class SessionAssertionError(AssertionError):
