@@ -16,6 +16,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from compat import reasons
+from compat.agent import transcript as transcripts
+from compat.agent.errors import TranscriptVersionError
 from compat.reasons import Outcome
 
 __all__ = [
@@ -179,10 +181,27 @@ def _agent_target(transcript: Mapping[str, Any]) -> str | None:
     return None if value is None else str(value)
 
 
+def _agent_fault(evidence: Evidence) -> str | None:
+    """What broke the kit's side of a session: a transcript this kit cannot read, or a fault
+    of the fake agent in one of the cell's sessions (then no verdict on the tool is proven)."""
+    for sid, data in evidence.transcripts.items():
+        try:
+            transcript = transcripts.check(data, f"transcript of {sid}")
+        except TranscriptVersionError as exc:
+            return str(exc)
+        fault = transcripts.first_fault(transcript)
+        if fault is not None:
+            return f"fake agent fault in session {sid}: {fault}"
+    return None
+
+
 def judge(evidence: Evidence, setup: Setup) -> Verdict:
     """The cell's verdict from ``evidence``; see the module docstring."""
     if evidence.harness_error is not None:
         return _verdict("harness-error", evidence.harness_error)
+    fault = _agent_fault(evidence)
+    if fault is not None:
+        return _verdict("harness-error", fault)
     starts = session_starts(evidence.records)
     refused = _refused_hosts(evidence, setup, starts)
     if refused:

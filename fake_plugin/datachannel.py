@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fake_plugin import wire
+from fake_plugin.errors import KmsError
 from fake_plugin.handshake import (
     KMS_ENCRYPTION,
     PORT_SESSION_TYPE,
@@ -49,10 +50,6 @@ SHELL = "Standard_Stream"
 
 #: A stream-data handler: returns whether the session handler was ready for the message.
 Handler = Callable[[ClientMessage], bool]
-
-
-class KmsFailure(Exception):
-    """The KMS step failed; ``str()`` is the error text the plugin puts in the response."""
 
 
 @dataclass(frozen=True)
@@ -323,7 +320,7 @@ class ClientDataChannel:
             if kind == KMS_ENCRYPTION:
                 try:
                     ciphertext = self._kms_action(action.parameters)
-                except KmsFailure as exc:
+                except KmsError as exc:
                     actions.append(
                         ProcessedAction(
                             kind,
@@ -366,7 +363,7 @@ class ClientDataChannel:
 
     def _kms_action(self, parameters: Any) -> bytes:
         if self.legacy_cli:
-            raise KmsFailure(self._legacy_error)
+            raise KmsError(self._legacy_error)
         key_id = _get_ci(parameters, "KMSKeyId")
         key_id = key_id if isinstance(key_id, str) else ""
         from fake_plugin.crypto import SessionCipher  # noqa: PLC0415 (cryptography: lazy)

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from fake_plugin import awsconfig, awsjson
+from fake_plugin.errors import KmsError, NotEmulated
 
 #: ``KMSKeySizeInBytes`` (kmsservice.go:26-28): first half agent->client, second client->agent.
 DATA_KEY_BYTES = 64
@@ -83,14 +84,6 @@ KMS = awsjson.JsonService(
     target_prefix="TrentService",
     modeled_errors=MODELED_KMS_EXCEPTIONS,
 )
-
-
-class KmsError(Exception):
-    """The error ``ProcessKMSEncryptionHandshakeAction`` returns; ``str()`` is its exact text."""
-
-
-class NotEmulated(Exception):
-    """The configuration needs something the fake does not do (e.g. assume a role)."""
 
 
 @dataclass(frozen=True)
