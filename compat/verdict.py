@@ -78,7 +78,7 @@ class Evidence:
     #: record has no parsed session id; these attribute its session to the cell).
     sessions: Sequence[str] = ()
     #: The ResumeSession calls the fake AWS saw for the cell's session, oldest first, each
-    #: ``{"endpoint", "token_value", "error"}`` (``compat.fakeaws.sessions.ResumeCall``).
+    #: ``{"endpoint", "token_value", "error"}`` (``compat.agent.sessions.ResumeCall``).
     resume_calls: Sequence[Mapping[str, Any]] = ()
     #: A process of the tool's group had to be SIGKILLed, so a plugin start may have gone
     #: unrecorded: no start is then no proof that the plugin was not called.
@@ -197,11 +197,9 @@ def _agent_fault(evidence: Evidence) -> str | None:
 
 def judge(evidence: Evidence, setup: Setup) -> Verdict:
     """The cell's verdict from ``evidence``; see the module docstring."""
-    if evidence.harness_error is not None:
-        return _verdict("harness-error", evidence.harness_error)
-    fault = _agent_fault(evidence)
-    if fault is not None:
-        return _verdict("harness-error", fault)
+    kit_fault = evidence.harness_error or _agent_fault(evidence)
+    if kit_fault is not None:
+        return _verdict("harness-error", kit_fault)
     starts = session_starts(evidence.records)
     refused = _refused_hosts(evidence, setup, starts)
     if refused:

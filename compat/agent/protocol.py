@@ -21,9 +21,9 @@ from typing import Any
 
 from compat.agent import texts
 from compat.agent.kms import KmsRequest, KmsResult
+from compat.agent.sessions import SessionSpec
 from compat.agent.shell import ScriptedShell
 from compat.agent.transcript import SessionOutcome, Transcript, spec_summary
-from compat.fakeaws.sessions import SessionSpec
 from fake_plugin.crypto import DecryptError, SessionCipher
 from fake_plugin.handshake import (
     KMS_ENCRYPTION,

@@ -25,8 +25,8 @@ from websockets.sync.server import Server, ServerConnection, serve
 from compat.agent.errors import AgentError
 from compat.agent.kms import KmsDecryptor
 from compat.agent.protocol import REFUSED_CLOSE_CODE, AgentConfig, AgentSession, Close
+from compat.agent.sessions import SessionRegistry, SessionSpec, UnknownSessionError
 from compat.agent.transcript import SessionOutcome, TranscriptDoc, write_atomically
-from compat.fakeaws.sessions import SessionRegistry, SessionSpec, UnknownSessionError
 
 __all__ = ["AgentError", "FakeAgent"]
 

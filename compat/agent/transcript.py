@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, TypedDict, cast
 
 from compat.agent.errors import TranscriptVersionError
-from compat.fakeaws.sessions import SessionSpec
+from compat.agent.sessions import SessionSpec
 from fake_plugin.wire import ClientMessage, MessageType, PayloadType
 
 #: Bump when a field changes meaning; readers check it (:func:`check`). 2: agent faults moved

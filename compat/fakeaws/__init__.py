@@ -1,7 +1,7 @@
 """The fake AWS: moto extended in-process, the session registry, proxy mode, and ``FakeAWS``."""
 
+from compat.agent.sessions import SessionRegistry, SessionSpec, UnknownSessionError
 from compat.fakeaws.seed import Ec2Target, EcsTarget
-from compat.fakeaws.sessions import SessionRegistry, SessionSpec, UnknownSessionError
 from compat.fakeaws.stage import Credentials, FakeAWS, FakeAWSError, agent_available
 
 __all__ = [

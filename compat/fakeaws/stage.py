@@ -12,10 +12,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
+from compat.agent.sessions import SessionRegistry
 from compat.fakeaws import ids
 from compat.fakeaws.proxy import AWSProxy, ca_bundle_path
 from compat.fakeaws.seed import Ec2Target, EcsTarget, Seeder
-from compat.fakeaws.sessions import SessionRegistry
 
 #: Loopback names a sandboxed tool must reach directly, never through the proxy.
 NO_PROXY = "127.0.0.1,localhost"
