@@ -45,11 +45,6 @@ Credentials = Literal["default-profile", "named-profile", "env"]
 #: Where the sandbox's default region lives: the ``[default]`` section of the config file, the
 #: ``AWS_REGION``/``AWS_DEFAULT_REGION`` variables, or nowhere.
 RegionSource = Literal["config", "env", "none"]
-#: Where the KMS key a session must use is configured, per tool kind (issue 4 item 3).
-KMS_LOCATION: Mapping[Kind, str] = {
-    "ecs-exec": "cluster configuration.executeCommandConfiguration.kmsKeyId",
-    "ssm-session": "Session Manager preferences: SSM-SessionManagerRunShell inputs.kmsKeyId",
-}
 
 
 @dataclass(frozen=True)
@@ -63,10 +58,6 @@ class Seed:
     #: The fake agent drops the session's websocket once, before the input that ends the
     #: shell; the plugin must resume through ResumeSession at argv[6] (fake_plugin/resume.py).
     drop_websocket_once: bool = False
-
-    def kms_location(self, kind: Kind) -> str | None:
-        """Where the key goes for this kind of tool; ``None`` without KMS."""
-        return KMS_LOCATION[kind] if self.kms else None
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ DEFAULT_RTO_S = 0.2
 DEFAULT_RTT_S = 0.1
 MAX_RTO_S = 1.0
 CLOCK_GRANULARITY_S = 0.01
+#: The resend scheduler's tick (``ResendStreamDataMessageScheduler``): ``session._resend_loop``.
 RESEND_INTERVAL_S = 0.1
 RESEND_MAX_ATTEMPTS = 3000
 BUFFER_CAPACITY = 10000

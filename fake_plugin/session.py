@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from fake_plugin import awsconfig, awsjson, kms, port, resume
-from fake_plugin.datachannel import ClientDataChannel, DataKey
+from fake_plugin.datachannel import RESEND_INTERVAL_S, ClientDataChannel, DataKey
 from fake_plugin.errors import NotEmulated
 from fake_plugin.netpolicy import OfflineError, is_loopback, proxy_for
 from fake_plugin.shell import ShellSession
@@ -287,7 +287,7 @@ class _Client:
     def _resend_loop(self) -> None:
         terminated = False
         try:
-            while not self.stop.wait(0.1):
+            while not self.stop.wait(RESEND_INTERVAL_S):
                 try:
                     due = self.channel.resend_due()
                 except resume.SendFailed:
