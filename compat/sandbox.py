@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from compat.evidence.records import read_records
 from compat.launcher import Launcher, write_launcher
@@ -18,6 +18,7 @@ from compat.shim import write_shim
 
 if TYPE_CHECKING:
     from compat.scenario import Scenario
+    from fake_plugin.record import PluginRecord
 
 #: System directories a tool may need (``sh``, ``env``, ``openssl``...); never the user's PATH.
 SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
@@ -41,7 +42,7 @@ class Sandbox:
     def aws_credentials(self) -> Path:
         return self.home / ".aws" / "credentials"
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[PluginRecord]:
         """The plugin starts recorded so far, oldest first (start and end lines merged)."""
         return read_records(self.record_file)
 

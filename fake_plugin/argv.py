@@ -16,6 +16,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import MutableMapping
 
+    from fake_plugin.record import ParsedFields
+
 #: ``session.go:145-148``.
 INSTALL_TEXT = (
     "\nThe Session Manager plugin was installed successfully. "
@@ -91,7 +93,7 @@ class Parsed:
         self.stream_url: str | None = None
         self.token_value: str | None = None
 
-    def fields(self) -> dict[str, object]:
+    def fields(self) -> ParsedFields:
         """The non-secret fields, for the record (never the token, never the response)."""
         return {
             "region": self.region,

@@ -6,8 +6,6 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-
 from compat import matrix
 from compat.adapter_load import load_adapters
 from compat.plan import Filters, plan
@@ -77,7 +75,7 @@ def test_the_document_is_versioned_and_complete() -> None:
 def test_write_then_read_round_trips(tmp_path: Path) -> None:
     doc = _document()
     json_path = matrix.write(doc, tmp_path)
-    assert matrix.read(json_path) == json.loads(json.dumps(doc))
+    assert json.loads(json_path.read_text(encoding="utf-8")) == json.loads(json.dumps(doc))
     assert [p.name for p in tmp_path.iterdir()] == ["matrix.json"]  # no temporary file left
     umask = os.umask(0o022)
     os.umask(umask)
@@ -87,10 +85,3 @@ def test_write_then_read_round_trips(tmp_path: Path) -> None:
         for c in doc["cells"]
     ]
     assert restored == _results()[1]
-
-
-def test_an_unknown_schema_version_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "matrix.json"
-    path.write_text(json.dumps({"schema_version": 99}))
-    with pytest.raises(matrix.MatrixSchemaError, match="schema_version 99"):
-        matrix.read(path)
