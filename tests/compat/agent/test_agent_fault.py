@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from compat.adapter_load import load_adapters
 from compat.agent.errors import AgentError
 from compat.agent.protocol import AgentSession
+from compat.fakeaws import FakeAWS
+from compat.plan import Filters, plan
+from compat.runner import run_cells
 from compat.verdict import Evidence, Setup, judge
+from fake_plugin.versions import NEWEST_RELEASE as NEWEST
 
 pytestmark = pytest.mark.integration
 
@@ -43,3 +50,23 @@ def test_an_agent_fault_is_error_harness_error_naming_it(
         f"fake agent fault in session {spec.session_id}: "
         "RuntimeError('the agent broke on OpenDataChannel')"
     )
+
+
+@pytest.mark.slow
+def test_an_agent_fault_in_a_matrix_cell_is_error_harness_error(
+    fake_aws: FakeAWS, tmp_path: Path, monkeypatch
+):
+    """The runner's whole path: a replay's plugin meets a broken agent; the cell says so."""
+
+    def broken(self, frame, now):
+        raise RuntimeError("the agent broke on OpenDataChannel")
+
+    monkeypatch.setattr(AgentSession, "receive_text", broken)
+    cells = plan(
+        load_adapters(),
+        filters=Filters(adapters=("ecspresso/1.6.0",), scenarios=("shell",), releases=(NEWEST,)),
+    )
+    (result,) = run_cells(cells, fake=fake_aws, out_dir=tmp_path, jobs=1, timeout=20, install=False)
+    assert (result.outcome, result.reason) == ("error", "harness-error")
+    assert result.detail.startswith("fake agent fault in session ")
+    assert result.detail.endswith(": RuntimeError('the agent broke on OpenDataChannel')")
