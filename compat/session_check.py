@@ -51,8 +51,6 @@ __all__ = [
     "running_fake_aws",
 ]
 
-#: The plugin release a harness emulates unless told otherwise (the newest emulated).
-
 
 class SessionAssertionError(AssertionError):
     """An ``assert_*`` of :class:`PluginSession` failed; the message carries the verdict."""

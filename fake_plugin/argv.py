@@ -11,6 +11,7 @@ the ``switch`` on the operation (``:192-211``). Pure: no I/O except reading and 
 from __future__ import annotations
 
 from fake_plugin import gojson, gopanic, versions
+from fake_plugin.errors import GoJSONError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -168,7 +169,7 @@ def validate(args: list[bytes], release: str, environ: MutableMapping[bytes, byt
         return Outcome("invalid-operation", INVALID_OPERATION, parsed=parsed)
     try:
         fields = gojson.unmarshal_start_session_output(parsed.response)
-    except gojson.GoJSONError as err:
+    except GoJSONError as err:
         return Outcome(
             "response-decode-error", f"Cannot perform start session: {err}\n", parsed=parsed
         )

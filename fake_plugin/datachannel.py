@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fake_plugin import wire
-from fake_plugin.errors import KmsError
+from fake_plugin.errors import DecryptError, KmsError, WireError
 from fake_plugin.handshake import (
     KMS_ENCRYPTION,
     PORT_SESSION_TYPE,
@@ -193,7 +193,7 @@ class ClientDataChannel:
             return
         try:
             message = wire.decode(raw)
-        except wire.WireError:
+        except WireError:
             return  # logged and dropped, no ack
         kind = message.message_type
         if kind == MessageType.OUTPUT:
@@ -212,7 +212,7 @@ class ClientDataChannel:
     def _on_ack(self, message: ClientMessage) -> None:
         try:
             ack = wire.parse_ack(message)
-        except wire.WireError:
+        except WireError:
             return
         with self._lock:
             sent = self._outgoing.pop(ack.sequence_number, None)
@@ -267,8 +267,6 @@ class ClientDataChannel:
     def _decrypted(self, message: ClientMessage) -> ClientMessage:
         if not (self.encryption_enabled and message.payload_type in self.decrypted_payload_types):
             return message
-        from fake_plugin.crypto import DecryptError  # noqa: PLC0415 (cryptography: lazy)
-
         try:
             plain = self._cipher.decrypt(message.payload)
         except DecryptError:
@@ -400,8 +398,6 @@ class ClientDataChannel:
             # A nil encrypter: Go panics in the listener goroutine, which recovers and stops.
             self.dead = True
             raise _HandlerError
-        from fake_plugin.crypto import DecryptError  # noqa: PLC0415 (cryptography: lazy)
-
         try:
             plain = self._cipher.decrypt(challenge)
         except DecryptError:

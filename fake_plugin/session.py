@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from fake_plugin import awsconfig, awsjson, kms, port, resume
 from fake_plugin.datachannel import RESEND_INTERVAL_S, ClientDataChannel, DataKey
-from fake_plugin.errors import NotEmulated
+from fake_plugin.errors import NotEmulated, SdkError, SessionCreateError
 from fake_plugin.netpolicy import OfflineError, is_loopback, proxy_for
 from fake_plugin.shell import ShellSession
 from fake_plugin.wire import open_data_channel
@@ -161,9 +161,9 @@ class _Client:
                 self.environ,
                 endpoint=self.inv.endpoint,
             )
-        except (awsconfig.SessionCreateError, awsconfig.UnsupportedCredentialSource):
+        except (SessionCreateError, NotEmulated):
             return None
-        except awsjson.SdkError:
+        except SdkError:
             return None
         return answer if isinstance(answer, dict) else {}
 

@@ -24,7 +24,8 @@ from compat.agent.kms import KmsRequest, KmsResult
 from compat.agent.sessions import SessionSpec
 from compat.agent.shell import ScriptedShell
 from compat.agent.transcript import SessionOutcome, Transcript, spec_summary
-from fake_plugin.crypto import DecryptError, SessionCipher
+from fake_plugin.crypto import SessionCipher
+from fake_plugin.errors import DecryptError, WireError
 from fake_plugin.handshake import (
     KMS_ENCRYPTION,
     SESSION_TYPE,
@@ -44,7 +45,6 @@ from fake_plugin.wire import (
     MessageType,
     Outbox,
     PayloadType,
-    WireError,
     ack_for,
     channel_closed,
     decode,
