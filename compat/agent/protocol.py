@@ -231,9 +231,14 @@ class AgentSession:
             self.transcript.message(now, "in", message, ignored=True)
 
     def kms_done(self, results: list[KmsResult], now: float) -> None:
-        """The answers to :attr:`pending_kms`, in order."""
+        """The answers to :attr:`pending_kms`, in order.
+
+        The client's idle time starts again here: while the agent's own ``kms:Decrypt`` ran
+        (seconds on a loaded machine), the client was waiting for the agent, not idle.
+        """
         if self.phase is not Phase.KMS:
             raise RuntimeError("no KMS call is pending")
+        self._last_activity = now
         for (index, request), result in zip(self._hs.kms_requests, results, strict=True):
             self._hs.kms_results[index] = result
             self.transcript.decide(
