@@ -23,9 +23,10 @@ from typing import Any
 from compat.report import badges, diff, html, junit, markdown, schema
 from compat.report.bundle import load, write_reports
 from compat.report.sample import sample_document
+from fake_plugin.versions import MATRIX_RELEASES
 
 SIZES = (2_000, 5_000, 20_000)
-RELEASES = ("1.2.234.0", "1.2.497.0", "1.2.677.0")
+RELEASES = MATRIX_RELEASES
 #: Tools the rows are spread over: one badge each (anybadge draws one in about 1 ms).
 TOOLS = 100
 

@@ -23,8 +23,9 @@ from pathlib import Path
 from compat.fakeaws import FakeAWS
 from compat.launcher import PluginServer, build_launcher
 from compat.runner.sandbox import Sandbox, make_sandbox
+from fake_plugin.versions import DEFAULT_RELEASE
 
-RELEASE = "1.2.677.0"
+RELEASE = DEFAULT_RELEASE
 
 
 def _session_seconds(fake: FakeAWS, sandbox: Sandbox) -> float:

@@ -11,10 +11,13 @@ the ``switch`` on the operation (``:192-211``). Pure: no I/O except reading and 
 from __future__ import annotations
 
 from fake_plugin import gojson, gopanic, versions
+from fake_plugin.errors import GoJSONError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import MutableMapping
+
+    from fake_plugin.record import ParsedFields
 
 #: ``session.go:145-148``.
 INSTALL_TEXT = (
@@ -91,7 +94,7 @@ class Parsed:
         self.stream_url: str | None = None
         self.token_value: str | None = None
 
-    def fields(self) -> dict[str, object]:
+    def fields(self) -> ParsedFields:
         """The non-secret fields, for the record (never the token, never the response)."""
         return {
             "region": self.region,
@@ -166,7 +169,7 @@ def validate(args: list[bytes], release: str, environ: MutableMapping[bytes, byt
         return Outcome("invalid-operation", INVALID_OPERATION, parsed=parsed)
     try:
         fields = gojson.unmarshal_start_session_output(parsed.response)
-    except gojson.GoJSONError as err:
+    except GoJSONError as err:
         return Outcome(
             "response-decode-error", f"Cannot perform start session: {err}\n", parsed=parsed
         )

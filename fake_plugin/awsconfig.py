@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from fake_plugin.errors import NotEmulated, SessionCreateError
+
 #: ``credentials.ErrNoValidProvidersFoundInChain`` (aws/credentials/chain_provider.go:13-16).
 NO_CREDENTIAL_PROVIDERS = (
     "NoCredentialProviders: no valid providers in chain. Deprecated.\n"
@@ -23,14 +25,6 @@ NO_CREDENTIAL_PROVIDERS = (
 )
 #: ``aws.ErrMissingRegion`` (aws/errors.go), raised by the ValidateEndpoint handler.
 MISSING_REGION = "MissingRegion: could not find region configuration"
-
-
-class SessionCreateError(Exception):
-    """``NewSessionWithOptions`` failed: the text after ``Error creating new aws sdk session``."""
-
-
-class UnsupportedCredentialSource(Exception):
-    """A credential source the fake does not emulate (assume role, SSO, process, web identity)."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +109,7 @@ def resolve(region_arg: str, profile_arg: str, environ: Mapping[str, str]) -> Sd
     """Resolve like ``NewSessionWithOptions`` with ``SharedConfigEnable`` and ``Profile``.
 
     Raises :class:`SessionCreateError` where the real session creation fails, and
-    :class:`UnsupportedCredentialSource` for sources not emulated.
+    :class:`~fake_plugin.errors.NotEmulated` for sources not emulated.
     """
     fips_env = _bool_setting(environ.get("AWS_USE_FIPS_ENDPOINT", ""), "AWS_USE_FIPS_ENDPOINT")
     env_creds: Credentials | None = None
@@ -168,7 +162,7 @@ def resolve(region_arg: str, profile_arg: str, environ: Mapping[str, str]) -> Sd
         # resolveCredsFromProfile (credentials.go:102-178): assume-role first, then static
         # keys, then the other sources; none of the non-static ones is emulated.
         if merged.get("role_arn") or merged.get("source_profile"):
-            raise UnsupportedCredentialSource(
+            raise NotEmulated(
                 f"profile {lookup!r} assumes a role (STS), which the fake plugin does not emulate"
             )
         if file_creds is not None:
@@ -181,7 +175,7 @@ def resolve(region_arg: str, profile_arg: str, environ: Mapping[str, str]) -> Sd
             "credential_process",
         ):
             if merged.get(key):
-                raise UnsupportedCredentialSource(
+                raise NotEmulated(
                     f"profile {lookup!r} gets credentials from {key}, which the fake plugin "
                     "does not emulate; give it static keys"
                 )
@@ -193,7 +187,7 @@ def resolve(region_arg: str, profile_arg: str, environ: Mapping[str, str]) -> Sd
     elif env_creds is not None:
         creds = env_creds
     elif environ.get("AWS_WEB_IDENTITY_TOKEN_FILE"):
-        raise UnsupportedCredentialSource(
+        raise NotEmulated(
             "AWS_WEB_IDENTITY_TOKEN_FILE (STS AssumeRoleWithWebIdentity) is not emulated"
         )
     else:

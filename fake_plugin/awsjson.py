@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fake_plugin.awsconfig import MISSING_REGION, SdkConfig
+from fake_plugin.errors import SdkError
 from fake_plugin.netpolicy import OfflineError, is_loopback, proxy_for
 
 #: aws/version.go in the vendored SDK of 1.2.650.0 and 1.2.677.0.
@@ -45,10 +46,6 @@ _THROTTLE_CODES = frozenset(
         "EC2ThrottledException",
     }
 )
-
-
-class SdkError(Exception):
-    """An aws-sdk-go error; ``str()`` is exactly what Go's ``err.Error()`` returns."""
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,10 @@ from typing import Literal
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from fake_plugin.errors import DecryptError
+
 DATA_KEY_BYTES = 64
 NONCE_BYTES = 12
-
-
-class DecryptError(ValueError):
-    """A frame that does not decrypt with the expected half of the data key."""
 
 
 class SessionCipher:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fake_plugin import wire
+from fake_plugin.errors import DecryptError, KmsError, WireError
 from fake_plugin.handshake import (
     KMS_ENCRYPTION,
     PORT_SESSION_TYPE,
@@ -41,6 +42,7 @@ DEFAULT_RTO_S = 0.2
 DEFAULT_RTT_S = 0.1
 MAX_RTO_S = 1.0
 CLOCK_GRANULARITY_S = 0.01
+#: The resend scheduler's tick (``ResendStreamDataMessageScheduler``): ``session._resend_loop``.
 RESEND_INTERVAL_S = 0.1
 RESEND_MAX_ATTEMPTS = 3000
 BUFFER_CAPACITY = 10000
@@ -49,10 +51,6 @@ SHELL = "Standard_Stream"
 
 #: A stream-data handler: returns whether the session handler was ready for the message.
 Handler = Callable[[ClientMessage], bool]
-
-
-class KmsFailure(Exception):
-    """The KMS step failed; ``str()`` is the error text the plugin puts in the response."""
 
 
 @dataclass(frozen=True)
@@ -195,7 +193,7 @@ class ClientDataChannel:
             return
         try:
             message = wire.decode(raw)
-        except wire.WireError:
+        except WireError:
             return  # logged and dropped, no ack
         kind = message.message_type
         if kind == MessageType.OUTPUT:
@@ -214,7 +212,7 @@ class ClientDataChannel:
     def _on_ack(self, message: ClientMessage) -> None:
         try:
             ack = wire.parse_ack(message)
-        except wire.WireError:
+        except WireError:
             return
         with self._lock:
             sent = self._outgoing.pop(ack.sequence_number, None)
@@ -269,8 +267,6 @@ class ClientDataChannel:
     def _decrypted(self, message: ClientMessage) -> ClientMessage:
         if not (self.encryption_enabled and message.payload_type in self.decrypted_payload_types):
             return message
-        from fake_plugin.crypto import DecryptError  # noqa: PLC0415 (cryptography: lazy)
-
         try:
             plain = self._cipher.decrypt(message.payload)
         except DecryptError:
@@ -323,7 +319,7 @@ class ClientDataChannel:
             if kind == KMS_ENCRYPTION:
                 try:
                     ciphertext = self._kms_action(action.parameters)
-                except KmsFailure as exc:
+                except KmsError as exc:
                     actions.append(
                         ProcessedAction(
                             kind,
@@ -366,7 +362,7 @@ class ClientDataChannel:
 
     def _kms_action(self, parameters: Any) -> bytes:
         if self.legacy_cli:
-            raise KmsFailure(self._legacy_error)
+            raise KmsError(self._legacy_error)
         key_id = _get_ci(parameters, "KMSKeyId")
         key_id = key_id if isinstance(key_id, str) else ""
         from fake_plugin.crypto import SessionCipher  # noqa: PLC0415 (cryptography: lazy)
@@ -402,8 +398,6 @@ class ClientDataChannel:
             # A nil encrypter: Go panics in the listener goroutine, which recovers and stops.
             self.dead = True
             raise _HandlerError
-        from fake_plugin.crypto import DecryptError  # noqa: PLC0415 (cryptography: lazy)
-
         try:
             plain = self._cipher.decrypt(challenge)
         except DecryptError:

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import codecs
 
+from fake_plugin.errors import GoJSONError
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,10 +39,6 @@ _PARSE_ARRAY = 2
 
 _SPACE = b" \t\r\n"
 _HEX = frozenset(b"0123456789abcdefABCDEF")
-
-
-class GoJSONError(Exception):
-    """An error ``json.Unmarshal`` returns; ``str()`` is Go's ``err.Error()`` exactly."""
 
 
 # --- the scanner -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from fake_plugin import awsconfig, awsjson
+from fake_plugin.errors import KmsError, NotEmulated, SdkError, SessionCreateError
 
 #: ``KMSKeySizeInBytes`` (kmsservice.go:26-28): first half agent->client, second client->agent.
 DATA_KEY_BYTES = 64
@@ -85,14 +86,6 @@ KMS = awsjson.JsonService(
 )
 
 
-class KmsError(Exception):
-    """The error ``ProcessKMSEncryptionHandshakeAction`` returns; ``str()`` is its exact text."""
-
-
-class NotEmulated(Exception):
-    """The configuration needs something the fake does not do (e.g. assume a role)."""
-
-
 @dataclass(frozen=True)
 class DataKey:
     """GenerateDataKey's answer: the blob the agent decrypts, and the 64-byte plaintext."""
@@ -118,12 +111,10 @@ def generate_data_key(
     """Call KMS GenerateDataKey as the real plugin does; :class:`KmsError` with its text."""
     try:
         config = awsconfig.resolve(region, profile, environ)
-    except awsconfig.SessionCreateError as exc:
+    except SessionCreateError as exc:
         raise KmsError(
             f"error while creating new KMS service, Error creating new aws sdk session {exc}"
         ) from None
-    except awsconfig.UnsupportedCredentialSource as exc:
-        raise NotEmulated(str(exc)) from None
     if config.region and not key_id:
         # ValidateParametersHandler runs after ValidateEndpoint and before Sign.
         raise KmsError(
@@ -135,7 +126,7 @@ def generate_data_key(
         answer = awsjson.call(
             KMS, "GenerateDataKey", params, config, environ, sleep=sleep or time.sleep
         )
-    except awsjson.SdkError as exc:
+    except SdkError as exc:
         raise KmsError(f"Error calling KMS GenerateDataKey API: {exc}") from None
     try:
         return DataKey(

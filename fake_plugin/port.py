@@ -19,16 +19,13 @@ from collections.abc import Callable
 from typing import Any
 
 from fake_plugin.datachannel import ClientDataChannel
+from fake_plugin.errors import NotEmulated
 from fake_plugin.wire import ClientMessage, Flag, PayloadType
 
 #: config.go StreamDataPayloadSize.
 STREAM_DATA_PAYLOAD_SIZE = 1024
 TCP_MULTIPLEXING_AFTER = "3.0.196.0"
 TERMINATE_FLAG_AFTER = "2.3.722.0"
-
-
-class NotEmulated(Exception):
-    """A port-session mode the fake does not implement."""
 
 
 def agent_newer_than(agent_version: str, threshold: str) -> bool:

@@ -44,7 +44,58 @@ _ENV_NAMES = frozenset(
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    # The record's contract, for readers (``compat.evidence``) and type checkers; defined
+    # only there, because ``typing`` costs the plugin's start a few milliseconds.
     from collections.abc import Mapping
+    from typing import Literal, NotRequired, TypedDict
+
+    class ParsedFields(TypedDict):
+        """What the plugin understood from argv (``argv.Parsed.fields``): never a secret."""
+
+        region: str
+        operation: str
+        profile: str
+        target: str
+        endpoint: str
+        legacy_cli: bool
+        env_var_mode: bool
+        env_var_name: str | None
+        env_var_set: bool
+        session_id: str | None
+        stream_url: str | None
+
+    class PluginRecord(TypedDict):
+        """One line of the record file: a session's start line, or the whole record at the end.
+
+        A real binary's wrapper records argv only (``parsed`` and ``branch`` stay ``None``).
+        """
+
+        schema: int
+        #: Absent in records of older kits.
+        event: NotRequired[Literal["start", "end"]]
+        #: ``fake`` or the wrapper of a real binary.
+        program: str
+        release: str | None
+        argv: list[str]
+        argc: int
+        branch: str | None
+        parsed: ParsedFields | None
+        stdin_isatty: bool
+        cwd: str | None
+        env: dict[str, str]
+        pid: int
+        started_at: str
+        # The end line only:
+        stdout: NotRequired[str | None]
+        stdout_truncated: NotRequired[bool]
+        stderr: NotRequired[str | None]
+        stderr_truncated: NotRequired[bool]
+        exit_code: NotRequired[int | None]
+        signal: NotRequired[str | None]
+        ended_at: NotRequired[str]
+        duration_s: NotRequired[float]
+        internal_error: NotRequired[str]
+        real_binary: NotRequired[str]
 
 
 def relevant_env(environ: Mapping[str, str]) -> dict[str, str]:

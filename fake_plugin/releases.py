@@ -12,8 +12,13 @@ from dataclasses import dataclass
 # The names below live in the dependency-free ``versions`` module so that the fast
 # command-line branches can check a release without importing ``dataclasses``.
 from fake_plugin.versions import (
+    CLIENT_TIMEOUT_RELEASE,
+    CLIENT_VERSION_SINCE,
+    DECRYPTS_ALL_PAYLOADS_SINCE,
     DEFAULT_RELEASE,
     KNOWN_RELEASES,
+    LEGACY_TEXT_REWORDED_IN,
+    PUBLICATION_MESSAGES_SINCE,
     RELEASE_ENV,
     UnknownReleaseError,
     env_response_mode,
@@ -74,13 +79,15 @@ def _profile(version: str) -> Release:
     key = version_key(version)
     return Release(
         version=version,
-        legacy_kms_error=LEGACY_KMS_TEXT_NEW if key >= (1, 2, 245, 0) else LEGACY_KMS_TEXT_OLD,
+        legacy_kms_error=(
+            LEGACY_KMS_TEXT_NEW if key >= LEGACY_TEXT_REWORDED_IN else LEGACY_KMS_TEXT_OLD
+        ),
         env_response_mode=env_response_mode(version),
-        sends_client_version=key >= (1, 2, 677, 0),
-        client_timeout_s=10.0 if version == "1.2.205.0" else None,
-        accepts_publication_messages=key >= (1, 2, 295, 0),
-        resend_timeout_terminates=key >= (1, 2, 295, 0),
-        decrypted_payload_types=(1, 11, 12) if key >= (1, 2, 312, 0) else (1,),
+        sends_client_version=key >= CLIENT_VERSION_SINCE,
+        client_timeout_s=10.0 if version == CLIENT_TIMEOUT_RELEASE else None,
+        accepts_publication_messages=key >= PUBLICATION_MESSAGES_SINCE,
+        resend_timeout_terminates=key >= PUBLICATION_MESSAGES_SINCE,
+        decrypted_payload_types=(1, 11, 12) if key >= DECRYPTS_ALL_PAYLOADS_SINCE else (1,),
     )
 
 
@@ -97,6 +104,6 @@ def get(version: str) -> Release:
 
 
 def current(environ: dict[str, str] | None = None) -> Release:
-    """The release selected by ``SMP_COMPAT_PLUGIN_RELEASE`` (default 1.2.677.0)."""
+    """The release selected by ``SMP_COMPAT_PLUGIN_RELEASE`` (default :data:`DEFAULT_RELEASE`)."""
     env = os.environ if environ is None else environ
     return get(env.get(RELEASE_ENV) or DEFAULT_RELEASE)

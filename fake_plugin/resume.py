@@ -29,6 +29,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from fake_plugin.errors import SendFailed
+
 __all__ = ["CLOSE_SENT", "SendFailed", "resume", "retry", "write_error"]
 
 #: config.go: DataChannelNumMaxRetries.
@@ -38,10 +40,6 @@ RETRIES = 5
 CLOSE_SENT = "websocket: close sent"
 #: A write on a connection the peer reset without a close frame.
 BROKEN_PIPE = "write: broken pipe"
-
-
-class SendFailed(Exception):
-    """A write on the dropped websocket; ``str()`` is the error Go would return."""
 
 
 def write_error(close_frame_received: bool) -> str:

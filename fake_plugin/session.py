@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from fake_plugin import awsconfig, awsjson, kms, port, resume
-from fake_plugin.datachannel import ClientDataChannel, DataKey, KmsFailure
+from fake_plugin.datachannel import RESEND_INTERVAL_S, ClientDataChannel, DataKey
+from fake_plugin.errors import NotEmulated, SdkError, SessionCreateError
 from fake_plugin.netpolicy import OfflineError, is_loopback, proxy_for
 from fake_plugin.shell import ShellSession
 from fake_plugin.wire import open_data_channel
@@ -42,10 +43,6 @@ class Console(Protocol):
     def out(self, text: str) -> None: ...
 
     def err(self, text: str) -> None: ...
-
-
-class NotEmulated(Exception):
-    """The session needs a behaviour the fake does not implement; reported, exit 2."""
 
 
 def _text(data: bytes) -> str:
@@ -140,18 +137,13 @@ class _Client:
     # -- AWS calls --------------------------------------------------------------------------
 
     def _kms(self, key_id: str, context: dict[str, str]) -> DataKey:
-        try:
-            key = kms.generate_data_key(
-                key_id,
-                context,
-                region=self.inv.region,
-                profile=self.inv.profile,
-                environ=self.environ,
-            )
-        except kms.KmsError as exc:
-            raise KmsFailure(str(exc)) from None
-        except kms.NotEmulated as exc:
-            raise NotEmulated(str(exc)) from None
+        key = kms.generate_data_key(
+            key_id,
+            context,
+            region=self.inv.region,
+            profile=self.inv.profile,
+            environ=self.environ,
+        )
         if len(key.plaintext) != kms.DATA_KEY_BYTES:
             raise NotEmulated(f"KMS returned a {len(key.plaintext)}-byte data key, not 64")
         return DataKey(key.ciphertext, key.plaintext)
@@ -169,9 +161,9 @@ class _Client:
                 self.environ,
                 endpoint=self.inv.endpoint,
             )
-        except (awsconfig.SessionCreateError, awsconfig.UnsupportedCredentialSource):
+        except (SessionCreateError, NotEmulated):
             return None
-        except awsjson.SdkError:
+        except SdkError:
             return None
         return answer if isinstance(answer, dict) else {}
 
@@ -295,7 +287,7 @@ class _Client:
     def _resend_loop(self) -> None:
         terminated = False
         try:
-            while not self.stop.wait(0.1):
+            while not self.stop.wait(RESEND_INTERVAL_S):
                 try:
                     due = self.channel.resend_due()
                 except resume.SendFailed:
@@ -339,18 +331,15 @@ class _Client:
 
     def _run_session(self) -> str | None:
         if self.channel.session_type == "Port":
-            try:
-                session = port.PortSession(
-                    channel=self.channel,
-                    session_id=self.sid,
-                    out=self.out,
-                    write_stdout=self.display,
-                    stop=self.stop,
-                    terminate_session=self.terminate_session,
-                    end=self.end,
-                )
-            except port.NotEmulated as exc:
-                raise NotEmulated(str(exc)) from None
+            session = port.PortSession(
+                channel=self.channel,
+                session_id=self.sid,
+                out=self.out,
+                write_stdout=self.display,
+                stop=self.stop,
+                terminate_session=self.terminate_session,
+                end=self.end,
+            )
             session.start_handlers()
             try:
                 return session.run()

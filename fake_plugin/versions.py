@@ -1,7 +1,10 @@
-"""Release names and version thresholds, importable without ``dataclasses`` for a fast start.
+"""The release registry: every plugin release the kit knows, and the one place it is said.
 
-The full profiles live in :mod:`fake_plugin.releases`; the command-line branches (install text,
-``--version``, errors, panics) need only what is here, so they never pay for ``dataclasses``.
+Names, the default, the matrix columns, the version at which each observable change came, and
+the one sort key. fake_plugin owns it and the kit reads it (``compat`` imports it; never the
+other way). The full profiles built from it live in :mod:`fake_plugin.releases`; the
+command-line branches (install text, ``--version``, errors, panics) need only what is here, so
+this module imports nothing and they never pay for ``dataclasses``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,27 @@ KNOWN_RELEASES: tuple[str, ...] = (
     "1.2.677.0",
 )
 
+#: The releases a matrix runs against by default, oldest first: the last with the old
+#: legacy-CLI text, the last without env-var response mode, and the newest (docs/plugin.md
+#: §2.1, §1.2, §5).
+MATRIX_RELEASES: tuple[str, ...] = ("1.2.234.0", "1.2.497.0", "1.2.677.0")
+#: The newest release emulated: where one release proves a point for all (``reconnect``).
+NEWEST_RELEASE = KNOWN_RELEASES[-1]
+
+# -- When each caller-visible change came (docs/plugin.md §5); ``releases._profile`` reads them.
+
+#: The legacy-CLI KMS text reworded (commit b5222c73, aws/session-manager-plugin#8).
+LEGACY_TEXT_REWORDED_IN = (1, 2, 245, 0)
+#: ``start_publication``/``pause_publication`` accepted and a resend timeout terminates the
+#: session (commit b68c608c).
+PUBLICATION_MESSAGES_SINCE = (1, 2, 295, 0)
+#: PayloadTypes 11 and 12 decrypted too when encryption is on (commit 6cff96f7).
+DECRYPTS_ALL_PAYLOADS_SINCE = (1, 2, 312, 0)
+#: OpenDataChannel carries ``"ClientVersion"`` (commit 9b57835a).
+CLIENT_VERSION_SINCE = (1, 2, 677, 0)
+#: The one release that gives up waiting for a session type (34bde908, reverted by 08ff034f).
+CLIENT_TIMEOUT_RELEASE = "1.2.205.0"
+
 #: ``AWS_SSM_START_SESSION_RESPONSE*`` names an env var from 1.2.536.0 (commit 37e325f4;
 #: docs/plugin.md §1.2); ``SMP@1.2.497.0:…/session.go:165`` still reads ``args[1]`` as JSON.
 ENV_RESPONSE_MODE_SINCE = (1, 2, 536, 0)
@@ -32,9 +56,17 @@ ENV_RESPONSE_MODE_SINCE = (1, 2, 536, 0)
 IMPORT_PATH_RENAMED_IN = (1, 2, 398, 0)
 
 
+#: Where :func:`version_key` puts a name that is not a dotted version (``real``: AWS's binary).
+_NOT_A_VERSION = (1 << 30,)
+
+
 def version_key(version: str) -> tuple[int, ...]:
-    """Sort key for dotted versions such as ``1.2.677.0``."""
-    return tuple(int(part) for part in version.split("."))
+    """The one sort key for releases: ``1.2.54.0`` before ``1.2.205.0``; anything that is not
+    a dotted version (``real``, AWS's own binary) after every release."""
+    parts = version.split(".")
+    if not all(part.isdigit() for part in parts):
+        return _NOT_A_VERSION
+    return tuple(int(part) for part in parts)
 
 
 class UnknownReleaseError(ValueError):

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from fake_plugin.errors import WireError
+
 #: HeaderLength as sent: the offset of PayloadLength, counted from byte 4 (clientmessage.go).
 HEADER_LENGTH = 116
 _MESSAGE_TYPE_LEN = 32
@@ -71,10 +73,6 @@ class Flag(IntEnum):
 #: Header ``Flags`` values: the agent sets SYN on its seq 0, the plugin 3 on its acks.
 FLAGS_SYN = 1
 FLAGS_ACK = 3
-
-
-class WireError(ValueError):
-    """Bytes that the real parser would drop (too short, bad digest, missing fields)."""
 
 
 def now_ms() -> int:

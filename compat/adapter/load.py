@@ -455,7 +455,8 @@ class _FileLoader:
         return out
 
 
-_ALL_LAUNCH_KEYS = frozenset(_RUN_LAUNCH_KEYS) | frozenset(_REPLAY_LAUNCH_KEYS)
+#: Every launch key once, in a stable order (an error's "expected one of..." never reshuffles).
+_ALL_LAUNCH_KEYS = tuple(dict.fromkeys((*_RUN_LAUNCH_KEYS, *_REPLAY_LAUNCH_KEYS)))
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,11 @@ from typing import Any
 
 from compat.agent import texts
 from compat.agent.kms import KmsRequest, KmsResult
+from compat.agent.sessions import SessionSpec
 from compat.agent.shell import ScriptedShell
-from compat.agent.transcript import Transcript, spec_summary
-from compat.fakeaws.sessions import SessionSpec
-from fake_plugin.crypto import DecryptError, SessionCipher
+from compat.agent.transcript import SessionOutcome, Transcript, spec_summary
+from fake_plugin.crypto import SessionCipher
+from fake_plugin.errors import DecryptError, WireError
 from fake_plugin.handshake import (
     KMS_ENCRYPTION,
     SESSION_TYPE,
@@ -44,7 +45,6 @@ from fake_plugin.wire import (
     MessageType,
     Outbox,
     PayloadType,
-    WireError,
     ack_for,
     channel_closed,
     decode,
@@ -167,7 +167,7 @@ class AgentSession:
         self._shell: ScriptedShell | None = None
         self._last_activity = start
         self._drain_deadline = 0.0
-        self._pending_outcome: tuple[str, str] = ("completed", "")
+        self._pending_outcome: tuple[SessionOutcome, str] = ("completed", "")
         self._last_resend = start
         self._deferred: Callable[[float], None] | None = None
         #: The websocket was dropped on purpose; a resumed connection may take over.
@@ -231,9 +231,14 @@ class AgentSession:
             self.transcript.message(now, "in", message, ignored=True)
 
     def kms_done(self, results: list[KmsResult], now: float) -> None:
-        """The answers to :attr:`pending_kms`, in order."""
+        """The answers to :attr:`pending_kms`, in order.
+
+        The client's idle time starts again here: while the agent's own ``kms:Decrypt`` ran
+        (seconds on a loaded machine), the client was waiting for the agent, not idle.
+        """
         if self.phase is not Phase.KMS:
             raise RuntimeError("no KMS call is pending")
+        self._last_activity = now
         for (index, request), result in zip(self._hs.kms_requests, results, strict=True):
             self._hs.kms_results[index] = result
             self.transcript.decide(
@@ -261,7 +266,9 @@ class AgentSession:
             self._fail_handshake(now, "handshake-timeout", texts.HANDSHAKE_TIMED_OUT)
             return
         if self.phase is Phase.CHALLENGE and now >= hs.deadline:
-            outcome = "challenge-failed" if hs.challenge_error else "challenge-timeout"
+            outcome: SessionOutcome = (
+                "challenge-failed" if hs.challenge_error else "challenge-timeout"
+            )
             if outcome == "challenge-timeout":
                 self.transcript.challenge = "timeout"
             self.transcript.decide(now, "challenge-timeout", after_s=limit)
@@ -299,16 +306,17 @@ class AgentSession:
             wait = min(wait, ready_at - now)
         return max(0.0, wait)
 
-    def connection_lost(self, now: float, outcome: str = "client-disconnected") -> None:
+    def connection_lost(self, now: float, outcome: SessionOutcome = "client-disconnected") -> None:
         """The websocket went away without a ``channel_closed`` from us."""
         if not self.closed:
             self.transcript.decide(now, outcome, phase=self.phase.value)
             self.transcript.finish(now, outcome, None)
             self.phase = Phase.CLOSED
 
-    def fail(self, now: float, error: str) -> None:
-        """An internal fault: recorded, and the channel closed as an agent failure."""
-        self.transcript.errors.append(error)
+    def fail(self, now: float, error: str, *details: str) -> None:
+        """An internal fault: recorded (with ``details`` such as a traceback), and the channel
+        closed as an agent failure."""
+        self.transcript.faults.extend((error, *details))
         if not self.closed:
             self._close_channel(now, "agent-error", texts.truncate_output("", error))
 
@@ -340,7 +348,7 @@ class AgentSession:
             return
         self._begin(now)
 
-    def _refuse(self, now: float, outcome: str, reason: str) -> None:
+    def _refuse(self, now: float, outcome: SessionOutcome, reason: str) -> None:
         self.transcript.decide(now, "refused", outcome=outcome, close_code=REFUSED_CLOSE_CODE)
         self.transcript.finish(now, outcome, None)
         self._out.append(Close(REFUSED_CLOSE_CODE, reason))
@@ -593,7 +601,7 @@ class AgentSession:
         one wins (datachannel.go:861-884); then PerformHandshake goes on (:970-1010)."""
         hs = self._hs
         assert hs.response is not None
-        error: tuple[str, str] | None = None
+        error: tuple[SessionOutcome, str] | None = None
         for index, action in enumerate(hs.response.actions):
             if action.status != ActionStatus.SUCCESS:
                 text = texts.client_action_failed(action.action_type, action.status, action.error)
@@ -688,7 +696,7 @@ class AgentSession:
             # PerformHandshake returns and the shell plugin starts its pty (shell.go:177-260).
             hs.plugin_ready_at = now + self.config.shell_start_s
 
-    def _fail_handshake(self, now: float, outcome: str, error: str) -> None:
+    def _fail_handshake(self, now: float, outcome: SessionOutcome, error: str) -> None:
         self.transcript.handshake = "failed"
         self.transcript.decide(now, "handshake-failed", outcome=outcome, error=error)
         self._close_channel(now, outcome, texts.handshake_failed_output(error))
@@ -711,7 +719,7 @@ class AgentSession:
         if step.exited:
             self._drain(now, "completed", "")
 
-    def _drain(self, now: float, outcome: str, output: str) -> None:
+    def _drain(self, now: float, outcome: SessionOutcome, output: str) -> None:
         self._pending_outcome = (outcome, output)
         self._drain_deadline = now + self.config.drain_timeout_s
         self.phase = Phase.DRAINING
@@ -719,7 +727,9 @@ class AgentSession:
         if self._outbox.pending == 0:
             self._close_channel(now, outcome, output)
 
-    def _close_channel(self, now: float, outcome: str, output: str, **details: Any) -> None:
+    def _close_channel(
+        self, now: float, outcome: SessionOutcome, output: str, **details: Any
+    ) -> None:
         """What MGS does when the agent reports the task done: ``channel_closed`` with Output."""
         message = channel_closed(self.session_id, output)
         self._out.append(encode(message))

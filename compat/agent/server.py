@@ -15,7 +15,6 @@ import time
 import traceback
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.datastructures import Headers
@@ -23,10 +22,11 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
+from compat.agent.errors import AgentError
 from compat.agent.kms import KmsDecryptor
 from compat.agent.protocol import REFUSED_CLOSE_CODE, AgentConfig, AgentSession, Close
-from compat.agent.transcript import write_atomically
-from compat.fakeaws.sessions import SessionRegistry, SessionSpec, UnknownSessionError
+from compat.agent.sessions import SessionRegistry, SessionSpec, UnknownSessionError
+from compat.agent.transcript import SessionOutcome, TranscriptDoc, write_atomically
 
 __all__ = ["AgentError", "FakeAgent"]
 
@@ -34,14 +34,10 @@ __all__ = ["AgentError", "FakeAgent"]
 _PATH = re.compile(r"^/v1/data-channel/(?P<sid>[A-Za-z0-9][A-Za-z0-9._:@+=-]*)$")
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 #: Transcript outcome of a session whose websocket was dropped and never resumed.
-NOT_RESUMED = "not-resumed"
+NOT_RESUMED: SessionOutcome = "not-resumed"
 #: Seconds a transcript is still waited for past the caller's deadline while its connection
 #: is being served (a bound for a handler stuck on a loaded machine, not an expected time).
 SERVING_GRACE = 30.0
-
-
-class AgentError(RuntimeError):
-    """The fake agent failed (not the client): raised by :meth:`FakeAgent.check_errors`."""
 
 
 class FakeAgent:
@@ -87,8 +83,9 @@ class FakeAgent:
         self._started = False
         self._stopping = False
         self._done = threading.Condition()
-        self._transcripts: dict[str, dict[str, Any]] = {}
-        self._errors: list[BaseException] = []
+        self._transcripts: dict[str, TranscriptDoc] = {}
+        #: Faults of handler threads, with the session each one broke.
+        self._errors: list[tuple[str, BaseException]] = []
         #: Sessions whose websocket was dropped on purpose, waiting for the resumed connection.
         self._parked: dict[str, AgentSession] = {}
         #: Session id -> the handler (a token object) serving it; ``None`` while parked.
@@ -151,14 +148,14 @@ class FakeAgent:
 
     # -- results ----------------------------------------------------------------------------
 
-    def transcript(self, session_id: str) -> dict[str, Any] | None:
+    def transcript(self, session_id: str) -> TranscriptDoc | None:
         """The finished transcript of the session's last connection, or None."""
         with self._done:
             return self._transcripts.get(session_id)
 
     def wait_closed(
         self, session_id: str, timeout: float, *, serving_grace: float = SERVING_GRACE
-    ) -> dict[str, Any] | None:
+    ) -> TranscriptDoc | None:
         """Wait until a connection for ``session_id`` has finished; None on timeout.
 
         A connection still being served at the deadline is waited for up to ``serving_grace``
@@ -191,10 +188,15 @@ class FakeAgent:
             self._errors.clear()
 
     def check_errors(self) -> None:
-        """Re-raise the first fault of a handler thread, like httpserver's check_handler_errors."""
+        """Re-raise the first fault of a handler thread, like httpserver's check_handler_errors.
+
+        A run does not call this: each fault is also in its session's transcript (``errors``),
+        which the cell's verdict reads (``error harness-error`` naming it).
+        """
         with self._done:
             if self._errors:
-                raise AgentError("the fake agent failed") from self._errors[0]
+                session_id, exc = self._errors[0]
+                raise AgentError(f"the fake agent failed in session {session_id}: {exc!r}") from exc
 
     # -- serving ----------------------------------------------------------------------------
 
@@ -229,9 +231,8 @@ class FakeAgent:
             self._serve(connection, session)
         except Exception as exc:
             with self._done:
-                self._errors.append(exc)
-            session.fail(time.monotonic(), f"agent fault: {exc!r}")
-            session.transcript.errors.append(traceback.format_exc())
+                self._errors.append((session_id, exc))
+            session.fail(time.monotonic(), f"{exc!r}", traceback.format_exc())
             with contextlib.suppress(Exception):
                 self._flush(connection, session)
         finally:
@@ -263,9 +264,8 @@ class FakeAgent:
                 self._serve(connection, session)
         except Exception as exc:
             with self._done:
-                self._errors.append(exc)
-            session.fail(time.monotonic(), f"agent fault: {exc!r}")
-            session.transcript.errors.append(traceback.format_exc())
+                self._errors.append((session.session_id, exc))
+            session.fail(time.monotonic(), f"{exc!r}", traceback.format_exc())
         finally:
             self._release(session, me)
 
@@ -291,7 +291,9 @@ class FakeAgent:
             except TimeoutError:
                 frame = None
             except ConnectionClosed:
-                outcome = "agent-stopped" if self._stopping else "client-disconnected"
+                outcome: SessionOutcome = (
+                    "agent-stopped" if self._stopping else "client-disconnected"
+                )
                 session.connection_lost(time.monotonic(), outcome)
                 return
             now = time.monotonic()
@@ -329,7 +331,8 @@ class FakeAgent:
             write_atomically(self.transcript_dir / f"{session.session_id}.json", data)
         except OSError as exc:
             with self._done:
-                self._errors.append(exc)
+                self._errors.append((session.session_id, exc))
+            data["faults"] = [*data["faults"], f"transcript not written: {exc!r}"]
         with self._done:
             self._transcripts[session.session_id] = data
             self._done.notify_all()

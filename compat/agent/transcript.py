@@ -1,4 +1,9 @@
-"""The per-session JSON transcript the verdicts are computed from (tokens never written)."""
+"""The per-session JSON transcript the verdicts are computed from (tokens never written).
+
+This module owns the transcript's contract: :class:`TranscriptDoc` is its shape,
+:data:`SessionOutcome` its outcomes, and :func:`check` is how a reader takes one in (another
+schema version is a clear :class:`TranscriptVersionError`, never a silent misreading).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,101 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypedDict, cast
 
-from compat.fakeaws.sessions import SessionSpec
+from compat.agent.errors import TranscriptVersionError
+from compat.agent.sessions import SessionSpec
 from fake_plugin.wire import ClientMessage, MessageType, PayloadType
 
-#: Bump when a field changes meaning; readers check it.
-SCHEMA_VERSION = 1
+#: Bump when a field changes meaning; readers check it (:func:`check`). 2: agent faults moved
+#: from ``errors`` (now only the client's protocol errors) to ``faults``.
+SCHEMA_VERSION = 2
+
+#: How a session ended, as the agent saw it.
+SessionOutcome = Literal[
+    "completed",
+    "client-terminated",
+    "client-disconnected",
+    "client-handshake-error",
+    "kms-decrypt-failed",
+    "handshake-timeout",
+    "challenge-failed",
+    "challenge-timeout",
+    "idle-timeout",
+    "no-open-data-channel",
+    "protocol-error",
+    "unknown-session",
+    "bad-token",
+    #: The websocket was dropped on purpose and never resumed (the ``reconnect`` scenario).
+    "not-resumed",
+    #: The kit stopped the agent while the session was open.
+    "agent-stopped",
+    #: The agent itself failed (see ``faults``): the kit's fault, never the tool's.
+    "agent-error",
+]
+
+
+class SessionSummary(TypedDict):
+    """What the control plane promised for the session, without the token."""
+
+    kind: str
+    target: str
+    region: str
+    account_id: str
+    session_type: str
+    kms_key_id: str | None
+    document_name: str | None
+    command: str | None
+    properties: dict[str, Any] | None
+    parameters: dict[str, Any] | None
+    access_key_id: str | None
+
+
+class TranscriptDoc(TypedDict):
+    """One session's transcript as written to ``<sessionId>.json`` and handed to readers."""
+
+    schema_version: int
+    session_id: str
+    started_at: str
+    duration_s: float | None
+    session: SessionSummary | None
+    agent: dict[str, Any]
+    client: dict[str, Any]
+    #: ``pending``, ``complete`` or ``failed``.
+    handshake: str
+    encrypted: bool
+    challenge: str | None
+    outcome: SessionOutcome | None
+    closing_output: str | None
+    #: What the client did wrong (an unexpected frame...).
+    errors: list[str]
+    #: What went wrong in the agent itself: a cell with one is ``error harness-error``.
+    faults: list[str]
+    decisions: list[dict[str, Any]]
+    messages: list[dict[str, Any]]
+
+
+def check(data: Mapping[str, Any], source: str = "transcript") -> TranscriptDoc:
+    """``data`` as a transcript this kit reads, or :class:`TranscriptVersionError`."""
+    version = data.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise TranscriptVersionError(
+            f"{source}: schema_version {version!r}; this smp-compat reads {SCHEMA_VERSION}"
+        )
+    return cast(TranscriptDoc, data)
+
+
+def first_fault(data: TranscriptDoc) -> str | None:
+    """The first line of the first fault the agent recorded for this session, if any."""
+    for fault in data.get("faults") or ():
+        lines = str(fault).strip().splitlines()
+        if lines:
+            return lines[0][:200]
+    return None
+
 
 #: Payload types whose bodies are JSON (handshake messages and Size).
 _JSON_PAYLOADS = frozenset(
@@ -34,7 +125,7 @@ def _iso(epoch_s: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(epoch_s)) + f".{millis:03d}Z"
 
 
-def spec_summary(spec: SessionSpec) -> dict[str, Any]:
+def spec_summary(spec: SessionSpec) -> SessionSummary:
     """What the control plane promised, without the token."""
     return {
         "kind": spec.kind,
@@ -83,7 +174,7 @@ class Transcript:
     session_id: str
     started_monotonic: float
     started_epoch: float = field(default_factory=time.time)
-    session: dict[str, Any] | None = None
+    session: SessionSummary | None = None
     agent: dict[str, Any] = field(default_factory=dict)
     client: dict[str, Any] = field(
         default_factory=lambda: {
@@ -99,10 +190,11 @@ class Transcript:
     messages: list[dict[str, Any]] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)
     handshake: str = "pending"
     encrypted: bool = False
     challenge: str | None = None
-    outcome: str | None = None
+    outcome: SessionOutcome | None = None
     closing_output: str | None = None
     duration_s: float | None = None
 
@@ -145,7 +237,7 @@ class Transcript:
         entry = {"t": self.elapsed(now), "dir": "in", "message_type": "open_data_channel"}
         self.messages.append(entry | {"json": shown} | extra)
 
-    def finish(self, now: float, outcome: str, closing_output: str | None) -> None:
+    def finish(self, now: float, outcome: SessionOutcome, closing_output: str | None) -> None:
         """Set the final outcome once; later calls keep the first."""
         if self.outcome is not None:
             return
@@ -153,7 +245,7 @@ class Transcript:
         self.closing_output = closing_output
         self.duration_s = self.elapsed(now)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> TranscriptDoc:
         return {
             "schema_version": SCHEMA_VERSION,
             "session_id": self.session_id,
@@ -168,6 +260,7 @@ class Transcript:
             "outcome": self.outcome,
             "closing_output": self.closing_output,
             "errors": self.errors,
+            "faults": self.faults,
             "decisions": self.decisions,
             "messages": self.messages,
         }
@@ -180,7 +273,7 @@ def _payload_name(value: int) -> str | None:
         return None
 
 
-def write_atomically(path: Path, data: dict[str, Any]) -> None:
+def write_atomically(path: Path, data: Mapping[str, Any]) -> None:
     """Write JSON through a temporary file and ``os.replace``: readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fake_plugin.versions import DEFAULT_RELEASE, RELEASE_ENV
+
 HELP = "write DIR/session-manager-plugin: the fake plugin, or a recording wrapper of a real one"
 
 
@@ -14,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--release",
         metavar="R",
-        help="plugin release to emulate (default: $SMP_COMPAT_PLUGIN_RELEASE or 1.2.677.0)",
+        help=f"plugin release to emulate (default: ${RELEASE_ENV} or {DEFAULT_RELEASE})",
     )
     parser.add_argument(
         "--record", metavar="FILE", type=Path, help="append one JSON line per start to FILE"

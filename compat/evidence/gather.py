@@ -23,6 +23,7 @@ from compat.verdict.rules import Evidence
 
 if TYPE_CHECKING:
     from compat.fakeaws import FakeAWS
+    from fake_plugin.record import PluginRecord
 
 __all__ = [
     "EVIDENCE_WAIT",
@@ -38,7 +39,7 @@ EVIDENCE_WAIT = 5.0
 _POLL = 0.02
 
 
-def finished_records(record_file: Path, deadline: float) -> list[dict[str, Any]]:
+def finished_records(record_file: Path, deadline: float) -> list[PluginRecord]:
     """The records, once no start is owed an end by a live process (or at ``deadline``)."""
     while True:
         records = read_records(record_file)
@@ -110,8 +111,8 @@ def collect(
     deadline = time.monotonic() + wait
     records = finished_records(record_file, deadline)
     sessions = sessions_of(fake, access_key_id)
-    parsed_ids = [str((r.get("parsed") or {}).get("session_id") or "") for r in records]
-    wanted = [sid for sid in parsed_ids if sid] + sessions
+    parsed_ids = [p.get("session_id") for r in records if (p := r.get("parsed"))]
+    wanted = [str(sid) for sid in parsed_ids if sid] + sessions
     transcripts = _transcripts(fake, wanted, deadline)
     refused = [r.host for r in fake.proxy.refusals(access_key_id)] if fake.proxy_url else []
     return Evidence(

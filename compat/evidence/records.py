@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from fake_plugin.record import PluginRecord
 
 __all__ = ["merge", "read_records", "unfinished"]
 
@@ -37,15 +40,16 @@ def merge(lines: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return merged
 
 
-def read_records(path: Path) -> list[dict[str, Any]]:
+def read_records(path: Path) -> list[PluginRecord]:
     """The plugin starts recorded in ``path`` so far, oldest first (``[]`` without the file)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return []
-    return merge([json.loads(line) for line in text.splitlines() if line.strip()])
+    lines = merge([json.loads(line) for line in text.splitlines() if line.strip()])
+    return cast("list[PluginRecord]", lines)
 
 
-def unfinished(record: dict[str, Any]) -> bool:
+def unfinished(record: PluginRecord) -> bool:
     """A start whose end line is not (yet) written."""
     return record.get("event") == "start"

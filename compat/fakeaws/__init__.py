@@ -1,8 +1,8 @@
 """The fake AWS: moto extended in-process, the session registry, proxy mode, and ``FakeAWS``."""
 
+from compat.agent.sessions import SessionRegistry, SessionSpec, UnknownSessionError
 from compat.fakeaws.seed import Ec2Target, EcsTarget
-from compat.fakeaws.sessions import SessionRegistry, SessionSpec, UnknownSessionError
-from compat.fakeaws.stage import Credentials, FakeAWS, FakeAWSError, agent_available
+from compat.fakeaws.stage import Credentials, FakeAWS, FakeAWSError
 
 __all__ = [
     "Credentials",
@@ -13,5 +13,4 @@ __all__ = [
     "SessionRegistry",
     "SessionSpec",
     "UnknownSessionError",
-    "agent_available",
 ]

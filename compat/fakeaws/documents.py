@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from compat.fakeaws.sessions import SessionType
+from compat.agent.sessions import SessionType
 
 #: The Session Manager preferences document; its ``inputs.kmsKeyId`` encrypts shell sessions
 #: (AWS docs, "Enable KMS key encryption of session data"; docs/plugin.md §3.4).

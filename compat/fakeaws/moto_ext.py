@@ -39,13 +39,13 @@ from moto.ssm.responses import SimpleSystemManagerResponse
 from moto.utilities.utils import get_partition
 from werkzeug.test import Client
 
-from compat.fakeaws import documents, guard, ids, readonly
-from compat.fakeaws.sessions import (
+from compat.agent.sessions import (
     ResumeCall,
     SessionRegistry,
     SessionSpec,
     UnknownSessionError,
 )
+from compat.fakeaws import documents, guard, ids, readonly
 
 __all__ = [
     "EXEC_NOT_ENABLED",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import tempfile
 import threading
@@ -12,10 +11,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar, Self
 
+from compat.agent.sessions import SessionRegistry
 from compat.fakeaws import ids
 from compat.fakeaws.proxy import AWSProxy, ca_bundle_path
 from compat.fakeaws.seed import Ec2Target, EcsTarget, Seeder
-from compat.fakeaws.sessions import SessionRegistry
 
 #: Loopback names a sandboxed tool must reach directly, never through the proxy.
 NO_PROXY = "127.0.0.1,localhost"
@@ -37,14 +36,6 @@ class Credentials:
         return cls(ids.fake_access_key_id(), ids.fake_secret_access_key())
 
 
-def agent_available() -> bool:
-    """Whether the fake SSM agent (``compat.agent.server``) is installed in this tree."""
-    try:
-        return importlib.util.find_spec("compat.agent.server") is not None
-    except ModuleNotFoundError:
-        return False
-
-
 class FakeAWS:
     """moto extended (``moto_ext``), proxy mode and the fake agent, on free loopback ports.
 
@@ -62,12 +53,12 @@ class FakeAWS:
         *,
         region: str = "eu-west-1",
         proxy: bool = True,
-        agent: bool | None = None,
+        agent: bool = True,
         transcript_dir: Path | None = None,
         verify: bool = True,
     ) -> None:
-        """``agent``: ``True`` requires the fake agent, ``False`` skips it, ``None`` starts it
-        when installed. ``verify`` runs :func:`moto_ext.verify_dispatch` at start."""
+        """``agent``: start the fake agent (``False``: moto and the proxy only). ``verify`` runs
+        :func:`moto_ext.verify_dispatch` at start."""
         self.region = region
         self.registry = SessionRegistry()
         self._want_proxy = proxy
@@ -133,16 +124,9 @@ class FakeAWS:
         return self
 
     def _start_agent(self) -> None:
-        if self._want_agent is False:
+        if not self._want_agent:
             return
-        if not agent_available():
-            if self._want_agent:
-                raise FakeAWSError(
-                    "the fake SSM agent (compat/agent/server.py) is not installed; "
-                    "start FakeAWS with agent=None or agent=False"
-                )
-            return
-        from compat.agent.server import FakeAgent  # noqa: PLC0415 - a parallel package
+        from compat.agent.server import FakeAgent  # noqa: PLC0415 - websockets loads on start
 
         assert self._workdir is not None
         transcripts = self._transcript_dir or self._workdir / "transcripts"

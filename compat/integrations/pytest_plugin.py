@@ -10,11 +10,11 @@ import pytest
 
 from compat.fakeaws import FakeAWS
 from compat.integrations.session_check import (
-    DEFAULT_RELEASE,
     Harness,
     PluginSession,
     running_fake_aws,
 )
+from fake_plugin.versions import DEFAULT_RELEASE, RELEASE_ENV
 
 MARKER = (
     "smp_scenario(name='kms', *, kind='ecs-exec', release=None, reach='endpoint', "
@@ -27,7 +27,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("smp-compat", "session-manager-plugin caller checks (smp-compat)")
     group.addoption(
         "--smp-release",
-        default=os.environ.get("SMP_COMPAT_PLUGIN_RELEASE") or DEFAULT_RELEASE,
+        default=os.environ.get(RELEASE_ENV) or DEFAULT_RELEASE,
         help=f"plugin release the fake emulates (default {DEFAULT_RELEASE})",
     )
     group.addoption(

@@ -41,6 +41,7 @@ from compat.runner.process import PortProbe, run_process
 from compat.runner.sandbox import Sandbox, make_sandbox, scenario_aws_setup
 from compat.verdict.reasons import Outcome
 from compat.verdict.rules import Evidence, Setup, Verdict, judge, session_starts
+from fake_plugin.versions import DEFAULT_RELEASE
 
 __all__ = [
     "DEFAULT_RELEASE",
@@ -50,9 +51,6 @@ __all__ = [
     "ToolRun",
     "running_fake_aws",
 ]
-
-#: The plugin release a harness emulates unless told otherwise (the newest emulated).
-DEFAULT_RELEASE = "1.2.677.0"
 
 
 class SessionAssertionError(AssertionError):

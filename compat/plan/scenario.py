@@ -15,6 +15,7 @@ from typing import Literal
 
 from compat.adapter.model import Kind, SessionKind
 from compat.errors import UserError
+from fake_plugin.versions import MATRIX_RELEASES, NEWEST_RELEASE
 
 __all__ = [
     "CATALOGUE",
@@ -31,9 +32,8 @@ __all__ = [
     "select",
 ]
 
-#: Plugin releases every scenario runs against by default: the last with the old legacy-CLI
-#: text, the last without env-var response mode, and the newest (docs/plugin.md §2.1, §1.2, §5).
-DEFAULT_RELEASES: tuple[str, ...] = ("1.2.234.0", "1.2.497.0", "1.2.677.0")
+#: Plugin releases every scenario runs against by default (the release registry's columns).
+DEFAULT_RELEASES: tuple[str, ...] = MATRIX_RELEASES
 DEFAULT_REGION = "us-east-1"
 #: A region no tool would pick by default (eu-central-1 is aws-ssm-juggle's own default).
 OTHER_REGION = "eu-west-1"
@@ -45,11 +45,6 @@ Credentials = Literal["default-profile", "named-profile", "env"]
 #: Where the sandbox's default region lives: the ``[default]`` section of the config file, the
 #: ``AWS_REGION``/``AWS_DEFAULT_REGION`` variables, or nowhere.
 RegionSource = Literal["config", "env", "none"]
-#: Where the KMS key a session must use is configured, per tool kind (issue 4 item 3).
-KMS_LOCATION: Mapping[Kind, str] = {
-    "ecs-exec": "cluster configuration.executeCommandConfiguration.kmsKeyId",
-    "ssm-session": "Session Manager preferences: SSM-SessionManagerRunShell inputs.kmsKeyId",
-}
 
 
 @dataclass(frozen=True)
@@ -63,10 +58,6 @@ class Seed:
     #: The fake agent drops the session's websocket once, before the input that ends the
     #: shell; the plugin must resume through ResumeSession at argv[6] (fake_plugin/resume.py).
     drop_websocket_once: bool = False
-
-    def kms_location(self, kind: Kind) -> str | None:
-        """Where the key goes for this kind of tool; ``None`` without KMS."""
-        return KMS_LOCATION[kind] if self.kms else None
 
 
 @dataclass(frozen=True)
@@ -177,9 +168,9 @@ _SCENARIOS = (
         sandbox=Sandbox(),
         user=UserChoice(),
         timeout_s=30.0,
-        # The resume path is the same code from 1.2.234.0 to 1.2.677.0 and argv[6] is the
+        # The resume path is the same code in every release emulated and argv[6] is the
         # tool's, so one release proves it for all (verdict.settle_endpoint_warnings).
-        releases=(DEFAULT_RELEASES[-1],),
+        releases=(NEWEST_RELEASE,),
     ),
 )
 

@@ -22,22 +22,24 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, cast
 
 from compat.evidence.mask import host_masker
 from compat.plan.cells import Cell
 from compat.plan.scenario import CATALOGUE
-from compat.runner.result import CellResult
+from compat.runner.result import CellJson, CellResult
 from compat.verdict.agreement import checked_against
+from compat.verdict.reasons import Outcome
 from compat.verdict.rules import settle_endpoint_warnings
+from fake_plugin.versions import version_key
 
 __all__ = [
     "SCHEMA_VERSION",
-    "MatrixSchemaError",
+    "MatrixCell",
+    "MatrixDocument",
     "MergeError",
     "build",
     "merge",
-    "read",
     "write",
 ]
 
@@ -45,10 +47,6 @@ __all__ = [
 SCHEMA_VERSION = 1
 #: How many of the slowest cells the run header names, with their durations.
 SLOWEST = 5
-
-
-class MatrixSchemaError(ValueError):
-    """A matrix.json this version cannot read."""
 
 
 def _iso(epoch: float) -> str:
@@ -62,6 +60,29 @@ def _version(dist: str) -> str | None:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
         return None
+
+
+class MatrixCell(CellJson):
+    """One cell of ``matrix.json``: a :class:`CellResult` placed in its row and column."""
+
+    #: ``<tool>/<variant id>``
+    row: str
+    #: ``<scenario>/<release>``
+    column: str
+
+
+class MatrixDocument(TypedDict):
+    """``matrix.json`` as :func:`build` writes it (``compat/report/matrix.schema.json``)."""
+
+    schema_version: int
+    kind: str
+    run: dict[str, Any]
+    summary: dict[str, int]
+    scenarios: list[dict[str, str]]
+    rows: list[dict[str, Any]]
+    columns: list[dict[str, str]]
+    cells: list[MatrixCell]
+    replay_checks: dict[str, dict[str, Any]]
 
 
 def _row(cell: Cell, user_tools: frozenset[str]) -> dict[str, Any]:
@@ -117,7 +138,7 @@ def build(
     plan_cells: Sequence[Cell] | None = None,
     plan_fingerprint: str | None = None,
     shard: tuple[int, int] | None = None,
-) -> dict[str, Any]:
+) -> MatrixDocument:
     """The matrix.json document for one run (``cells`` and ``results`` in the same order).
 
     A shard's run (``shard = (index, count)``) passes the whole plan as ``plan_cells``: its
@@ -136,10 +157,10 @@ def build(
             column_id,
             {"id": column_id, "scenario": cell.scenario.name, "release": cell.release},
         )
-    entries = []
+    placed: list[MatrixCell] = []
     hosts = host_masker()
     for cell, result in zip(cells, results, strict=True):
-        entry = {
+        entry: MatrixCell = {
             "row": f"{cell.adapter.name}/{cell.variant.id}",
             "column": f"{cell.scenario.name}/{cell.release}",
             **result.to_json(),
@@ -147,12 +168,12 @@ def build(
         # Durations differ on every run: only the header's slowest cells keep theirs.
         del entry["duration_s"], entry["tool_duration_s"]
         entry["detail"] = hosts.text(entry["detail"])
-        entries.append(entry)
-    entries = settle_endpoint_warnings(entries)
+        placed.append(entry)
+    entries = cast("list[MatrixCell]", settle_endpoint_warnings(placed))
     counts = Counter(r.outcome for r in results)
     releases = sorted(
         {c.release for c in everything},
-        key=lambda r: [int(p) if p.isdigit() else 0 for p in r.split(".")],
+        key=version_key,
     )
     judged = [r for r in results if r.outcome in ("pass", "fail", "error")]
     overhead = sorted(r.duration_s - r.tool_duration_s for r in judged)
@@ -197,7 +218,9 @@ def build(
             ],
             **run_extra,
         },
-        "summary": {k: counts.get(k, 0) for k in ("pass", "fail", "error", "skipped", "n/a")},
+        "summary": {
+            k: counts.get(Outcome(k), 0) for k in ("pass", "fail", "error", "skipped", "n/a")
+        },
         "scenarios": [
             {"name": s.name, "title": s.title, "why": s.why}
             for s in CATALOGUE.values()
@@ -223,17 +246,6 @@ def write(document: Mapping[str, Any], out_dir: Path, name: str = "matrix.json")
     finally:
         temporary.unlink(missing_ok=True)
     return path
-
-
-def read(path: Path) -> dict[str, Any]:
-    """A matrix.json document; :class:`MatrixSchemaError` for a version this kit cannot read."""
-    document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    version = document.get("schema_version")
-    if version != SCHEMA_VERSION:
-        raise MatrixSchemaError(
-            f"{path}: schema_version {version!r}; this smp-compat reads {SCHEMA_VERSION}"
-        )
-    return document
 
 
 class MergeError(ValueError):

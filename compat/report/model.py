@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from fake_plugin.versions import version_key
+
 __all__ = [
     "OUTCOMES",
     "STATUSES",
@@ -106,10 +108,7 @@ def status_of(cell: Cell) -> str:
 
 def release_key(release: str) -> tuple[int, ...]:
     """Sort key for plugin releases (``1.2.54.0`` before ``1.2.205.0``; ``real`` last)."""
-    parts = release.split(".")
-    if not all(p.isdigit() for p in parts):
-        return (1 << 30,)
-    return tuple(int(p) for p in parts)
+    return version_key(release)
 
 
 def _signature(cell: Cell | None) -> Signature:

@@ -11,21 +11,19 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
+from compat.plan.scenario import CATALOGUE
 from compat.report.model import release_key
 from compat.verdict import reasons
+from fake_plugin.versions import MATRIX_RELEASES, env_response_mode
 
 __all__ = ["RELEASES", "SCENARIOS", "sample_document"]
 
-#: The scenario catalogue's names, titles and the releases each runs by default.
-SCENARIOS: tuple[tuple[str, str], ...] = (
-    ("shell", "shell, no KMS"),
-    ("kms", "shell, KMS key configured"),
-    ("kms-profile", "KMS, credentials only in a named profile"),
-    ("kms-env-credentials", "KMS, credentials only in environment variables"),
-    ("kms-region", "KMS in a region chosen explicitly"),
-    ("port-forward", "port forwarding"),
+#: The matrix releases of the release registry.
+RELEASES: tuple[str, ...] = MATRIX_RELEASES
+#: The catalogue's scenarios that run at every matrix release (a full grid), in column order.
+SCENARIOS: tuple[str, ...] = tuple(
+    name for name, s in CATALOGUE.items() if set(RELEASES) <= set(s.releases)
 )
-RELEASES: tuple[str, ...] = ("1.2.234.0", "1.2.497.0", "1.2.677.0")
 _TOOLS = (
     "ecspresso",
     "ecsk",
@@ -48,13 +46,21 @@ def _verdict(behaviour: str, scenario: str, release: str) -> tuple[str, str | No
         return "n/a", "unsupported-scenario", []
     if behaviour in ("legacy-argv", "no-target") and kms:
         return "fail", behaviour, []
-    if behaviour == "env-mode" and release_key(release) < release_key("1.2.536.0"):
+    if behaviour == "env-mode" and not env_response_mode(release):
         return "fail", "env-mode-unsupported", []
     if behaviour == "profile" and scenario == "kms-env-credentials":
         return "fail", "credentials-not-forwarded", []
     if behaviour == "warn":
         return "pass", None, ["endpoint-not-ssm"]
     return "pass", None, []
+
+
+def _scenario(name: str) -> dict[str, str]:
+    """The matrix.json entry of ``name``: the catalogue's words, or made up for a made-up name."""
+    known = CATALOGUE.get(name)
+    if known is None:
+        return {"name": name, "title": name, "why": f"What users of {name} sessions do."}
+    return {"name": name, "title": known.title, "why": known.why}
 
 
 def sample_document(
@@ -73,8 +79,7 @@ def sample_document(
     ``<catalogue name>-<n>`` and behave like the catalogue scenario they are named after.
     """
     rng = random.Random(seed)
-    names = list(scenarios) if scenarios is not None else [name for name, _ in SCENARIOS]
-    titles = dict(SCENARIOS)
+    names = list(scenarios) if scenarios is not None else list(SCENARIOS)
     row_docs: list[dict[str, Any]] = []
     cells: list[dict[str, Any]] = []
     for index in range(rows):
@@ -97,7 +102,7 @@ def sample_document(
             }
         )  # fmt: skip
         for scenario in names:
-            base = scenario.rsplit("-", 1)[0] if scenario not in titles else scenario
+            base = scenario.rsplit("-", 1)[0] if scenario not in CATALOGUE else scenario
             for release in releases:
                 outcome, code, warnings = _verdict(behaviour, base, release)
                 if index == 1 and scenario == names[-1] and release == releases[-1]:
@@ -147,10 +152,7 @@ def sample_document(
             "median_overhead_s": 0.4,
         },
         "summary": summary,
-        "scenarios": [
-            {"name": n, "title": titles.get(n, n), "why": f"What users of {n} sessions do."}
-            for n in names
-        ],
+        "scenarios": [_scenario(n) for n in names],
         "rows": row_docs,
         "columns": [
             {"id": f"{s}/{r}", "scenario": s, "release": r} for s in names for r in releases

@@ -90,7 +90,7 @@ def _reasoned(cell: Cell, started: float, code: str, detail: str) -> CellResult:
     return _result(
         cell,
         started,
-        outcome=str(reason.outcome),
+        outcome=reason.outcome,
         reason=code,
         explanation=reason.explanation,
         remedy=reason.remedy,
@@ -393,7 +393,7 @@ def _run_seeded(
     return _result(
         cell,
         started,
-        outcome=str(verdict.outcome),
+        outcome=verdict.outcome,
         reason=verdict.reason,
         explanation=verdict.explanation,
         remedy=verdict.remedy,

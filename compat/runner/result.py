@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, TypedDict, cast
 
-__all__ = ["CellResult"]
+from compat.verdict.reasons import Outcome
+
+__all__ = ["CellJson", "CellResult"]
+
+
+class CellJson(TypedDict):
+    """A :class:`CellResult` as JSON: the fields of a ``matrix.json`` cell but its place."""
+
+    id: str
+    tool: str
+    variant: str
+    scenario: str
+    release: str
+    outcome: str
+    reason: str | None
+    explanation: str
+    remedy: str
+    warnings: list[str]
+    detail: str
+    evidence: dict[str, str]
+    duration_s: float
+    tool_duration_s: float
+    argv_shape: dict[str, Any] | None
 
 
 @dataclass(frozen=True)
@@ -17,8 +40,7 @@ class CellResult:
     variant: str
     scenario: str
     release: str
-    #: ``pass``, ``fail``, ``n/a``, ``skipped`` or ``error``.
-    outcome: str
+    outcome: Outcome
     reason: str | None = None
     explanation: str = ""
     remedy: str = ""
@@ -36,15 +58,17 @@ class CellResult:
     #: plugin never started a session.
     argv_shape: dict[str, Any] | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self) -> CellJson:
         data = asdict(self)
+        data["outcome"] = str(self.outcome)
         data["warnings"] = list(self.warnings)
         data["duration_s"] = round(self.duration_s, 3)
         data["tool_duration_s"] = round(self.tool_duration_s, 3)
-        return data
+        return cast(CellJson, data)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> CellResult:
+    def from_json(cls, data: Mapping[str, Any]) -> CellResult:
         values = dict(data)
         values["warnings"] = tuple(values.get("warnings") or ())
+        values["outcome"] = Outcome(values["outcome"])
         return cls(**values)

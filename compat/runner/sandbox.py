@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from compat.evidence.records import read_records
 from compat.launcher import Launcher, write_launcher
@@ -19,6 +19,7 @@ from compat.runner.cellfiles import UnsafeFilePathError, write_inside
 
 if TYPE_CHECKING:
     from compat.plan.scenario import Scenario
+    from fake_plugin.record import PluginRecord
 
 #: System directories a tool may need (``sh``, ``env``, ``openssl``...); never the user's PATH.
 SYSTEM_PATH = ("/usr/local/bin", "/usr/bin", "/bin")
@@ -42,7 +43,7 @@ class Sandbox:
     def aws_credentials(self) -> Path:
         return self.home / ".aws" / "credentials"
 
-    def records(self) -> list[dict[str, Any]]:
+    def records(self) -> list[PluginRecord]:
         """The plugin starts recorded so far, oldest first (start and end lines merged)."""
         return read_records(self.record_file)
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-__all__ = ["REASONS", "Outcome", "Reason", "Severity", "UnknownReasonError", "get"]
+__all__ = ["REASONS", "Outcome", "Reason", "ReasonCode", "Severity", "UnknownReasonError", "get"]
 
 
 class Outcome(StrEnum):
@@ -27,6 +27,32 @@ class Outcome(StrEnum):
     #: The kit could not reach a verdict (its own fault, or evidence it cannot read).
     ERROR = "error"
 
+
+#: Every reason code, so a verdict naming one is checked by mypy (each has its entry in
+#: :data:`REASONS`, in the same order; a test keeps the two equal).
+ReasonCode = Literal[
+    "legacy-argv",
+    "no-target",
+    "target-mismatch",
+    "plugin-panic",
+    "bad-response",
+    "env-mode-unsupported",
+    "credentials-not-forwarded",
+    "region-not-forwarded",
+    "plugin-not-called",
+    "tool-failed",
+    "endpoint-ignored",
+    "timeout",
+    "resume-failed",
+    "endpoint-not-ssm",
+    "profile-hardcoded-default",
+    "requirement-missing",
+    "version-mismatch",
+    "unsupported-scenario",
+    "harness-error",
+    "fake-aws-unsupported",
+    "inconclusive",
+]
 
 #: ``failure``: makes a cell ``fail``; ``warning``: noted on a cell that otherwise passes;
 #: ``skip``/``not-applicable``/``error``: explain the matching outcome.
@@ -51,7 +77,7 @@ _GOOD_ARGV = (
 class Reason:
     """One reason code: what happened, why it matters, and what to change."""
 
-    code: str
+    code: ReasonCode
     severity: Severity
     #: One line: what was observed and why it breaks (or risks breaking) the session.
     explanation: str

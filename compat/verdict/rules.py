@@ -12,11 +12,16 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from compat.agent import transcript as transcripts
+from compat.agent.errors import TranscriptVersionError
 from compat.verdict import reasons
-from compat.verdict.reasons import Outcome
+from compat.verdict.reasons import Outcome, ReasonCode
+
+if TYPE_CHECKING:
+    from fake_plugin.record import PluginRecord
 
 __all__ = [
     "Evidence",
@@ -60,7 +65,7 @@ class Setup:
 class Evidence:
     """Everything one cell observed."""
 
-    records: Sequence[Mapping[str, Any]] = ()
+    records: Sequence[PluginRecord] = ()
     #: Session id -> the agent's transcript (only sessions the plugin started).
     transcripts: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     #: Hosts the proxy refused for the cell's key (``endpoint-ignored``).
@@ -77,7 +82,7 @@ class Evidence:
     #: record has no parsed session id; these attribute its session to the cell).
     sessions: Sequence[str] = ()
     #: The ResumeSession calls the fake AWS saw for the cell's session, oldest first, each
-    #: ``{"endpoint", "token_value", "error"}`` (``compat.fakeaws.sessions.ResumeCall``).
+    #: ``{"endpoint", "token_value", "error"}`` (``compat.agent.sessions.ResumeCall``).
     resume_calls: Sequence[Mapping[str, Any]] = ()
     #: A process of the tool's group had to be SIGKILLed, so a plugin start may have gone
     #: unrecorded: no start is then no proof that the plugin was not called.
@@ -90,14 +95,14 @@ class Evidence:
 @dataclass(frozen=True)
 class Verdict:
     outcome: Outcome
-    reason: str | None
+    reason: ReasonCode | None
     explanation: str
     remedy: str
     warnings: tuple[str, ...] = ()
     detail: str = ""
 
 
-def _verdict(code: str, detail: str = "", warnings: Sequence[str] = ()) -> Verdict:
+def _verdict(code: ReasonCode, detail: str = "", warnings: Sequence[str] = ()) -> Verdict:
     reason = reasons.get(code)
     return Verdict(reason.outcome, code, reason.explanation, reason.remedy, tuple(warnings), detail)
 
@@ -183,10 +188,25 @@ def _agent_target(transcript: Mapping[str, Any]) -> str | None:
     return None if value is None else str(value)
 
 
+def _agent_fault(evidence: Evidence) -> str | None:
+    """What broke the kit's side of a session: a transcript this kit cannot read, or a fault
+    of the fake agent in one of the cell's sessions (then no verdict on the tool is proven)."""
+    for sid, data in evidence.transcripts.items():
+        try:
+            transcript = transcripts.check(data, f"transcript of {sid}")
+        except TranscriptVersionError as exc:
+            return str(exc)
+        fault = transcripts.first_fault(transcript)
+        if fault is not None:
+            return f"fake agent fault in session {sid}: {fault}"
+    return None
+
+
 def judge(evidence: Evidence, setup: Setup) -> Verdict:
     """The cell's verdict from ``evidence``; see the module docstring."""
-    if evidence.harness_error is not None:
-        return _verdict("harness-error", evidence.harness_error)
+    kit_fault = evidence.harness_error or _agent_fault(evidence)
+    if kit_fault is not None:
+        return _verdict("harness-error", kit_fault)
     starts = session_starts(evidence.records)
     refused = _refused_hosts(evidence, setup, starts)
     if refused:
@@ -218,7 +238,7 @@ def judge(evidence: Evidence, setup: Setup) -> Verdict:
     if branch == "response-decode-error":
         argv = list(start.get("argv") or [])
         named = len(argv) > 1 and str(argv[1]).startswith("AWS_SSM_START_SESSION_RESPONSE")
-        code = "env-mode-unsupported" if named else "bad-response"
+        code: ReasonCode = "env-mode-unsupported" if named else "bad-response"
         return _verdict(code, str(start.get("stdout") or "").strip()[:200], warnings)
     if branch in ("unknown-operation", "invalid-operation"):
         return _verdict("bad-response", f"plugin branch {branch}", warnings)
@@ -272,7 +292,7 @@ def _from_transcript(
         if any(m in text for m in _CREDENTIAL_MARKERS):
             profile = parsed.get("profile")
             return _verdict("credentials-not-forwarded", f"argv[4] {profile!r}", warnings)
-        return _verdict("inconclusive", _first_line(transcript), warnings)
+        return _verdict("inconclusive", _last_line(transcript), warnings)
     if outcome == "kms-decrypt-failed":
         ours = parsed.get("target")
         theirs = _agent_target(transcript)
@@ -282,10 +302,10 @@ def _from_transcript(
             return _verdict("target-mismatch", f"argv[5] {ours!r}, agent {theirs!r}", warnings)
         if parsed.get("region") not in (None, setup.region):
             return _verdict("region-not-forwarded", f"argv[2] {parsed.get('region')!r}", warnings)
-        return _verdict("inconclusive", _first_line(transcript), warnings)
+        return _verdict("inconclusive", _last_line(transcript), warnings)
     if evidence.timed_out:
         return _verdict("timeout", f"session {sid}: {outcome}", warnings)
-    return _verdict("inconclusive", f"agent outcome {outcome}: {_first_line(transcript)}", warnings)
+    return _verdict("inconclusive", f"agent outcome {outcome}: {_last_line(transcript)}", warnings)
 
 
 def _refused_hosts(
@@ -363,6 +383,7 @@ def settle_endpoint_warnings(cells: Sequence[Mapping[str, Any]]) -> list[dict[st
     return settled
 
 
-def _first_line(transcript: Mapping[str, Any]) -> str:
+def _last_line(transcript: Mapping[str, Any]) -> str:
+    """The last line of the agent's closing output (where its error text is), or the outcome."""
     text = str(transcript.get("closing_output") or "").strip()
     return text.splitlines()[-1][:200] if text else str(transcript.get("outcome"))

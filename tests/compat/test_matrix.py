@@ -102,7 +102,7 @@ def test_a_users_adapter_is_named_as_given(tmp_path: Path, monkeypatch: pytest.M
 def test_write_then_read_round_trips(tmp_path: Path) -> None:
     doc = _document()
     json_path = matrix.write(doc, tmp_path)
-    assert matrix.read(json_path) == json.loads(json.dumps(doc))
+    assert json.loads(json_path.read_text(encoding="utf-8")) == json.loads(json.dumps(doc))
     assert [p.name for p in tmp_path.iterdir()] == ["matrix.json"]  # no temporary file left
     umask = os.umask(0o022)
     os.umask(umask)
@@ -113,10 +113,3 @@ def test_write_then_read_round_trips(tmp_path: Path) -> None:
     ]
     # Durations differ on every run: cells carry none (the run header has the slowest).
     assert restored == [replace(r, duration_s=0.0, tool_duration_s=0.0) for r in _results()[1]]
-
-
-def test_an_unknown_schema_version_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "matrix.json"
-    path.write_text(json.dumps({"schema_version": 99}))
-    with pytest.raises(matrix.MatrixSchemaError, match="schema_version 99"):
-        matrix.read(path)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from typing import get_args
+
 import pytest
 
 from compat.verdict import reasons
-from compat.verdict.reasons import REASONS, Outcome
+from compat.verdict.reasons import REASONS, Outcome, ReasonCode
 
 REQUIRED_FAILURES = [
     "legacy-argv",
@@ -84,3 +86,7 @@ def test_research_backed_reasons_cite_it(code: str) -> None:
 def test_unknown_code_lists_known() -> None:
     with pytest.raises(reasons.UnknownReasonError, match="known: legacy-argv"):
         reasons.get("legacy")
+
+
+def test_the_reason_code_type_names_every_reason_in_order() -> None:
+    assert list(get_args(ReasonCode)) == list(REASONS)

@@ -87,18 +87,6 @@ def test_env_credentials_keep_the_region_in_the_environment() -> None:
     assert scenario.get("kms-env-credentials").sandbox.region_source == "env"
 
 
-@pytest.mark.parametrize(
-    ("kind", "location"),
-    [
-        pytest.param("ecs-exec", "executeCommandConfiguration.kmsKeyId", id="ecs"),
-        pytest.param("ssm-session", "SSM-SessionManagerRunShell inputs.kmsKeyId", id="ssm"),
-    ],
-)
-def test_kms_key_location_per_kind(kind: str, location: str) -> None:
-    assert location in (scenario.get("kms").seed.kms_location(kind) or "")  # type: ignore[arg-type]
-    assert scenario.get("shell").seed.kms_location(kind) is None  # type: ignore[arg-type]
-
-
 @pytest.mark.parametrize("name", ["kms-profiles", "", "KMS"], ids=["typo", "empty", "case"])
 def test_unknown_scenario_lists_the_known_ones(name: str) -> None:
     with pytest.raises(scenario.UnknownScenarioError) as info:

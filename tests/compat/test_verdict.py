@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from compat.agent.transcript import SCHEMA_VERSION
 from compat.verdict.reasons import REASONS
 from compat.verdict.rules import Evidence, Setup, is_probe, judge
 from fake_plugin.releases import LEGACY_KMS_TEXT_NEW
@@ -44,6 +45,7 @@ SEVEN = ["", '{"Target":"ecs:c_t_rid"}', "https://ssm.us-east-1.amazonaws.com"]
 
 def transcript(outcome: str, **fields: Any) -> dict[str, Any]:
     return {
+        "schema_version": SCHEMA_VERSION,
         "session_id": SID,
         "outcome": outcome,
         "encrypted": fields.pop("encrypted", False),
@@ -357,3 +359,17 @@ def test_probes_are_told_from_argv_alone(args: tuple[str, ...], probe: bool) -> 
 def test_a_killed_group_without_a_start_is_never_plugin_not_called() -> None:
     ev = Evidence(records=[real_record("--version")], tool_exit=-15, records_incomplete=True)
     assert (judge(ev, KMS).outcome, judge(ev, KMS).reason) == ("error", "inconclusive")
+
+
+def test_an_agent_fault_is_the_kits_error_naming_it() -> None:
+    seen = transcript("agent-error", faults=["RuntimeError('boom')", "Traceback ..."])
+    verdict = judge(evidence(start(SEVEN), seen), KMS)
+    assert (verdict.outcome, verdict.reason) == ("error", "harness-error")
+    assert verdict.detail == f"fake agent fault in session {SID}: RuntimeError('boom')"
+
+
+def test_a_transcript_of_another_schema_version_is_named_not_misread() -> None:
+    seen = transcript("completed") | {"schema_version": 99}
+    verdict = judge(evidence(start(SEVEN), seen), KMS)
+    assert (verdict.outcome, verdict.reason) == ("error", "harness-error")
+    assert "schema_version 99; this smp-compat reads" in verdict.detail

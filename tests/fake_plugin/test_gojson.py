@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fake_plugin import gojson
+from fake_plugin.errors import GoJSONError
 
 SYNTAX = [
     (b"notjson", "invalid character 'o' in literal null (expecting 'u')"),
@@ -76,7 +77,7 @@ UNMARSHAL = [
 
 @pytest.mark.parametrize(("data", "text"), UNMARSHAL)
 def test_unmarshal_type_errors(data: bytes, text: str) -> None:
-    with pytest.raises(gojson.GoJSONError) as err:
+    with pytest.raises(GoJSONError) as err:
         gojson.unmarshal_start_session_output(data)
     assert str(err.value) == text
 

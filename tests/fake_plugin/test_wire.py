@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fake_plugin import wire
-from fake_plugin.crypto import DecryptError, SessionCipher
+from fake_plugin.crypto import SessionCipher
+from fake_plugin.errors import DecryptError, WireError
 from fake_plugin.wire import ClientMessage, Inbox, MessageType, Outbox, PayloadType
 
 MSG_ID = uuid.UUID("00112233-4455-6677-8899-aabbccddeeff")
@@ -71,7 +72,7 @@ def test_decode_inverts_encode(
 def test_a_wrong_digest_is_dropped() -> None:
     data = bytearray(wire.encode(_message()))
     data[-1] ^= 0xFF
-    with pytest.raises(wire.WireError, match="digest"):
+    with pytest.raises(WireError, match="digest"):
         wire.decode(bytes(data))
 
 
@@ -79,13 +80,13 @@ def test_publication_messages_are_exempt_from_validation() -> None:
     """messageparser.go Validate skips start_publication and pause_publication."""
     data = wire.encode(_message(message_type=MessageType.START_PUBLICATION, created_date=0))
     assert wire.decode(data).message_type == "start_publication"
-    with pytest.raises(wire.WireError, match="CreatedDate"):
+    with pytest.raises(WireError, match="CreatedDate"):
         wire.decode(wire.encode(_message(created_date=0)))
 
 
 @pytest.mark.parametrize("cut", [0, 10, 119, 125])
 def test_truncated_frames_are_errors_not_crashes(cut: int) -> None:
-    with pytest.raises(wire.WireError):
+    with pytest.raises(WireError):
         wire.decode(wire.encode(_message())[:cut])
 
 

@@ -15,7 +15,7 @@ from moto.server import ThreadedMotoServer
 from websockets.sync.client import ClientConnection, connect
 
 from compat.agent.server import FakeAgent
-from compat.fakeaws.sessions import SessionRegistry, SessionSpec
+from compat.agent.sessions import SessionRegistry, SessionSpec
 from fake_plugin import wire
 from fake_plugin.crypto import SessionCipher
 from fake_plugin.wire import ClientMessage, MessageType, PayloadType

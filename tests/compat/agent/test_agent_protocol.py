@@ -10,8 +10,8 @@ import pytest
 from compat.agent import texts
 from compat.agent.kms import KmsResult
 from compat.agent.protocol import AgentConfig, AgentSession, Close
+from compat.agent.sessions import SessionSpec
 from compat.agent.shell import ScriptedShell, is_interactive
-from compat.fakeaws.sessions import SessionSpec
 from fake_plugin import wire
 from fake_plugin.crypto import SessionCipher
 from fake_plugin.datachannel import ClientDataChannel, DataKey

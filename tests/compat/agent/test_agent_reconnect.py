@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from compat.fakeaws.sessions import ResumeCall
+from compat.agent.sessions import ResumeCall
 from fake_plugin.wire import PayloadType
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from compat.fakeaws import FakeAWS, FakeAWSError, agent_available
+from compat.fakeaws import FakeAWS, FakeAWSError
 
 pytestmark = pytest.mark.integration
 
@@ -53,7 +53,7 @@ def _listening_sockets() -> set[tuple[str, int]]:
 
 def test_nothing_listens_beyond_loopback(fake: FakeAWS) -> None:
     bound = fake.bound_addresses()
-    assert len(bound) == (4 if agent_available() else 3)  # moto, moto for ECS, proxy, agent
+    assert len(bound) == 4  # moto, moto for ECS, proxy, agent
     assert all(host == "127.0.0.1" for host, _ in bound)
     listeners = _listening_sockets()
     assert {port for _, port in bound} <= {port for _, port in listeners}
@@ -61,8 +61,6 @@ def test_nothing_listens_beyond_loopback(fake: FakeAWS) -> None:
 
 
 def test_agent_url_is_in_the_stream_urls(fake: FakeAWS) -> None:
-    if not agent_available():
-        pytest.skip("compat/agent/server.py is not installed yet")
     assert fake.agent_url and fake.agent_url.startswith("ws://127.0.0.1:")
     assert fake.registry.stream_url("s1").startswith(f"{fake.agent_url}/v1/data-channel/s1")
 

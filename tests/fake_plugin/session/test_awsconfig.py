@@ -8,6 +8,7 @@ import pytest
 
 from fake_plugin import awsconfig
 from fake_plugin.awsconfig import NO_CREDENTIAL_PROVIDERS, Credentials
+from fake_plugin.errors import NotEmulated, SessionCreateError
 
 CREDS = (
     "[default]\naws_access_key_id = AKDEF\naws_secret_access_key = sdef\n\n"
@@ -107,7 +108,7 @@ def test_home_decides_aws_dir(tmp_path: Path) -> None:
 
 def test_bad_fips_value_fails_session_creation(tmp_path: Path) -> None:
     """env_config.go setUseFIPSEndpointFromEnvVal: only true/false are accepted."""
-    with pytest.raises(awsconfig.SessionCreateError, match="need true, false"):
+    with pytest.raises(SessionCreateError, match="need true, false"):
         awsconfig.resolve("us-east-1", "", {"HOME": str(tmp_path), "AWS_USE_FIPS_ENDPOINT": "x"})
 
 
@@ -116,5 +117,5 @@ def test_assume_role_is_reported_not_emulated(tmp_path: Path) -> None:
     (tmp_path / ".aws" / "config").write_text(
         "[profile r]\nrole_arn = arn:aws:iam::1:role/x\nsource_profile = default\n"
     )
-    with pytest.raises(awsconfig.UnsupportedCredentialSource):
+    with pytest.raises(NotEmulated):
         awsconfig.resolve("us-east-1", "r", {"HOME": str(tmp_path)})

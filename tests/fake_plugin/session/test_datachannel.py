@@ -8,7 +8,7 @@ from typing import Any
 
 from fake_plugin import wire
 from fake_plugin.crypto import SessionCipher
-from fake_plugin.datachannel import ClientDataChannel, DataKey, KmsFailure
+from fake_plugin.datachannel import ClientDataChannel, DataKey, KmsError
 from fake_plugin.handshake import HandshakeRequest, RequestedAction
 from fake_plugin.wire import ClientMessage, MessageType, PayloadType
 
@@ -25,7 +25,7 @@ class Harness:
         def kms(key_id: str, context: dict[str, str]) -> DataKey:
             self.kms_calls.append((key_id, context))
             if kms_error:
-                raise KmsFailure(kms_error)
+                raise KmsError(kms_error)
             return DataKey(b"blob", bytes(range(64)))
 
         self.channel = ClientDataChannel(

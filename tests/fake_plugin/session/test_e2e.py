@@ -31,7 +31,7 @@ OLD = (
 def _stage(moto_server: str, transcripts: Path, **agent_options: float) -> Iterator[object]:
     try:
         from compat.agent.server import FakeAgent  # noqa: PLC0415
-        from compat.fakeaws.sessions import SessionRegistry  # noqa: PLC0415
+        from compat.agent.sessions import SessionRegistry  # noqa: PLC0415
     except ImportError as exc:
         pytest.skip(f"the fake agent (compat/agent/server.py) is not available: {exc}")
     registry = SessionRegistry()
@@ -69,7 +69,7 @@ def _start(
     stdin: object = subprocess.DEVNULL,
     command: str = "whoami",
 ) -> tuple[subprocess.CompletedProcess[bytes], float]:
-    from compat.fakeaws.sessions import SessionSpec  # noqa: PLC0415
+    from compat.agent.sessions import SessionSpec  # noqa: PLC0415
 
     registry, _agent = stage  # type: ignore[misc]
     registry.add(

@@ -1,6 +1,8 @@
 """The session registry: what moto's StartSession/ExecuteCommand promised, for the agent to demand.
 
-moto's patched operations (``moto_ext``) add a :class:`SessionSpec` here; the fake agent looks it
+It lives with the agent, the lower layer: the fake AWS (``compat.fakeaws``) starts the agent and
+fills the registry, the agent only reads it, so the arrow points one way. moto's patched
+operations (``compat.fakeaws.moto_ext``) add a :class:`SessionSpec` here; the fake agent looks it
 up by the session id in the stream URL, checks the token, and asks the plugin for exactly what a
 real agent would: the session type and, when a key is configured, KMS encryption with the target
 it expects as ``aws:ssm:TargetId`` (docs/plugin.md §2.3, §3.4).
