@@ -5,9 +5,12 @@ value and plugin launcher (the native launcher with its warm server, and the Pyt
 ``--launcher native|shim``, both by default) against one fake AWS, and prints, side by side:
 wall time, cells per second, the median per-cell time of the tool's own process (the plugin
 included), and the median overhead of the kit (seed, sandbox, replay calls, transcript,
-verdict, evidence: cell time minus tool time). Only cells that ran a tool (pass/fail/error)
-count for the medians. ``--install`` allows pip installs of PyPI tools (the first run then
-includes them; later runs use the venv cache). The aim (issue 12): 2 jobs warm under 60 s,
+verdict, evidence: cell time minus tool time) with its 90th percentile, then the median and
+p90 of each phase of a cell (``seed``: the target and the shared-resource gate; ``prepare``:
+sandbox, values, replay calls; ``tool``; ``collect``: records and transcripts; ``judge``:
+verdict and evidence). Only cells that ran a tool (pass/fail/error) count for the medians.
+``--install`` allows pip installs of PyPI tools (the first run then includes them; later runs
+use the venv cache). The aim (issue 12): 2 jobs warm under 60 s,
 kit overhead per cell under 0.1 s.
 
     python benchmarks/matrix.py --jobs 2        # launcher native and shim, installs off
@@ -27,6 +30,7 @@ from compat.adapter_load import load_adapters
 from compat.fakeaws import FakeAWS
 from compat.plan import Filters, plan
 from compat.runner import run_cells
+from compat.runner.result import CellResult
 
 LAUNCHERS = {"native": True, "shim": False}
 
@@ -76,7 +80,22 @@ def main() -> None:
                 f"{tool:>14.3f} {overhead:>22.3f} {p90:>15.3f}",
                 flush=True,
             )
+            _phases(ran)
+        print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         _agreement(verdicts)
+
+
+def _phases(ran: list[CellResult]) -> None:
+    """Median and p90 seconds of each phase, and the slowest cells (where the tail is)."""
+    names = list(dict.fromkeys(n for r in ran for n in r.phases))
+    for name in names:
+        values = sorted(r.phases.get(name, 0.0) for r in ran)
+        print(
+            f"{'':>14}{name:>8}: median {statistics.median(values):.3f} s, "
+            f"p90 {values[int(len(values) * 0.9)]:.3f} s, total {sum(values):.1f} s"
+        )
+    for r in sorted(ran, key=lambda r: -r.duration_s)[:5]:
+        print(f"{'':>14}slowest: {r.id} {r.duration_s:.1f} s (tool {r.tool_duration_s:.1f} s)")
 
 
 def _agreement(verdicts: dict[tuple[int, str], dict[str, tuple[str, str | None]]]) -> None:

@@ -33,7 +33,8 @@ from compat.plan import Cell
 from compat.reasons import Outcome
 from compat.replay import ReplayError, replay
 from compat.runner.gate import KmsGate
-from compat.runner.process import Finished, PortProbe, run_process
+from compat.runner.keystroke import enter_after_failed_resume
+from compat.runner.process import Finished, LaterInput, PortProbe, run_process
 from compat.runner.result import CellResult
 from compat.sandbox import Sandbox, make_sandbox, scenario_aws_setup
 from compat.templating import MissingValueError, render_argv, render_text
@@ -67,6 +68,19 @@ class RunContext:
     keep_passing: bool = False
     #: The run's native plugin launcher (compat/launcher); None: the Python shim.
     launcher: Launcher | None = None
+
+
+class _Phases:
+    """Wall time per phase of a cell, each phase ending where the next begins."""
+
+    def __init__(self, started: float) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = started
+
+    def end(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._last
+        self._last = now
 
 
 def _result(cell: Cell, started: float, **fields: Any) -> CellResult:
@@ -109,9 +123,11 @@ def run_cell(cell: Cell, ctx: RunContext) -> CellResult:
         if tool is None:
             return _reasoned(cell, started, "harness-error", "requirement was not resolved")
         resolved = tool
+    phases = _Phases(started)
     try:
         with _seeded(cell, ctx) as target:
-            return _run_seeded(cell, ctx, launch, target, resolved, started)
+            phases.end("seed")
+            return _run_seeded(cell, ctx, launch, target, resolved, started, phases)
     except Exception as exc:  # the kit's own fault: the matrix goes on
         return _reasoned(cell, started, "harness-error", f"{type(exc).__name__}: {exc}")
 
@@ -166,13 +182,11 @@ def _values(
         )
         if cell.variant.mode == "run":
             values["runtime_id"] = target.runtime_id
-        ecs = ctx.fake.client("ecs", target.region)
-        task = ecs.describe_tasks(cluster=target.cluster_name, tasks=[target.task_arn])["tasks"][0]
-        family = task["taskDefinitionArn"].rsplit("/", 1)[-1].split(":")[0]
+        family = target.task_family
         values["task_family"] = family
         if _needs(cell, launch, "service"):
             name = f"svc-{target.task_id[:12]}"
-            ecs.create_service(
+            ctx.fake.client("ecs", target.region).create_service(
                 cluster=target.cluster_name, serviceName=name, taskDefinition=family, desiredCount=0
             )
             values["service"] = name
@@ -221,6 +235,7 @@ def _run_seeded(
     target: EcsTarget | Ec2Target,
     resolved: Resolved | None,
     started: float,
+    phases: _Phases,
 ) -> CellResult:
     fake = ctx.fake
     scenario = cell.scenario
@@ -294,6 +309,7 @@ def _run_seeded(
     if scenario.timeout_s is not None:
         timeout = min(timeout, scenario.timeout_s)
     out, err = root / "tool-stdout.txt", root / "tool-stderr.txt"
+    phases.end("prepare")
     if resolved is not None and resolved.image is not None:
         finished = _run_in_image(
             resolved.image, argv, env, sandbox, work, out, err, stdin_script, timeout, cell
@@ -310,7 +326,9 @@ def _run_seeded(
             timeout=timeout,
             executable=executable,
             probe=probe,
+            later_input=_later_input(cell, ctx, creds),
         )
+    phases.end("tool")
     evidence = collect(
         fake,
         sandbox.record_file,
@@ -321,6 +339,7 @@ def _run_seeded(
         tool_stderr_tail=tail_line(err.read_text(encoding="utf-8", errors="replace")),
         killed=finished.killed,
     )
+    phases.end("collect")
     verdict = judge(evidence, judge_setup(scenario, fake))
     starts = session_starts(evidence.records)
     shape = (
@@ -340,6 +359,7 @@ def _run_seeded(
     elif verdict.warnings:
         # Warnings come from argv alone: the plugin record is the whole evidence.
         paths = _keep_evidence(ctx, cell, sandbox, None, None, {}, None, argv)
+    phases.end("judge")
     return _result(
         cell,
         started,
@@ -352,7 +372,16 @@ def _run_seeded(
         evidence=paths,
         tool_duration_s=finished.duration_s,
         argv_shape=shape,
+        phases=phases.seconds,
     )
+
+
+def _later_input(cell: Cell, ctx: RunContext, creds: Credentials) -> LaterInput | None:
+    """What the user types after the script: Enter when a dropped session hangs (keystroke.py)."""
+    scenario = cell.scenario
+    if not scenario.seed.drop_websocket_once or scenario.user.session != "shell":
+        return None
+    return enter_after_failed_resume(ctx.fake, creds.access_key_id, tty=cell.variant.tty)
 
 
 def _ids(target: EcsTarget | Ec2Target) -> dict[str, str]:

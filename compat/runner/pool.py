@@ -16,9 +16,10 @@ from compat.launcher import PluginServer, start_server
 from compat.plan import Cell
 from compat.runner.cell import RunContext, gate_key, run_cell
 from compat.runner.result import CellResult
+from compat.shard import cost
 from compat.toolenv import Missing, Resolved, resolve
 
-__all__ = ["resolve_tools", "run_cells"]
+__all__ = ["expected_cost", "resolve_tools", "run_cells", "schedule"]
 
 
 def resolve_tools(
@@ -33,6 +34,31 @@ def resolve_tools(
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {key: pool.submit(resolve, v, install=install) for key, v in variants.items()}
         return {key: f.result() for key, f in futures.items()}
+
+
+#: Cost of a cell that may wait out a resume window (``reconnect``: ~8 s, mostly waiting), in
+#: the units of :data:`compat.shard.COSTS`.
+RESUME_COST = 16
+
+
+def expected_cost(cell: Cell) -> int:
+    """How long the cell is expected to take, in :data:`compat.shard.COSTS` units."""
+    base = cost(cell)
+    if base and cell.scenario.seed.drop_websocket_once:
+        return base + RESUME_COST
+    return base
+
+
+def schedule(cells: Sequence[Cell]) -> list[int]:
+    """The order cells start in: longest first, so no long cell starts last and runs alone
+    (the tail); within one cost, cells that share a resource with one KMS setting together, so
+    workers rarely wait for a switch (gate.py); then plan order."""
+
+    def key(i: int) -> tuple[int, bool, tuple[str, ...], int]:
+        gate = gate_key(cells[i])
+        return (-expected_cost(cells[i]), gate is None, gate or (), i)
+
+    return sorted(range(len(cells)), key=key)
 
 
 def run_cells(
@@ -76,11 +102,7 @@ def run_cells(
             on_result(result)
         return result
 
-    # Cells that share a resource with one KMS setting run grouped, so workers rarely wait
-    # for a switch (gate.py); results come back in plan order.
-    order = sorted(
-        range(len(cells)), key=lambda i: (gate_key(cells[i]) is None, gate_key(cells[i]) or (), i)
-    )
+    order = schedule(cells)
     results: dict[int, CellResult] = {}
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="cell") as pool:

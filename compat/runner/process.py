@@ -23,7 +23,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,6 +117,33 @@ def _pump(master: int, out: Path) -> None:
             handle.write(data)
 
 
+#: ``later(stop)``: blocks until the user would type more, returns the bytes (``None``: nothing);
+#: it must return soon after ``stop`` is set (the process ended).
+LaterInput = Callable[[threading.Event], bytes | None]
+
+
+class _Typist:
+    """Types what ``later`` returns into the tool's stdin, unless the tool has ended: the
+    descriptor is written under a lock that :meth:`close` takes before it may be closed."""
+
+    def __init__(self, later: LaterInput, write: Callable[[bytes], object]) -> None:
+        self._later, self._write = later, write
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._run, name="cell-typist", daemon=True).start()
+
+    def _run(self) -> None:
+        data = self._later(self._stop)
+        with self._lock:
+            if data and not self._stop.is_set():
+                with contextlib.suppress(OSError, ValueError):
+                    self._write(data)
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop.set()
+
+
 def run_process(
     argv: Sequence[str],
     *,
@@ -129,17 +156,20 @@ def run_process(
     timeout: float = 60.0,
     executable: str | None = None,
     probe: PortProbe | None = None,
+    later_input: LaterInput | None = None,
 ) -> Finished:
     """Run ``argv`` to its end (or kill its group at ``timeout``); output goes to files.
 
     ``executable`` runs a different file than ``argv[0]`` names (a replay keeps the release's
-    spelling of argv[0]). With ``probe``, the process is stopped once the probe is done. On
+    spelling of argv[0]). With ``probe``, the process is stopped once the probe is done.
+    ``later_input`` types more after the script, when it decides (a user pressing Enter). On
     return, every process of the tool's group has ended (see the module docstring).
     """
     started = time.monotonic()
     deadline = started + timeout
     master = slave = -1
     pump: threading.Thread | None = None
+    typist: _Typist | None = None
     with stderr.open("wb") as err:
         if tty:
             master, slave = pty.openpty()
@@ -175,6 +205,8 @@ def run_process(
             if stdin_script:
                 with contextlib.suppress(OSError):
                     os.write(master, stdin_script)
+            if later_input is not None:
+                typist = _Typist(later_input, lambda data: os.write(master, data))
         else:
             out_handle.close()
             assert proc.stdin is not None
@@ -182,6 +214,9 @@ def run_process(
                 with contextlib.suppress(OSError):
                     proc.stdin.write(stdin_script)
                     proc.stdin.flush()
+            if later_input is not None:
+                stdin = proc.stdin
+                typist = _Typist(later_input, lambda data: (stdin.write(data), stdin.flush()))
         roundtrip: bool | None = None
         timed_out = killed = False
         try:
@@ -196,6 +231,8 @@ def run_process(
             # The tool is done (or stopped now): the plugins it left get to record their end.
             killed = _end_group(proc)
         finally:
+            if typist is not None:
+                typist.close()
             # Only on an exception above: nothing of the group outlives the call.
             if proc.poll() is None or group_members(proc.pid):
                 _kill_group(proc.pid, signal.SIGKILL)
