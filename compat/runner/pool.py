@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,6 +16,7 @@ from compat.fakeaws import FakeAWS
 from compat.launcher import PluginServer, start_server
 from compat.plan import Cell
 from compat.runner.cell import RunContext, gate_key, run_cell
+from compat.runner.gate import KmsGate
 from compat.runner.result import CellResult
 from compat.shard import cost
 from compat.toolenv import Missing, Resolved, resolve
@@ -61,6 +63,28 @@ def schedule(cells: Sequence[Cell]) -> list[int]:
     return sorted(range(len(cells)), key=key)
 
 
+class _Queue:
+    """The cells not yet started, in :func:`schedule` order. A worker takes the first one
+    whose shared resource it can hold now (gate.py), so it runs another cell instead of
+    waiting for a KMS switch; only when every cell left would wait does it take the first."""
+
+    def __init__(self, cells: Sequence[Cell], order: list[int], gate: KmsGate) -> None:
+        self._keys = {i: gate_key(cells[i]) for i in order}
+        self._pending = list(order)
+        self._gate = gate
+        self._lock = threading.Lock()
+
+    def take(self) -> int | None:
+        with self._lock:
+            if not self._pending:
+                return None
+            for pos, index in enumerate(self._pending):
+                key = self._keys[index]
+                if key is None or self._gate.free(key[:-1], key[-1] == "on"):
+                    return self._pending.pop(pos)
+            return self._pending.pop(0)
+
+
 def run_cells(
     cells: Sequence[Cell],
     *,
@@ -96,18 +120,20 @@ def run_cells(
         launcher=server.launcher if server is not None else None,
     )
 
-    def one(cell: Cell) -> CellResult:
-        result = run_cell(cell, ctx)
-        if on_result is not None:
-            on_result(result)
-        return result
-
-    order = schedule(cells)
+    queue = _Queue(cells, schedule(cells), ctx.gate)
     results: dict[int, CellResult] = {}
+
+    def worker() -> None:
+        while (index := queue.take()) is not None:
+            result = run_cell(cells[index], ctx)
+            results[index] = result
+            if on_result is not None:
+                on_result(result)
+
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="cell") as pool:
-            for index, result in zip(order, pool.map(one, [cells[i] for i in order]), strict=True):
-                results[index] = result
+            for future in [pool.submit(worker) for _ in range(max(1, jobs))]:
+                future.result()
         return [results[i] for i in range(len(cells))]
     finally:
         if server is not None:

@@ -1,5 +1,6 @@
 """The order cells start in: longest first (no long cell left to run alone at the end), cells
-of one shared resource and KMS setting together, plan order otherwise."""
+of one shared resource and KMS setting together, plan order otherwise; a worker skips a cell
+that would wait for a KMS switch."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from itertools import groupby
 from compat.adapter_load import load_adapters
 from compat.plan import plan
 from compat.runner.cell import gate_key
-from compat.runner.pool import expected_cost, schedule
+from compat.runner.gate import KmsGate
+from compat.runner.pool import _Queue, expected_cost, schedule
 
 
 def test_the_built_in_matrix_starts_longest_first_and_groups_shared_resources() -> None:
@@ -27,3 +29,21 @@ def test_the_built_in_matrix_starts_longest_first_and_groups_shared_resources() 
         # Each shared key's cells are contiguous, and before the cells that share nothing.
         assert len({k for k, _ in groupby(shared)}) == len(list(groupby(shared)))
         assert keys[: len(shared)] == shared
+
+
+def test_a_worker_takes_a_cell_it_can_start_instead_of_waiting_for_a_kms_switch() -> None:
+    cells = plan(load_adapters())
+    order = schedule(cells)
+    gate = KmsGate()
+    first = next(i for i in order if gate_key(cells[i]) is not None)
+    key = gate_key(cells[first])
+    assert key is not None
+    resource, on = key[:-1], key[-1] == "on"
+    queue = _Queue(cells, order, gate)
+    with gate.hold(resource, not on, lambda: None):  # another cell holds the other setting
+        taken = queue.take()
+    assert taken is not None and taken != first
+    assert gate_key(cells[taken]) != key
+    rest = [queue.take() for _ in range(len(cells) - 1)]
+    assert sorted([taken, *rest]) == list(range(len(cells)))  # every cell, exactly once
+    assert queue.take() is None
