@@ -130,6 +130,15 @@ def run_cell(cell: Cell, ctx: RunContext) -> CellResult:
             return _run_seeded(cell, ctx, launch, target, resolved, started, phases)
     except Exception as exc:  # the kit's own fault: the matrix goes on
         return _reasoned(cell, started, "harness-error", f"{type(exc).__name__}: {exc}")
+    finally:
+        # Its evidence is copied out by now; removing it here, while the other workers run
+        # tools, spares the run one long serial removal of every sandbox at its end.
+        shutil.rmtree(_sandbox_root(cell, ctx), ignore_errors=True)
+
+
+def _sandbox_root(cell: Cell, ctx: RunContext) -> Path:
+    """Where the cell's sandbox is built (under the run's scratch space)."""
+    return ctx.work_dir / cell.id.replace("/", "__")
 
 
 def gate_key(cell: Cell) -> tuple[str, ...] | None:
@@ -242,7 +251,7 @@ def _run_seeded(
     creds = Credentials.new()
     if scenario.seed.drop_websocket_once:
         fake.registry.drop_once.add(creds.access_key_id)
-    root = ctx.work_dir / cell.id.replace("/", "__")
+    root = _sandbox_root(cell, ctx)
     root.mkdir(parents=True)
     setup_env = scenario_aws_setup(
         fake.env(creds, region=scenario.sandbox.default_region),

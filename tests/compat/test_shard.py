@@ -74,6 +74,7 @@ def test_every_cell_lands_in_exactly_one_balanced_shard(cells: list[Any]) -> Non
             assert positions == sorted(positions)
 
 
+@pytest.mark.slow
 def test_the_split_is_the_same_in_every_process(cells: list[Any]) -> None:
     code = (
         "from compat.adapter_load import load_adapters; from compat.plan import plan; "

@@ -45,6 +45,7 @@ def test_rendering_is_deterministic(document: dict[str, Any]) -> None:
 CHROMIUM = find_chromium()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)"
 )
@@ -119,6 +120,7 @@ COVERED = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)"
 )
@@ -159,6 +161,7 @@ UNSAFE_EVIDENCE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)"
 )
