@@ -1,45 +1,65 @@
 """The Enter a user presses when a dropped session hangs (the ``reconnect`` scenario).
 
 After a dropped websocket the plugin calls ResumeSession: the first try and 5 retries,
-100-199 ms doubled each time, so at most ~6.2 s of waiting (docs/plugin.md §3.1, §3.7,
+100-199 ms doubled each time, ~3-6 s of waiting in all (docs/plugin.md §3.1, §3.7,
 ``fake_plugin/resume.py``). When every try failed it prints nothing and hangs until the next
 keystroke, which fails on the old connection and makes it print its failure line and exit.
-A user looking at a silent terminal presses Enter; the kit does the same, once, at
-:data:`RESUME_WINDOW` after the drop, and only if no ResumeSession was answered, so a failing
-cell ends in seconds instead of at its timeout. The plugin is never changed: only its input.
+A user looking at a silent terminal presses Enter; the kit does the same, once the plugin has
+given up: the session still dropped, no ResumeSession answered, and either all
+:data:`TRIES` calls seen or none for a while (calls that never reach the fake AWS: at least
+:data:`WINDOW` s after the drop and :data:`GAP` s after the last call). A failing cell then ends
+in seconds instead of at its timeout, with the same calls on record as before. The plugin is
+never changed: only its input.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from compat.fakeaws import FakeAWS
     from compat.runner.process import LaterInput
 
-__all__ = ["RESUME_WINDOW", "enter_after_failed_resume"]
+__all__ = ["GAP", "TRIES", "WINDOW", "enter_after_failed_resume"]
 
-#: Seconds from the drop to the Enter: the plugin's whole retry schedule, and some slack.
-RESUME_WINDOW = 7.0
-#: How often the wait for the drop looks whether the tool has ended meanwhile.
+#: ResumeSession calls before the plugin gives up: the first try and DataChannelNumMaxRetries
+#: (5) retries (``src/config/config.go``).
+TRIES = 6
+#: Seconds after the drop before an Enter, when fewer calls were seen (the whole schedule).
+WINDOW = 7.0
+#: Seconds after the last call seen before an Enter (the longest wait between tries, 3.2 s).
+GAP = 4.0
+#: How often the wait looks whether the tool has ended, or what the fake AWS saw meanwhile.
 _SLICE = 0.25
 
 
 def enter_after_failed_resume(
-    fake: FakeAWS, access_key_id: str, *, tty: bool, window: float = RESUME_WINDOW
+    fake: FakeAWS, access_key_id: str, *, tty: bool, window: float = WINDOW, gap: float = GAP
 ) -> LaterInput:
     """``later_input`` for :func:`compat.runner.process.run_process`: Enter (``\\r`` on a
-    terminal, ``\\n`` on a pipe) once the resume window of a dropped session has passed with
-    the session still dropped and no ResumeSession answered."""
+    terminal, ``\\n`` on a pipe) once a dropped session's plugin has given up resuming."""
 
     def later(stop: threading.Event) -> bytes | None:
         while not fake.wait_dropped(access_key_id, _SLICE):
             if stop.is_set():
                 return None
-        if stop.wait(window) or not fake.wait_dropped(access_key_id, 0.0):
+        dropped_at = time.time()
+        while True:
+            calls = fake.registry.resume_calls(access_key_id)
+            if any(c.get("token_value") for c in calls):
+                return None  # answered: the session resumes (or the plugin says why not)
+            if len(calls) >= TRIES:
+                break
+            last = max([dropped_at, *(float(c.get("at") or 0.0) for c in calls)])
+            left = max(dropped_at + window, last + gap) - time.time()
+            if left <= 0:
+                break
+            if stop.wait(min(left, _SLICE)):
+                return None
+        if stop.is_set() or not fake.wait_dropped(access_key_id, 0.0):
             return None
-        answered = any(c.get("token_value") for c in fake.registry.resume_calls(access_key_id))
-        return None if answered else (b"\r" if tty else b"\n")
+        return b"\r" if tty else b"\n"
 
     return later
