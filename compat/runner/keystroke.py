@@ -52,7 +52,7 @@ def enter_after_failed_resume(
                 return None  # answered: the session resumes (or the plugin says why not)
             if len(calls) >= TRIES:
                 break
-            last = max([dropped_at, *(float(c.get("at") or 0.0) for c in calls)])
+            last = max([dropped_at, *(float(str(c.get("at") or 0.0)) for c in calls)])
             left = max(dropped_at + window, last + gap) - time.time()
             if left <= 0:
                 break
