@@ -5,28 +5,39 @@ value and plugin launcher (the native launcher with its warm server, and the Pyt
 ``--launcher native|shim``, both by default) against one fake AWS, and prints, side by side:
 wall time, cells per second, the median per-cell time of the tool's own process (the plugin
 included), and the median overhead of the kit (seed, sandbox, replay calls, transcript,
-verdict, evidence: cell time minus tool time). Only cells that ran a tool (pass/fail/error)
-count for the medians. ``--install`` allows pip installs of PyPI tools (the first run then
-includes them; later runs use the venv cache). The aim (issue 12): 2 jobs warm under 60 s,
+verdict, evidence: cell time minus tool time) with its 90th percentile, then the median and
+p90 of each phase of a cell (``seed``: the target and the shared-resource gate; ``prepare``:
+sandbox, values, replay calls; ``tool``; ``collect``: records and transcripts; ``judge``:
+verdict and evidence). Only cells that ran a tool (pass/fail/error) count for the medians.
+``--install`` allows pip installs of PyPI tools (the first run then includes them; later runs
+use the venv cache). The aim (issue 12): 2 jobs warm under 60 s,
 kit overhead per cell under 0.1 s.
 
     python benchmarks/matrix.py --jobs 2        # launcher native and shim, installs off
     python benchmarks/matrix.py --jobs 2 --scenario kms --launcher native
+    python benchmarks/matrix.py --jobs 2 --launcher native --against reports/matrix.json
+
+``--against MATRIX.json`` compares every run's verdicts (outcome, reason, warnings, as
+``matrix.json`` settles them) with that matrix's, cell by cell: speed must not change results.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from compat.adapter.load import load_adapters
 from compat.fakeaws import FakeAWS
 from compat.plan.cells import Filters, plan
+from compat.report import matrix
 from compat.runner import run_cells
+from compat.runner.result import CellResult
 
 LAUNCHERS = {"native": True, "shim": False}
 
@@ -38,6 +49,7 @@ def main() -> None:
     parser.add_argument("--scenario", action="append", default=[])
     parser.add_argument("--install", action="store_true")
     parser.add_argument("--launcher", action="append", choices=sorted(LAUNCHERS))
+    parser.add_argument("--against", type=Path, help="a matrix.json to compare verdicts with")
     args = parser.parse_args()
     cells = plan(load_adapters(), filters=Filters(tuple(args.adapter), tuple(args.scenario)))
     started = time.monotonic()
@@ -52,7 +64,7 @@ def main() -> None:
             f"{'tool median s':>14} {'kit overhead median s':>22} {'overhead p90 s':>15}"
         )
         runs = [(j, name) for j in args.jobs or [1, 2] for name in args.launcher or LAUNCHERS]
-        verdicts: dict[tuple[int, str], dict[str, tuple[str, str | None]]] = {}
+        verdicts: dict[tuple[int, str], dict[str, Verdict]] = {}
         for jobs, name in runs:
             with tempfile.TemporaryDirectory() as out:
                 began = time.monotonic()
@@ -65,7 +77,10 @@ def main() -> None:
                     launcher=LAUNCHERS[name],
                 )
                 wall = time.monotonic() - began
-            verdicts[jobs, name] = {r.id: (r.outcome, r.reason) for r in results}
+            document = matrix.build(
+                cells, results, started=0.0, finished=wall, jobs=jobs, timeout=60.0
+            )
+            verdicts[jobs, name] = _verdicts(document)
             ran = [r for r in results if r.outcome in ("pass", "fail", "error")]
             tool = statistics.median(r.tool_duration_s for r in ran) if ran else 0.0
             overheads = sorted(r.duration_s - r.tool_duration_s for r in ran)
@@ -76,10 +91,48 @@ def main() -> None:
                 f"{tool:>14.3f} {overhead:>22.3f} {p90:>15.3f}",
                 flush=True,
             )
+            _phases(ran)
+        print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         _agreement(verdicts)
+        if args.against is not None:
+            _against(args.against, verdicts)
 
 
-def _agreement(verdicts: dict[tuple[int, str], dict[str, tuple[str, str | None]]]) -> None:
+Verdict = tuple[str, str | None, tuple[str, ...]]
+
+
+def _verdicts(document: dict[str, Any]) -> dict[str, Verdict]:
+    return {
+        c["id"]: (c["outcome"], c["reason"], tuple(sorted(c["warnings"])))
+        for c in document["cells"]
+    }
+
+
+def _against(path: Path, verdicts: dict[tuple[int, str], dict[str, Verdict]]) -> None:
+    """Cells whose verdict differs from the matrix at ``path`` (only cells both planned)."""
+    theirs = _verdicts(json.loads(path.read_text(encoding="utf-8")))
+    for run, mine in verdicts.items():
+        both = sorted(set(mine) & set(theirs))
+        differ = [i for i in both if mine[i] != theirs[i]]
+        print(f"verdicts {run} vs {path}: {len(both) - len(differ)} agree, {len(differ)} differ")
+        for cell in differ:
+            print(f"  {cell}: {theirs[cell]} there, {mine[cell]} here")
+
+
+def _phases(ran: list[CellResult]) -> None:
+    """Median and p90 seconds of each phase, and the slowest cells (where the tail is)."""
+    names = list(dict.fromkeys(n for r in ran for n in r.phases))
+    for name in names:
+        values = sorted(r.phases.get(name, 0.0) for r in ran)
+        print(
+            f"{'':>14}{name:>8}: median {statistics.median(values):.3f} s, "
+            f"p90 {values[int(len(values) * 0.9)]:.3f} s, total {sum(values):.1f} s"
+        )
+    for r in sorted(ran, key=lambda r: -r.duration_s)[:5]:
+        print(f"{'':>14}slowest: {r.id} {r.duration_s:.1f} s (tool {r.tool_duration_s:.1f} s)")
+
+
+def _agreement(verdicts: dict[tuple[int, str], dict[str, Verdict]]) -> None:
     """Cells whose verdict differs between runs: the launcher must change speed, not results."""
     runs = list(verdicts)
     for other in runs[1:]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -32,6 +35,26 @@ def fake_aws() -> FakeAWS:
     names are unique per call, so tests do not see each other's resources.
     """
     return get_shared()
+
+
+#: The slice of the built-in matrix the whole-matrix tests share (sharding, merge): every tool,
+#: two scenarios, one release.
+MATRIX_FILTER = ("--scenario", "shell", "--scenario", "kms", "--release", "1.2.677.0")
+
+
+@pytest.fixture(scope="session")
+def unsharded_matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """``smp-compat run`` over :data:`MATRIX_FILTER`, unsharded, once per test session: the
+    tests that compare against the whole matrix share this run instead of each running it."""
+    out = tmp_path_factory.mktemp("unsharded")
+    done = subprocess.run(
+        [sys.executable, "-m", "compat", "run", "--no-install", "--jobs", "2", *MATRIX_FILTER,
+         "--out", str(out)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
+    document: dict[str, Any] = json.loads((out / "matrix.json").read_text(encoding="utf-8"))
+    return document
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -181,6 +181,21 @@ class FakeAgent:
                 self._done.wait(left)
             return self._transcripts[session_id]
 
+    def wait_dropped(self, access_key_id: str, timeout: float) -> bool:
+        """Whether a session started with ``access_key_id`` is waiting for its resumed
+        connection (its websocket was dropped), waiting up to ``timeout`` s for one to be."""
+        deadline = time.monotonic() + timeout
+        with self._done:
+            while not any(
+                s.spec is not None and s.spec.access_key_id == access_key_id
+                for s in self._parked.values()
+            ):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._done.wait(left)
+            return True
+
     def clear(self) -> None:
         """Forget finished transcripts (not the files) and stored errors, e.g. per cell."""
         with self._done:
@@ -274,6 +289,7 @@ class FakeAgent:
         with self._done:
             self._parked[session.session_id] = session
             self._owner[session.session_id] = None
+            self._done.notify_all()
 
     def _release(self, session: AgentSession, me: object) -> None:
         """The handler ``me`` is done: finish the session unless it was parked or taken over."""

@@ -86,9 +86,11 @@ def seeded(
     tagged with ``tags``, and hold its shared resource, if any, until the block ends."""
     kms, region = kms_demanded(scenario), scenario.seed.region
     resource = shared_resource(scenario, kind, cluster)
+    # One key per region serves every cell: evidence is attributed by session, not by key.
+    key: str | bool = fake.seeder.shared_key(region).arn if kms else False
 
     def preferences() -> None:
-        fake.seeder.preferences(region, kms)
+        fake.seeder.preferences(region, key)
 
     if kind == "ssm-session":
         assert resource is not None
@@ -103,9 +105,9 @@ def seeded(
         # A fixed cluster name: every session re-seeds it with its own setting, so sessions
         # with the other setting must wait.
         with hold(resource, kms, lambda: None):
-            yield fake.seed_ecs_task(cluster=cluster, kms_key=kms, region=region, tags=tags)
+            yield fake.seed_ecs_task(cluster=cluster, kms_key=key, region=region, tags=tags)
     else:
-        yield fake.seed_ecs_task(kms_key=kms, region=region, tags=tags)
+        yield fake.seed_ecs_task(kms_key=key, region=region, tags=tags)
 
 
 def _retire(fake: FakeAWS, instance: Ec2Target) -> None:

@@ -41,11 +41,18 @@ _POLL = 0.02
 
 def finished_records(record_file: Path, deadline: float) -> list[PluginRecord]:
     """The records, once no start is owed an end by a live process (or at ``deadline``)."""
+    return _finished_records(record_file, deadline)[0]
+
+
+def _finished_records(record_file: Path, deadline: float) -> tuple[list[PluginRecord], bool]:
+    """The records, and whether every plugin they name has ended (False at ``deadline``)."""
     while True:
         records = read_records(record_file)
         owed = [r for r in records if unfinished(r) and alive(int(r.get("pid") or 0))]
-        if not owed or time.monotonic() >= deadline:
-            return records
+        if not owed:
+            return records, True
+        if time.monotonic() >= deadline:
+            return records, False
         time.sleep(_POLL)
 
 
@@ -55,12 +62,19 @@ def sessions_of(fake: FakeAWS, access_key_id: str) -> list[str]:
     return [s.session_id for s in specs if s.access_key_id == access_key_id]
 
 
-def _transcripts(fake: FakeAWS, wanted: list[str], deadline: float) -> dict[str, dict[str, Any]]:
+def _transcripts(
+    fake: FakeAWS, wanted: list[str], deadline: float, *, settled: bool
+) -> dict[str, dict[str, Any]]:
+    """The transcripts of ``wanted``; ``settled``: no plugin is left that could still resume a
+    dropped session, so one waiting for its resumed connection is taken as it stands (a
+    ``not-resumed`` transcript) at once instead of at the deadline."""
     found: dict[str, dict[str, Any]] = {}
     if fake.agent_url is None:
         return found
     for sid in dict.fromkeys(wanted):
-        transcript = fake.wait_transcript(sid, timeout=max(0.0, deadline - time.monotonic()))
+        transcript = fake.wait_transcript(sid, timeout=0.0) if settled else None
+        if transcript is None:
+            transcript = fake.wait_transcript(sid, timeout=max(0.0, deadline - time.monotonic()))
         if transcript is not None:
             found[sid] = transcript
     return found
@@ -109,11 +123,11 @@ def collect(
     ``killed``: a process of the tool's group had to be SIGKILLed, so a start may be missing.
     """
     deadline = time.monotonic() + wait
-    records = finished_records(record_file, deadline)
+    records, settled = _finished_records(record_file, deadline)
     sessions = sessions_of(fake, access_key_id)
     parsed_ids = [p.get("session_id") for r in records if (p := r.get("parsed"))]
     wanted = [str(sid) for sid in parsed_ids if sid] + sessions
-    transcripts = _transcripts(fake, wanted, deadline)
+    transcripts = _transcripts(fake, wanted, deadline, settled=settled)
     refused = [r.host for r in fake.proxy.refusals(access_key_id)] if fake.proxy_url else []
     return Evidence(
         records=records,

@@ -55,6 +55,8 @@ class EcsTarget:
     kms_key_id: str | None
     exec_enabled: bool
     containers: tuple[str, ...]
+    #: The task definition's family (a service is created from it; saves a DescribeTasks).
+    task_family: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,7 @@ class Seeder:
         self._credentials = (access_key_id, secret_access_key)
         self._images: dict[str, str] = {}
         self._networks: dict[str, tuple[str, str]] = {}
+        self._shared_keys: dict[str, KmsKey] = {}
         self._clients: dict[tuple[str, str], Any] = {}
         self._clients_lock = threading.Lock()
 
@@ -112,6 +115,20 @@ class Seeder:
         meta = kms.create_key(Description=f"smp-compat {alias}")["KeyMetadata"]
         kms.create_alias(AliasName=alias, TargetKeyId=meta["KeyId"])
         return KmsKey(key_id=meta["KeyId"], arn=meta["Arn"], alias=alias)
+
+    def shared_key(self, region: str) -> KmsKey:
+        """One KMS key per region for every session that only needs *a* key (created once).
+
+        A session's KMS evidence stays its own: the agent and the verdict attribute KMS calls
+        and transcripts by session id and access key, never by key id.
+        """
+        with self._clients_lock:
+            cached = self._shared_keys.get(region)
+        if cached is not None:
+            return cached
+        key = self.kms_key(region)
+        with self._clients_lock:
+            return self._shared_keys.setdefault(region, key)
 
     def ecs_task(
         self,
@@ -176,6 +193,7 @@ class Seeder:
             kms_key_id=key_id,
             exec_enabled=exec_enabled,
             containers=tuple(c["name"] for c in task["containers"]),
+            task_family=family,
         )
 
     def ec2_instance(
@@ -253,6 +271,7 @@ class Seeder:
         """Drop what was looked up about resources (after moto's backends were reset)."""
         with self._clients_lock:
             self._networks.clear()
+            self._shared_keys.clear()
 
     def _network(self, ec2: Any, region: str) -> tuple[str, str]:
         """The region's default subnet and security group (looked up once: they never change)."""

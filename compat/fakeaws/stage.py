@@ -235,6 +235,15 @@ class FakeAWS:
         found: dict[str, Any] | None = self._agent.wait_closed(session_id, timeout)
         return found
 
+    def wait_dropped(self, access_key_id: str, timeout: float) -> bool:
+        """Whether a session of ``access_key_id`` lost its websocket and is not resumed (yet),
+        waiting up to ``timeout`` s for that (the ``reconnect`` scenario's drop)."""
+        self._require_started()
+        if self._agent is None:
+            return False
+        dropped: bool = self._agent.wait_dropped(access_key_id, timeout)
+        return dropped
+
     def bound_addresses(self) -> list[tuple[str, int]]:
         """Every listening address (for the "nothing beyond 127.0.0.1" check)."""
         self._require_started()

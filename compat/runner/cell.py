@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -31,7 +32,8 @@ from compat.fakeaws.seed import Ec2Target, EcsTarget
 from compat.launcher import Launcher
 from compat.plan.cells import Cell
 from compat.runner.gate import KmsGate
-from compat.runner.process import Finished, PortProbe, run_process
+from compat.runner.keystroke import enter_after_failed_resume
+from compat.runner.process import Finished, LaterInput, PortProbe, run_process
 from compat.runner.result import CellResult
 from compat.runner.sandbox import (
     Sandbox,
@@ -71,6 +73,19 @@ class RunContext:
     keep_passing: bool = False
     #: The run's native plugin launcher (compat/launcher); None: the Python shim.
     launcher: Launcher | None = None
+
+
+class _Phases:
+    """Wall time per phase of a cell, each phase ending where the next begins."""
+
+    def __init__(self, started: float) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = started
+
+    def end(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._last
+        self._last = now
 
 
 def _result(cell: Cell, started: float, **fields: Any) -> CellResult:
@@ -113,11 +128,22 @@ def run_cell(cell: Cell, ctx: RunContext) -> CellResult:
         if tool is None:
             return _reasoned(cell, started, "harness-error", "requirement was not resolved")
         resolved = tool
+    phases = _Phases(started)
     try:
         with _seeded(cell, ctx) as target:
-            return _run_seeded(cell, ctx, launch, target, resolved, started)
+            phases.end("seed")
+            return _run_seeded(cell, ctx, launch, target, resolved, started, phases)
     except Exception as exc:  # the kit's own fault: the matrix goes on
         return _reasoned(cell, started, "harness-error", f"{type(exc).__name__}: {exc}")
+    finally:
+        # Its evidence is copied out by now; removing it here, while the other workers run
+        # tools, spares the run one long serial removal of every sandbox at its end.
+        shutil.rmtree(_sandbox_root(cell, ctx), ignore_errors=True)
+
+
+def _sandbox_root(cell: Cell, ctx: RunContext) -> Path:
+    """Where the cell's sandbox is built (under the run's scratch space)."""
+    return ctx.work_dir / cell_dirname(cell.id)
 
 
 def gate_key(cell: Cell) -> tuple[str, ...] | None:
@@ -192,13 +218,11 @@ def _values(
         )
         if cell.variant.mode == "run":
             values["runtime_id"] = target.runtime_id
-        ecs = ctx.fake.client("ecs", target.region)
-        task = ecs.describe_tasks(cluster=target.cluster_name, tasks=[target.task_arn])["tasks"][0]
-        family = task["taskDefinitionArn"].rsplit("/", 1)[-1].split(":")[0]
+        family = target.task_family
         values["task_family"] = family
         if _needs(cell, launch, "service"):
             name = f"svc-{target.task_id[:12]}"
-            ecs.create_service(
+            ctx.fake.client("ecs", target.region).create_service(
                 cluster=target.cluster_name, serviceName=name, taskDefinition=family, desiredCount=0
             )
             values["service"] = name
@@ -247,13 +271,14 @@ def _run_seeded(
     target: EcsTarget | Ec2Target,
     resolved: Resolved | None,
     started: float,
+    phases: _Phases,
 ) -> CellResult:
     fake = ctx.fake
     scenario = cell.scenario
     creds = Credentials.new()
     if scenario.seed.drop_websocket_once:
         fake.registry.drop_once.add(creds.access_key_id)
-    root = ctx.work_dir / cell_dirname(cell.id)
+    root = _sandbox_root(cell, ctx)
     root.mkdir(parents=True)
     setup_env = scenario_aws_setup(
         fake.env(creds, region=scenario.sandbox.default_region),
@@ -323,6 +348,7 @@ def _run_seeded(
     if scenario.timeout_s is not None:
         timeout = min(timeout, scenario.timeout_s)
     out, err = root / "tool-stdout.txt", root / "tool-stderr.txt"
+    phases.end("prepare")
     if resolved is not None and resolved.image is not None:
         finished = _run_in_image(
             resolved.image, argv, env, sandbox, work, out, err, stdin_script, timeout, cell
@@ -339,7 +365,9 @@ def _run_seeded(
             timeout=timeout,
             executable=executable,
             probe=probe,
+            later_input=_later_input(cell, ctx, creds),
         )
+    phases.end("tool")
     evidence = collect(
         fake,
         sandbox.record_file,
@@ -353,6 +381,7 @@ def _run_seeded(
         ),
         killed=finished.killed,
     )
+    phases.end("collect")
     verdict = judge(evidence, judge_setup(scenario, fake))
     starts = session_starts(evidence.records)
     shape = (
@@ -390,6 +419,7 @@ def _run_seeded(
     elif verdict.warnings:
         # Warnings come from argv alone: the plugin record is the whole evidence.
         paths = keep_evidence(ctx.out_dir, cell.id, masker, record=sandbox.record_file)
+    phases.end("judge")
     return _result(
         cell,
         started,
@@ -402,7 +432,16 @@ def _run_seeded(
         evidence=paths,
         tool_duration_s=finished.duration_s,
         argv_shape=shape,
+        phases=phases.seconds,
     )
+
+
+def _later_input(cell: Cell, ctx: RunContext, creds: Credentials) -> LaterInput | None:
+    """What the user types after the script: Enter when a dropped session hangs (keystroke.py)."""
+    scenario = cell.scenario
+    if not scenario.seed.drop_websocket_once or scenario.user.session != "shell":
+        return None
+    return enter_after_failed_resume(ctx.fake, creds.access_key_id, tty=cell.variant.tty)
 
 
 def _ids(target: EcsTarget | Ec2Target) -> dict[str, str]:

@@ -23,6 +23,12 @@ class KmsGate:
         self._cond = threading.Condition()
         self._state: dict[Hashable, tuple[bool | None, int]] = {}
 
+    def free(self, key: Hashable, kms: bool) -> bool:
+        """Whether :meth:`hold` of ``key`` with ``kms`` would enter now, without waiting."""
+        with self._cond:
+            setting, holders = self._state.get(key, (None, 0))
+            return setting == kms or holders == 0
+
     @contextmanager
     def hold(self, key: Hashable, kms: bool, apply: Callable[[], None]) -> Iterator[None]:
         """Hold ``key`` with setting ``kms``; ``apply`` sets it when it changes (idle only)."""

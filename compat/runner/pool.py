@@ -8,6 +8,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,13 +16,15 @@ from pathlib import Path
 from compat.fakeaws import FakeAWS
 from compat.launcher import PluginServer, start_server
 from compat.plan.cells import Cell
+from compat.plan.shard import cost
 from compat.runner.cell import RunContext, gate_key, run_cell
+from compat.runner.gate import KmsGate
 from compat.runner.jail import isolation
 from compat.runner.process import allow_runs, terminate_all
 from compat.runner.result import CellResult
 from compat.runner.toolenv import Missing, Resolved, resolve
 
-__all__ = ["resolve_tools", "run_cells"]
+__all__ = ["expected_cost", "resolve_tools", "run_cells", "schedule"]
 
 
 def resolve_tools(
@@ -36,6 +39,53 @@ def resolve_tools(
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {key: pool.submit(resolve, v, install=install) for key, v in variants.items()}
         return {key: f.result() for key, f in futures.items()}
+
+
+#: Cost of a cell that may wait out a resume window (``reconnect``: ~8 s, mostly waiting), in
+#: the units of :data:`compat.plan.shard.COSTS`.
+RESUME_COST = 16
+
+
+def expected_cost(cell: Cell) -> int:
+    """How long the cell is expected to take, in :data:`compat.plan.shard.COSTS` units."""
+    base = cost(cell)
+    if base and cell.scenario.seed.drop_websocket_once:
+        return base + RESUME_COST
+    return base
+
+
+def schedule(cells: Sequence[Cell]) -> list[int]:
+    """The order cells start in: longest first, so no long cell starts last and runs alone
+    (the tail); within one cost, cells that share a resource with one KMS setting together, so
+    workers rarely wait for a switch (gate.py); then plan order."""
+
+    def key(i: int) -> tuple[int, bool, tuple[str, ...], int]:
+        gate = gate_key(cells[i])
+        return (-expected_cost(cells[i]), gate is None, gate or (), i)
+
+    return sorted(range(len(cells)), key=key)
+
+
+class _Queue:
+    """The cells not yet started, in :func:`schedule` order. A worker takes the first one
+    whose shared resource it can hold now (gate.py), so it runs another cell instead of
+    waiting for a KMS switch; only when every cell left would wait does it take the first."""
+
+    def __init__(self, cells: Sequence[Cell], order: list[int], gate: KmsGate) -> None:
+        self._keys = {i: gate_key(cells[i]) for i in order}
+        self._pending = list(order)
+        self._gate = gate
+        self._lock = threading.Lock()
+
+    def take(self) -> int | None:
+        with self._lock:
+            if not self._pending:
+                return None
+            for pos, index in enumerate(self._pending):
+                key = self._keys[index]
+                if key is None or self._gate.free(key[:-1], key[-1] == "on"):
+                    return self._pending.pop(pos)
+            return self._pending.pop(0)
 
 
 def run_cells(
@@ -77,23 +127,21 @@ def run_cells(
         launcher=server.launcher if server is not None else None,
     )
 
-    def one(cell: Cell) -> CellResult:
-        result = run_cell(cell, ctx)
-        if on_result is not None:
-            on_result(result)
-        return result
-
-    # Cells that share a resource with one KMS setting run grouped, so workers rarely wait
-    # for a switch (gate.py); results come back in plan order.
-    order = sorted(
-        range(len(cells)), key=lambda i: (gate_key(cells[i]) is None, gate_key(cells[i]) or (), i)
-    )
+    queue = _Queue(cells, schedule(cells), ctx.gate)
     results: dict[int, CellResult] = {}
     allow_runs()
     pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="cell")
-    try:
-        for index, result in zip(order, pool.map(one, [cells[i] for i in order]), strict=True):
+
+    def worker() -> None:
+        while (index := queue.take()) is not None:
+            result = run_cell(cells[index], ctx)
             results[index] = result
+            if on_result is not None:
+                on_result(result)
+
+    try:
+        for future in [pool.submit(worker) for _ in range(max(1, jobs))]:
+            future.result()
         return [results[i] for i in range(len(cells))]
     except BaseException:
         # Interrupted (SIGINT, SIGTERM, SIGHUP): no cell starts, the running ones are

@@ -285,6 +285,42 @@ def _probe(probe: PortProbe, deadline: float, done: Callable[[], bool]) -> bool:
     return False
 
 
+#: ``later(stop)``: blocks until the user would type more, returns the bytes (``None``: nothing);
+#: it must return soon after ``stop`` is set (the process ended).
+LaterInput = Callable[[threading.Event], bytes | None]
+
+
+class _Typist:
+    """Types what ``later`` returns into the tool's stdin, unless the tool has ended: the
+    descriptor is written under a lock that :meth:`close` takes before it may be closed."""
+
+    def __init__(self, later: LaterInput, write: Callable[[bytes], object]) -> None:
+        self._later, self._write = later, write
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        threading.Thread(target=self._run, name="cell-typist", daemon=True).start()
+
+    def _run(self) -> None:
+        data = self._later(self._stop)
+        with self._lock:
+            if data and not self._stop.is_set():
+                with contextlib.suppress(OSError, ValueError):
+                    self._write(data)
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop.set()
+
+
+def _stdin_writer(proc: subprocess.Popen[bytes], tty_in: int) -> Callable[[bytes], object]:
+    """How to type into the tool: through the pty's master, or into its stdin pipe."""
+    if tty_in >= 0:
+        return lambda data: os.write(tty_in, data)
+    stdin = proc.stdin
+    assert stdin is not None
+    return lambda data: (stdin.write(data), stdin.flush())
+
+
 def run_process(
     argv: Sequence[str],
     *,
@@ -297,12 +333,14 @@ def run_process(
     timeout: float = 60.0,
     executable: str | None = None,
     probe: PortProbe | None = None,
+    later_input: LaterInput | None = None,
 ) -> Finished:
     """Run ``argv`` to its end (or stop it at ``timeout``); output goes to capped files.
 
     ``env`` is the whole environment the tool gets. ``executable`` runs a different file
     than ``argv[0]`` names (a replay keeps the release's spelling of argv[0]). With
-    ``probe``, the process is stopped once the probe is done. On return, every process the
+    ``probe``, the process is stopped once the probe is done. ``later_input`` types more
+    after the script, when it decides (a user pressing Enter). On return, every process the
     tool started has ended (see the module docstring).
 
     Raises:
@@ -362,6 +400,7 @@ def run_process(
         pump.start()
     roundtrip: bool | None = None
     timed_out = killed = False
+    typist: _Typist | None = None
     try:
         if stdin_script:
             with contextlib.suppress(OSError):
@@ -370,6 +409,8 @@ def run_process(
                 elif proc.stdin is not None:
                     proc.stdin.write(stdin_script)
                     proc.stdin.flush()
+        if later_input is not None:
+            typist = _Typist(later_input, _stdin_writer(proc, tty_in))
         if probe is not None:
             roundtrip = _probe(probe, deadline, runner.tool_done)
             timed_out = not roundtrip and time.monotonic() >= deadline
@@ -380,6 +421,8 @@ def run_process(
             pump.drain.set()
         killed = runner.end()
     finally:
+        if typist is not None:
+            typist.close()
         for pump in pumps:
             pump.drain.set()
         if proc.poll() is None:  # only on an exception above

@@ -57,10 +57,14 @@ class CellResult:
     #: ``None`` when the
     #: plugin never started a session.
     argv_shape: dict[str, Any] | None = None
+    #: Seconds per phase of the kit's work (``seed``, ``prepare``, ``tool``, ``collect``,
+    #: ``judge``), for benchmarks/matrix.py; not part of matrix.json.
+    phases: dict[str, float] = field(default_factory=dict, compare=False)
 
     def to_json(self) -> CellJson:
         data = asdict(self)
         data["outcome"] = str(self.outcome)
+        del data["phases"]
         data["warnings"] = list(self.warnings)
         data["duration_s"] = round(self.duration_s, 3)
         data["tool_duration_s"] = round(self.tool_duration_s, 3)

@@ -319,6 +319,7 @@ def test_the_workflow_follows_the_github_workflows_schema(tmp_path: Path) -> Non
     assert set(given) <= set(reusable[True]["workflow_call"]["inputs"])
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_the_generated_adapter_runs_in_process(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

@@ -87,6 +87,7 @@ def index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return where
 
 
+@pytest.mark.slow
 def test_the_program_and_its_directory_are_extracted_once(
     index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -118,6 +119,7 @@ def test_without_installs_a_missing_bundle_is_not_fetched(index: Path, tmp_path:
     assert not (tmp_path / "cache").exists()
 
 
+@pytest.mark.slow
 def test_parallel_resolutions_fetch_once(
     index: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -75,6 +75,7 @@ def pytest_unconfigure(config):
 """
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_a_running_fake_aws_is_reused_and_left_running(pytester: pytest.Pytester) -> None:
     pytester.makeconftest(REUSE)
@@ -101,6 +102,7 @@ def test_options_are_grouped_and_the_marker_is_registered(pytester: pytest.Pytes
     assert "@pytest.mark.smp_scenario(name='kms'" in markers
 
 
+@pytest.mark.slow
 @pytest.mark.integration
 def test_a_legacy_caller_in_process_gets_the_legacy_argv_verdict(
     fake_aws: FakeAWS, tmp_path: Path

@@ -7,6 +7,7 @@ resumes and passes; one that hands it ECS's endpoint fails ``resume-failed``.
 
 from __future__ import annotations
 
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -74,7 +75,10 @@ def test_replays_resume_at_the_ssm_endpoint_and_fail_at_ecs(
         "6 ResumeSession call(s) at argv[6] 'https://ecs.us-east-1.amazonaws.com', 0 answered, "
         "refused: InvalidSignatureException: Credential should be scoped to correct service"
     )
-    assert bad.detail.endswith("; it was still running when the cell was stopped")
+    # The kit pressed Enter after the resume window: the plugin said why and exited by itself.
+    assert bad.detail.endswith(
+        "; the plugin printed 'Cannot perform start session: websocket: close sent'"
+    ), bad.detail
 
 
 def _needs_awscli_v1() -> None:
@@ -99,6 +103,8 @@ def test_aws_ecs_execute_command_passes_the_ecs_endpoint_and_cannot_resume(
     results = run(fake_aws, tmp_path, load_adapters(), ("awscli-v1/ecs-exec",))
     ecs = results[f"awscli-v1/ecs-exec/reconnect/{RELEASE}"]
     assert (ecs.outcome, ecs.reason) == ("fail", "resume-failed"), ecs.detail
-    ecs_port = fake_aws.ecs_endpoint_url.rsplit(":", 1)[1]
-    assert f"at argv[6] 'http://127.0.0.1:{ecs_port}', 0 answered" in ecs.detail
-    assert "the plugin printed nothing after the drop" in ecs.detail
+    # Ports are masked in details (reports are stable run to run); the refusal names ECS.
+    assert re.search(r"at argv\[6\] 'http://127\.0\.0\.1:<port-\d+>', 0 answered", ecs.detail)
+    assert "should be scoped to correct service: 'ecs'" in ecs.detail
+    assert "the plugin printed 'Cannot perform start session: websocket: close sent'" in ecs.detail
+    assert "still running when the cell was stopped" not in ecs.detail

@@ -27,6 +27,7 @@ def run(
     return {r.id: r for r in results}
 
 
+@pytest.mark.slow
 def test_replays_reach_the_verdicts_callers_md_documents(fake_aws: FakeAWS, tmp_path: Path) -> None:
     results = run(
         fake_aws,
@@ -55,6 +56,7 @@ def test_replays_reach_the_verdicts_callers_md_documents(fake_aws: FakeAWS, tmp_
     assert failing.tool_duration_s > 0 and failing.duration_s >= failing.tool_duration_s
 
 
+@pytest.mark.slow
 def test_the_aws_cli_v1_passes_kms_in_every_sandbox_shape(
     fake_aws: FakeAWS, tmp_path: Path
 ) -> None:

@@ -75,6 +75,7 @@ def _serve(*args: str, cwd: Path) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_serve_prints_exports_and_demo_commands_and_stops_on_sigterm(tmp_path: Path) -> None:
     proc = _serve("--demo", "--kms", "--region", "eu-central-1", cwd=tmp_path)
     try:

@@ -47,6 +47,7 @@ def exec_command(aws_cli: str, target: Any, command: str) -> list[str]:
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 def test_aws_cli_v1_exec_without_kms_runs_the_command(
     fake_aws: FakeAWS, aws_cli: str, sandbox_for: MakeSandbox
 ) -> None:
@@ -68,6 +69,7 @@ def test_aws_cli_v1_exec_without_kms_runs_the_command(
     assert transcript(fake_aws, sid)["outcome"] == "completed"
 
 
+@pytest.mark.slow
 def test_aws_cli_v1_exec_with_kms_is_encrypted_and_passes_the_challenge(
     fake_aws: FakeAWS, aws_cli: str, sandbox_for: MakeSandbox
 ) -> None:

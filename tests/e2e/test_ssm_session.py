@@ -10,6 +10,7 @@ from tests.e2e.conftest import MakeSandbox, run_in
 pytestmark = pytest.mark.integration
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("release", "env_mode"),
     [("1.2.497.0", False), ("1.2.536.0", True), ("1.2.677.0", True)],

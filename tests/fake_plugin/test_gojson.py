@@ -124,6 +124,7 @@ def test_args5_target_dynamic_type(params: bytes, go_type: str) -> None:
     assert gojson.interface_map_get(params, "Target")[0] == go_type
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None)
 @given(
     st.recursive(

@@ -21,10 +21,11 @@ def test_drop_before_exit_then_resume_with_the_new_token(
     agent = make_agent()
     spec = new_session(
         kind="ssm", target="i-0123456789abcdef0", session_type="Standard_Stream",
-        drop_websocket_once=True,
+        drop_websocket_once=True, access_key_id="AKIADROPPED",
     )  # fmt: skip
     first = client_for(agent, spec.session_id)
     first.open(spec.token_value, client_version=None)
+    assert not agent.wait_dropped("AKIADROPPED", 0.0)
     assert first.output() == b"# "
     first.send(PayloadType.SIZE, b'{"cols":300,"rows":100}')
     first.send(PayloadType.OUTPUT, b"echo before\r")
@@ -35,6 +36,9 @@ def test_drop_before_exit_then_resume_with_the_new_token(
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1001
     assert exit_message.sequence_number not in [a.sequence_number for a in first.acks]
     assert agent.wait_closed(spec.session_id, 0.2)["outcome"] == "not-resumed"
+    # What the kit's Enter waits for (compat/runner/keystroke.py): this key's session dropped.
+    assert agent.wait_dropped("AKIADROPPED", 5)
+    assert not agent.wait_dropped("AKIAOTHER", 0.0)
 
     token = "TOKEN-resumed"  # what ResumeSession handed out
     registry.record_resume(spec.session_id, ResumeCall("127.0.0.1:1", token, None))
@@ -52,6 +56,7 @@ def test_drop_before_exit_then_resume_with_the_new_token(
 
     transcript = agent.wait_closed(spec.session_id, 5)
     assert transcript["outcome"] == "completed"
+    assert not agent.wait_dropped("AKIADROPPED", 0.0)  # resumed: nothing to press Enter for
     events = _events(transcript)
     assert events.index("websocket-dropped") < events.index("resume-refused")
     assert events.index("resume-refused") < events.index("resumed")

@@ -85,6 +85,7 @@ def test_env_points_only_at_the_fake(fake: FakeAWS) -> None:
     assert fake.env(ssl_cert_file=True)["SSL_CERT_FILE"] == env["AWS_CA_BUNDLE"]
 
 
+@pytest.mark.slow
 def test_aws_cli_execute_command_hands_the_session_to_the_plugin(
     fake: FakeAWS, tmp_path: Path
 ) -> None:

@@ -240,6 +240,7 @@ def _mangled(draw: st.DrawFn) -> object:
     return document
 
 
+@pytest.mark.slow
 @settings(
     max_examples=60,
     deadline=None,

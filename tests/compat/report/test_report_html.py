@@ -44,6 +44,7 @@ def test_rendering_is_deterministic(document: dict[str, Any]) -> None:
 CHROMIUM = find_chromium()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)"
 )
@@ -118,6 +119,7 @@ COVERED = (
 )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)"
 )
@@ -158,6 +160,7 @@ UNSAFE_EVIDENCE = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     CHROMIUM is None, reason="chromium is not installed (Debian: apt-get install chromium)"
 )

@@ -218,6 +218,7 @@ def test_missing_profile(stage: object, kms_env: dict[str, str], kms_key: str) -
     )
 
 
+@pytest.mark.slow
 def test_unreachable_stream_url_hangs(tmp_path: Path) -> None:
     """§1: after 5 failed dials the plugin waits forever, printing nothing more."""
     response = json.dumps(
