@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -128,10 +129,18 @@ def _run_both(binary: str, release: str, args: argparse.Namespace, out: Path) ->
 
 def main() -> int:
     try:
-        return _main()
+        status = _main()
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
+        return status
     except BadInput as exc:
         print(f"real_vs_fake: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader left (``| head``): stop quietly, as a Unix filter does. Point stdout at
+        # /dev/null so the interpreter's final flush does not raise the same error again
+        # (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 def _main() -> int:
