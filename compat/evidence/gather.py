@@ -84,7 +84,10 @@ def collect(
     parsed_ids = [str((r.get("parsed") or {}).get("session_id") or "") for r in records]
     wanted = [sid for sid in parsed_ids if sid] + sessions
     transcripts = _transcripts(fake, wanted, deadline)
-    refused = [r.host for r in fake.proxy.refusals(access_key_id)] if fake.proxy_url else []
+    # Only an AWS host reached around the endpoint override judges the cell: the cell's port
+    # also names its other refusals (a CA it does not trust, a non-AWS host), which do not.
+    refusals = fake.proxy.refusals(access_key_id) if fake.proxy_url else []
+    refused = [r.host for r in refusals if r.reason == "endpoint-ignored"]
     return Evidence(
         records=records,
         transcripts=transcripts,
