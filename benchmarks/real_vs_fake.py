@@ -5,7 +5,8 @@ with the fake plugin's column of the same release, cell by cell: outcome, reason
 Cells planned on both sides are compared; a cell is *judged* when at least one side is
 ``pass``, ``fail`` or ``error``, and agrees when outcome, reason and the set of warnings are
 equal. Prints every disagreement with both sides and their details (with ``--all``, every
-agreeing cell too), then the figures; exit status 1 on any disagreement, 2 for bad input.
+agreeing cell too), then the figures; exit status 1 on any disagreement, 2 for bad input,
+141 without a word when the reader leaves early (``| head``).
 
     python benchmarks/real_vs_fake.py FAKE.json REAL.json [--release 1.2.677.0]
     python benchmarks/real_vs_fake.py --run /path/to/session-manager-plugin [--jobs 2]
