@@ -26,10 +26,6 @@ __all__ = ["Missing", "Resolved", "cache_dir", "resolve"]
 
 #: Seconds a pip install may take before the variant is skipped.
 PIP_TIMEOUT = 600.0
-#: Seconds one ``--version`` probe may take. The AWS CLI v2 bundle answers in 3 s at load 10
-#: on 2 cores, yet once took over 30 s at a run's start at load 14-22 (seven cells skipped):
-#: a probe that times out is asked once more before the variant counts as a mismatch.
-VERSION_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -161,18 +157,16 @@ def _go(requirement: Requirement, name: str | None, *, install: bool) -> Resolve
 def _check_version(requirement: Requirement, program: str) -> Missing | None:
     if not requirement.version_match:
         return None
-    argv = [program, *requirement.version_args]
-    for attempt in (1, 2):
-        try:
-            done = subprocess.run(
-                argv, capture_output=True, text=True, timeout=VERSION_TIMEOUT_S, check=False
-            )
-            break
-        except subprocess.TimeoutExpired as exc:
-            if attempt == 2:
-                return Missing("version-mismatch", f"{' '.join(argv)}: {exc} (twice)")
-        except OSError as exc:
-            return Missing("version-mismatch", f"{' '.join(argv)}: {exc}")
+    try:
+        done = subprocess.run(
+            [program, *requirement.version_args],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Missing("version-mismatch", f"{program} {' '.join(requirement.version_args)}: {exc}")
     output = (done.stdout + done.stderr).strip()
     if re.search(requirement.version_match, output, re.MULTILINE) is None:
         first = output.splitlines()[0] if output else "(no output)"

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from compat import toolenv
 from compat.adapter_load import load_adapters
 from compat.toolenv import Missing, Resolved, cache_dir, resolve
 
@@ -54,27 +53,3 @@ def test_a_binary_not_on_path_is_missing_with_the_hint(monkeypatch: pytest.Monke
     found = resolve(variant("ecsk", "installed"))
     assert isinstance(found, Missing)
     assert "ecsk not found; brew install" in found.detail
-
-
-@pytest.mark.slow  # 2 s and 4 s of probe timeouts
-def test_a_version_probe_that_times_out_once_is_asked_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A slow start under load is not a version mismatch (seen with the AWS CLI v2
-    bundle at run start); a program that never answers still is one."""
-    slow = tmp_path / "aws"
-    first = tmp_path / "started-once"
-    slow.write_text(
-        f"#!/bin/sh\nif [ ! -e {first} ]; then touch {first}; exec sleep 30; fi\n"
-        "echo aws-cli/2.9.19 Python/3.11\n"
-    )
-    slow.chmod(0o755)
-    monkeypatch.setattr(toolenv, "VERSION_TIMEOUT_S", 2.0)
-    monkeypatch.setenv("SMP_COMPAT_AWSCLI_V2", str(slow))
-    assert resolve(variant("awscli-v2", "ecs-exec")) == Resolved(
-        slow, (tmp_path,), "$SMP_COMPAT_AWSCLI_V2"
-    )
-    slow.write_text("#!/bin/sh\nexec sleep 30\n")
-    found = resolve(variant("awscli-v2", "ecs-exec"))
-    assert isinstance(found, Missing) and found.code == "version-mismatch"
-    assert found.detail.endswith("(twice)")
