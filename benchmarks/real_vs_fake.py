@@ -5,7 +5,8 @@ with the fake plugin's column of the same release, cell by cell: outcome, reason
 Cells planned on both sides are compared; a cell is *judged* when at least one side is
 ``pass``, ``fail`` or ``error``, and agrees when outcome, reason and the set of warnings are
 equal. Prints every disagreement with both sides and their details (with ``--all``, every
-agreeing cell too), then the figures; exit status 1 on any disagreement, 2 for bad input.
+agreeing cell too), then the figures; exit status 1 on any disagreement, 2 for bad input,
+141 without a word when the reader leaves early (``| head``).
 
     python benchmarks/real_vs_fake.py FAKE.json REAL.json [--release 1.2.677.0]
     python benchmarks/real_vs_fake.py --run /path/to/session-manager-plugin [--jobs 2]
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -128,10 +130,18 @@ def _run_both(binary: str, release: str, args: argparse.Namespace, out: Path) ->
 
 def main() -> int:
     try:
-        return _main()
+        status = _main()
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
+        return status
     except BadInput as exc:
         print(f"real_vs_fake: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader left (``| head``): stop quietly, as a Unix filter does. Point stdout at
+        # /dev/null so the interpreter's final flush does not raise the same error again
+        # (https://docs.python.org/3/library/signal.html#note-on-sigpipe).
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
 
 
 def _main() -> int:

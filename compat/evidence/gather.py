@@ -128,7 +128,10 @@ def collect(
     parsed_ids = [p.get("session_id") for r in records if (p := r.get("parsed"))]
     wanted = [str(sid) for sid in parsed_ids if sid] + sessions
     transcripts = _transcripts(fake, wanted, deadline, settled=settled)
-    refused = [r.host for r in fake.proxy.refusals(access_key_id)] if fake.proxy_url else []
+    # Only an AWS host reached around the endpoint override judges the cell: the cell's port
+    # also names its other refusals (a CA it does not trust, a non-AWS host), which do not.
+    refusals = fake.proxy.refusals(access_key_id) if fake.proxy_url else []
+    refused = [r.host for r in refusals if r.reason == "endpoint-ignored"]
     return Evidence(
         records=records,
         transcripts=transcripts,

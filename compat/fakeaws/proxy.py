@@ -12,6 +12,13 @@
 # into a closed socket and reads "connection reset by peer" (a POST is not retried). Every
 # response here says ``Connection: close``, the listen backlog is raised from
 # socketserver's 5, and moto's 5 s socket timeout (a handshake under load) from 5 to 30 s.
+#
+# Whose request is it: a signed request names its access key, a TLS handshake or an unsigned
+# request does not (``Proxy-Authorization`` only when the proxy URL carries userinfo, and
+# botocore sends none without a password: botocore/httpsession.py ``proxy_headers_for``).
+# So each cell gets its own listening port on the same proxy (:meth:`AWSProxy.url_for`):
+# every client takes a plain ``http://127.0.0.1:PORT``, and the port names the cell whatever
+# the client sends. One thread accepts on every port.
 
 from __future__ import annotations
 
@@ -21,7 +28,9 @@ import fnmatch
 import io
 import json
 import logging
+import selectors
 import shutil
+import socket
 import ssl
 import sys
 import threading
@@ -96,6 +105,11 @@ class AWSProxy:
         self._records: list[ProxyRecord] = []
         self._allowed: tuple[str, ...] | None = None
         self._allowed_by_key: dict[str, tuple[str, ...]] = {}
+        #: A listening socket per cell (access key), and the key of each such port.
+        self._cell_listeners: dict[str, socket.socket] = {}
+        self._key_by_port: dict[int, str] = {}
+        self._selector: selectors.BaseSelector | None = None
+        self._stopping = threading.Event()
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -113,21 +127,73 @@ class AWSProxy:
         # Join handler threads on close instead of leaving daemons behind.
         server.daemon_threads = False
         server.block_on_close = True
+        server.socket.setblocking(False)  # a client gone between select and accept: no hang
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, name="smp-compat-proxy", kwargs={"poll_interval": 0.1}
-        )
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(server.socket, selectors.EVENT_READ)
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._serve, name="smp-compat-proxy")
         self._thread.start()
+
+    def _serve(self) -> None:
+        """Accept on the shared port and every cell's; each connection gets its own thread."""
+        server, selector = self._server, self._selector
+        assert server is not None and selector is not None
+        while not self._stopping.is_set():
+            for ready, _ in selector.select(timeout=0.1):
+                try:
+                    connection, address = ready.fileobj.accept()  # type: ignore[union-attr]
+                except OSError:  # the client gave up, or the cell's port was just closed
+                    continue
+                try:
+                    server.process_request(connection, address)
+                except Exception:  # socketserver's own policy for one request
+                    server.handle_error(connection, address)
+                    server.shutdown_request(connection)
 
     def stop(self) -> None:
         """Stop serving and join the serving and handler threads (idempotent)."""
         server, thread = self._server, self._thread
         if server is None or thread is None:
             return
-        server.shutdown()
-        server.server_close()
+        self._stopping.set()
         thread.join()
         self._thread = None
+        self._close_cell_listeners()
+        assert self._selector is not None
+        self._selector.close()
+        server.server_close()
+
+    def url_for(self, access_key_id: str) -> str:
+        """A proxy URL of the cell whose key is ``access_key_id``: every connection to it is
+        recorded and judged as that key's, signed or not, TLS or not (its own port)."""
+        with self._lock:
+            if self._server is None or self._selector is None:
+                raise ProxyError("the proxy is not started")
+            listener = self._cell_listeners.get(access_key_id)
+            if listener is None:
+                listener = socket.create_server(("127.0.0.1", 0), backlog=LISTEN_BACKLOG)
+                listener.setblocking(False)
+                self._cell_listeners[access_key_id] = listener
+                self._key_by_port[listener.getsockname()[1]] = access_key_id
+                self._selector.register(listener, selectors.EVENT_READ)
+            port = listener.getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def key_of_port(self, port: int) -> str | None:
+        """The access key whose :meth:`url_for` port this is; None for the shared port."""
+        with self._lock:
+            return self._key_by_port.get(port)
+
+    def _close_cell_listeners(self) -> None:
+        with self._lock:
+            listeners = list(self._cell_listeners.values())
+            self._cell_listeners.clear()
+            self._key_by_port.clear()
+            for listener in listeners:
+                if self._selector is not None:
+                    self._selector.unregister(listener)
+                listener.close()
 
     @property
     def url(self) -> str:
@@ -189,11 +255,12 @@ class AWSProxy:
             self._records.append(entry)
 
     def reset(self) -> None:
-        """Forget records and allow-lists (between runs)."""
+        """Forget records, allow-lists and the cells' ports (between runs)."""
         with self._lock:
             self._records.clear()
             self._allowed = None
             self._allowed_by_key.clear()
+        self._close_cell_listeners()
 
 
 class _QuietServer(ThreadingHTTPServer):
@@ -276,6 +343,8 @@ def _handler_class(proxy: AWSProxy, cert_dir: Path) -> type:
             # class handles the request; setup() runs after that and before handle().
             super().setup()
             self.cert_creator = _Certificates()
+            #: The cell this connection belongs to, by the port it came in on (url_for).
+            self.cell_key = proxy.key_of_port(self.connection.getsockname()[1])
 
         def log_message(self, format: str, *args: Any) -> None:
             """Quiet: every request is in :meth:`AWSProxy.records` instead."""
@@ -294,7 +363,7 @@ def _handler_class(proxy: AWSProxy, cert_dir: Path) -> type:
 
         def do_CONNECT(self) -> None:
             target = _split_authority(self.path)
-            key = _proxy_auth_key(self.headers.get("Proxy-Authorization"))
+            key = self.cell_key or _proxy_auth_key(self.headers.get("Proxy-Authorization"))
             if target is None:
                 detail = f"CONNECT target {self.path!r} is not host:port"
                 self._refuse(self.path, "malformed-request", key=key, detail=detail)
@@ -318,7 +387,7 @@ def _handler_class(proxy: AWSProxy, cert_dir: Path) -> type:
                 return False
             if self.command != "CONNECT" and not self._host_of(self.path):
                 detail = "no Host header and no absolute URL"
-                self._refuse("", "malformed-request", detail=detail)
+                self._refuse("", "malformed-request", key=self.cell_key, detail=detail)
                 return False
             return True
 
@@ -336,10 +405,11 @@ def _handler_class(proxy: AWSProxy, cert_dir: Path) -> type:
             try:
                 body = self._read_body()
             except ValueError as exc:  # a bad Content-Length or chunk size
-                self._refuse(host, "malformed-request", detail=f"unreadable body: {exc}")
+                detail = f"unreadable body: {exc}"
+                self._refuse(host, "malformed-request", key=self.cell_key, detail=detail)
                 return
             authorization = self.headers.get("Authorization")
-            key = ids.access_key_id(authorization) or ids.access_key_id(path)
+            key = self.cell_key or ids.access_key_id(authorization) or ids.access_key_id(path)
             operation = _operation(self.headers, path, body)
             if not is_aws_host(host):
                 self._refuse(host, "non-aws-host", key=key, operation=operation)
@@ -428,9 +498,9 @@ def _handler_class(proxy: AWSProxy, cert_dir: Path) -> type:
 
         # Never forward: moto's passthrough paths are disabled outright.
         def passthrough_http(self, address: tuple[str, int]) -> None:
-            self._refuse(address[0], "non-aws-host")
+            self._refuse(address[0], "non-aws-host", key=self.cell_key)
 
         def connect_relay(self, address: tuple[str, int]) -> None:
-            self._refuse(address[0], "non-aws-host")
+            self._refuse(address[0], "non-aws-host", key=self.cell_key)
 
     return _Handler

@@ -276,7 +276,8 @@ class FakeAWS:
         - ``HTTPS_PROXY``/``HTTP_PROXY`` (both cases) + ``AWS_CA_BUNDLE``: SDKs that ignore the
           endpoint (aws-sdk-go v1, the plugin's KMS client: docs/plugin.md §1.3, §4). Go reads
           only the upper-case names, curl and Python both. ``NO_PROXY`` keeps loopback (moto,
-          the agent's websocket) direct.
+          the agent's websocket) direct. The URL is the credentials' own port of the proxy, so
+          even a TLS handshake a client refuses is recorded as theirs.
         - ``AWS_REGION`` and ``AWS_DEFAULT_REGION``: aws-sdk-go v1 reads the latter only with
           ``AWS_SDK_LOAD_CONFIG`` (docs/ecosystem.md §2).
         - ``AWS_EC2_METADATA_DISABLED``: no IMDS probe to 169.254.169.254 (it would only reach
@@ -298,7 +299,7 @@ class FakeAWS:
             values["AWS_ENDPOINT_URL"] = self.endpoint_url
             values["AWS_ENDPOINT_URL_ECS"] = self.ecs_endpoint_url
         if proxy and self._proxy is not None:
-            url = self._proxy.url
+            url = self._proxy.url_for(creds.access_key_id)  # the port names the key: proxy.py
             for name in ("HTTPS_PROXY", "HTTP_PROXY", "https_proxy", "http_proxy"):
                 values[name] = url
             values["NO_PROXY"] = values["no_proxy"] = NO_PROXY

@@ -16,8 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from compat.adapter.load import load_adapter, load_adapters
 from compat.fakeaws import FakeAWS
+from compat.plan.cells import Filters, plan
+from compat.runner import run_cells
 from compat.runner.sandbox import make_sandbox
+from tests.compat.test_reconnect import _ssm_endpoint_replay
 from tests.e2e.conftest import run_in
 
 pytestmark = pytest.mark.integration
@@ -167,3 +171,28 @@ def test_real_plugin_answers_every_golden_row(real_plugin: Path, tmp_path: Path)
         elif not head.startswith(want_head) or (want_head and frame not in ran.stderr):
             differ.append(f"{row['id']}: stderr {ran.stderr[:300]!r}")
     assert differ == []
+
+
+@pytest.mark.slow
+def test_real_plugin_resumes_at_an_ssm_endpoint_and_not_at_ecs(
+    real_plugin: Path, fake_aws: FakeAWS, tmp_path: Path
+) -> None:
+    """The ``reconnect`` verdicts hold with AWS's binary (its resume path is the one the fake
+    copies): a replay handing it the SSM endpoint resumes after the drop and passes; ecspresso
+    1.6.0's, which hands it ECS's endpoint, fails ``resume-failed`` with the calls it made."""
+    tools = [*load_adapters(), load_adapter(_ssm_endpoint_replay(tmp_path))]
+    filters = Filters(adapters=("ssm-endpoint/1.0", "ecspresso/1.6.0"), scenarios=("reconnect",))
+    cells = plan(tools, releases=("real",), filters=filters)
+    ran = run_cells(
+        cells, fake=fake_aws, out_dir=tmp_path / "out", jobs=2, timeout=30,
+        real_plugin=real_plugin, install=False,
+    )  # fmt: skip
+    results = {r.id: r for r in ran}
+    assert sorted(results) == ["ecspresso/1.6.0/reconnect/real", "ssm-endpoint/1.0/reconnect/real"]
+    good = results["ssm-endpoint/1.0/reconnect/real"]
+    assert (good.outcome, good.reason, good.warnings) == ("pass", None, ()), good.detail
+    bad = results["ecspresso/1.6.0/reconnect/real"]
+    assert (bad.outcome, bad.reason) == ("fail", "resume-failed"), bad.detail
+    assert "ResumeSession call(s) at argv[6] 'https://ecs.us-east-1.amazonaws.com', 0 answered" in (
+        bad.detail
+    )

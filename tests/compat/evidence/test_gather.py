@@ -12,6 +12,7 @@ import pytest
 
 from compat.evidence import collect, unfinished
 from compat.fakeaws import Credentials, FakeAWS
+from compat.fakeaws.proxy import ProxyRecord
 
 pytestmark = pytest.mark.integration
 
@@ -53,3 +54,19 @@ def test_a_start_of_a_dead_plugin_is_not_waited_for(fake_aws: FakeAWS, tmp_path:
     assert time.monotonic() - started < 2  # no session for the key: nothing else to wait for
     [entry] = evidence.records
     assert unfinished(entry) and evidence.records_incomplete
+
+
+def test_only_endpoint_ignored_refusals_judge_the_cell(fake_aws: FakeAWS, tmp_path: Path) -> None:
+    """The cell's proxy port names every refusal of its clients: a CA a client does not trust
+    or a non-AWS host it tried is not ``endpoint-ignored``, so it is not in ``refused_hosts``."""
+    key = Credentials.new().access_key_id
+    for host, reason in (
+        ("kms.us-east-1.amazonaws.com", "tls-untrusted"),
+        ("example.com", "non-aws-host"),
+        ("ecs.us-east-1.amazonaws.com", "endpoint-ignored"),
+    ):
+        fake_aws.proxy.record(
+            ProxyRecord(time.time(), "CONNECT", host, None, None, key, False, reason)  # type: ignore[arg-type]
+        )
+    evidence = collect(fake_aws, tmp_path / "none.jsonl", key, tool_exit=0)
+    assert list(evidence.refused_hosts) == ["ecs.us-east-1.amazonaws.com"]

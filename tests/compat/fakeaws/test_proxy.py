@@ -23,7 +23,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from compat.fakeaws import FakeAWS, proxy
+from compat.fakeaws import Credentials, FakeAWS, proxy
 from compat.fakeaws.seed import EcsTarget
 
 pytestmark = pytest.mark.integration
@@ -235,9 +235,12 @@ def test_many_concurrent_connect_tls_requests_see_no_reset(own_proxy: proxy.AWSP
     assert outcomes == {"200 close": 320}
 
 
-def _connect(server: proxy.AWSProxy, request: bytes) -> tuple[socket.socket, bytes]:
-    """Send a raw proxy request; return the socket and the response head."""
-    sock = socket.create_connection(server.address, timeout=10)
+def _connect(
+    server: proxy.AWSProxy, request: bytes, *, port: int | None = None
+) -> tuple[socket.socket, bytes]:
+    """Send a raw proxy request (to the shared port or ``port``); return the socket and the
+    response head."""
+    sock = socket.create_connection(("127.0.0.1", port or server.address[1]), timeout=10)
     sock.sendall(request)
     head = b""
     while b"\r\n\r\n" not in head:
@@ -294,3 +297,47 @@ def test_malformed_requests_are_refused_and_logged(
         assert record.host == host
     own_proxy.reset()
     assert "Traceback" not in capfd.readouterr().err
+
+
+def test_a_cells_port_names_its_key_whatever_the_client_sends(
+    own_proxy: proxy.AWSProxy, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """No ``Proxy-Authorization``, no signature: a TLS client that refuses moto's CA and an
+    unsigned request for a non-AWS host are both recorded as the key of the port they used."""
+    key = "AKIAFAKEPROXYPORT001"
+    port = int(own_proxy.url_for(key).rsplit(":", 1)[1])
+    assert own_proxy.url_for(key) == f"http://127.0.0.1:{port}"  # one port per key
+    assert port != own_proxy.address[1]
+    request = f"CONNECT {_KMS_HOST}:443 HTTP/1.1\r\nHost: {_KMS_HOST}:443\r\n\r\n".encode()
+    sock, head = _connect(own_proxy, request, port=port)
+    assert head.startswith(b"HTTP/1.1 200")
+    with sock, pytest.raises(ssl.SSLCertVerificationError):
+        ssl.create_default_context().wrap_socket(sock, server_hostname=_KMS_HOST)
+    plain = b"GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n"
+    sock, head = _connect(own_proxy, plain, port=port)
+    sock.close()
+    assert head.startswith(b"HTTP/1.1 403")
+    found = _wait_for(lambda: len(own_proxy.refusals(key)) == 2 and own_proxy.refusals(key))
+    assert [(r.host, r.reason) for r in found] == [
+        (_KMS_HOST, "tls-untrusted"),
+        ("example.com", "non-aws-host"),
+    ]
+    assert own_proxy.refusals(None) == found  # nothing else was seen
+    own_proxy.reset()  # closes the cells' ports
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    assert "Traceback" not in capfd.readouterr().err
+
+
+def test_the_stage_hands_each_credentials_its_own_proxy_port(fake: FakeAWS) -> None:
+    """A Python client with only the sandbox's HTTPS_PROXY, not trusting moto's CA (as a tool
+    with its own trust store): its failed handshake is the credentials' refusal."""
+    creds = Credentials.new()
+    url = fake.env(creds)["HTTPS_PROXY"]
+    assert url != fake.proxy_url
+    assert url == fake.env(creds)["https_proxy"] != fake.env()["HTTPS_PROXY"]
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({"https": url}))
+    with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+        opener.open(f"https://{_KMS_HOST}/", timeout=10)
+    found = _wait_for(lambda: fake.proxy.refusals(creds.access_key_id))
+    assert [(r.host, r.reason) for r in found] == [(_KMS_HOST, "tls-untrusted")]

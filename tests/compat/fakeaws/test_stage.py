@@ -75,7 +75,8 @@ def test_one_fake_aws_per_process(fake: FakeAWS) -> None:
 def test_env_points_only_at_the_fake(fake: FakeAWS) -> None:
     env = fake.env(region="ap-northeast-1")
     assert env["AWS_ENDPOINT_URL"] == fake.endpoint_url
-    assert env["HTTPS_PROXY"] == env["https_proxy"] == fake.proxy_url
+    key = env["AWS_ACCESS_KEY_ID"]
+    assert env["HTTPS_PROXY"] == env["https_proxy"] == fake.proxy.url_for(key)  # its own port
     assert env["NO_PROXY"] == "127.0.0.1,localhost"
     assert Path(env["AWS_CA_BUNDLE"]).is_file()
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "ap-northeast-1"
