@@ -46,7 +46,11 @@ def inline(text: object) -> str:
     """``text`` as GFM inline content that renders as exactly that text: in a paragraph, a
     list item or a table cell, with no markup, mention, math or link."""
     value = _MARKDOWN.sub(r"\\\1", clean(text))
-    return _WWW.sub(r"\1\\.", value).replace("@", "@\u200b")
+    value = _WWW.sub(r"\1\\.", value).replace("@", "@\u200b")
+    # Four leading spaces would open an indented code block (GFM §4.4); a character
+    # reference renders the same space without counting as indentation.
+    indent = len(value) - len(value.lstrip(" \t"))
+    return "&#32;" * indent + value[indent:] if indent else value
 
 
 def code(text: object) -> str:
