@@ -210,6 +210,40 @@ def _check_version(requirement: Requirement, program: str) -> Missing | None:
 
 
 def _version_output(program: str, args: tuple[str, ...] | list[str]) -> str:
+    """What ``program ARGS`` prints; remembered for a program the kit installed itself.
+
+    A frozen AWS CLI v2 takes 3-7 s to answer ``--version`` on a busy machine and, past the
+    30 s limit, every one of its cells would be skipped: a flaky column. A program in the
+    kit's cache changes only when the kit replaces it (a new inode, size or mtime), so its
+    answer is kept beside the cache; a program elsewhere (PATH, ``path_env``) is asked each run.
+    """
+    memo = _version_memo(program, args)
+    if memo is not None and memo.is_file():
+        return memo.read_text(encoding="utf-8")
+    output = _ask_version(program, args)
+    if memo is not None:
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        partial = memo.with_name(f".{memo.name}.{os.getpid()}")
+        partial.write_text(output, encoding="utf-8")
+        partial.replace(memo)
+    return output
+
+
+def _version_memo(program: str, args: tuple[str, ...] | list[str]) -> Path | None:
+    """Where the answer of a program inside the kit's cache is kept, keyed by its identity."""
+    try:
+        path = Path(program).resolve(strict=True)
+        stat = path.stat()
+    except OSError:
+        return None
+    root = cache_dir().resolve()
+    if not path.is_relative_to(root):
+        return None
+    identity = f"{path}\0{stat.st_ino}\0{stat.st_size}\0{stat.st_mtime_ns}\0" + "\0".join(args)
+    return root / "versions" / hashlib.sha256(identity.encode()).hexdigest()[:24]
+
+
+def _ask_version(program: str, args: tuple[str, ...] | list[str]) -> str:
     """What ``program ARGS`` prints, run as a cell's tool is: jailed, with an environment of
     its own (a HOME of its own, system PATH), never the kit's (issue 13 High 2)."""
     from compat.runner.process import run_process  # noqa: PLC0415 (compat.runner imports us)

@@ -54,3 +54,39 @@ def test_a_binary_not_on_path_is_missing_with_the_hint(monkeypatch: pytest.Monke
     found = resolve(variant("ecsk", "installed"))
     assert isinstance(found, Missing)
     assert "ecsk not found; brew install" in found.detail
+
+
+def test_the_version_answer_of_a_program_the_kit_installed_is_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow ``--version`` (a frozen AWS CLI v2 on a busy machine) is asked once per build."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    asked = tmp_path / "asked"
+    inside = cache_dir() / "bundles" / "aws"
+    inside.parent.mkdir(parents=True)
+    script = f"#!/bin/sh\necho x >> {asked}\necho aws-cli/2.9.19 Python/3.11\n"
+    inside.write_text(script)
+    inside.chmod(0o755)
+    monkeypatch.setenv("SMP_COMPAT_AWSCLI_V2", str(inside))
+    for _ in range(3):
+        assert isinstance(resolve(variant("awscli-v2", "ecs-exec")), Resolved)
+    assert asked.read_text().count("x") == 1
+    # The kit replaced the program: asked again, and the new answer counts.
+    inside.write_text(script.replace("2.9.19", "1.45.0"))
+    found = resolve(variant("awscli-v2", "ecs-exec"))
+    assert isinstance(found, Missing) and "aws-cli/1.45.0" in found.detail
+    assert asked.read_text().count("x") == 2
+
+
+def test_a_program_outside_the_kits_cache_is_asked_every_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    asked = tmp_path / "asked"
+    outside = tmp_path / "aws"
+    outside.write_text(f"#!/bin/sh\necho x >> {asked}\necho aws-cli/2.9.19 Python/3.11\n")
+    outside.chmod(0o755)
+    monkeypatch.setenv("SMP_COMPAT_AWSCLI_V2", str(outside))
+    for _ in range(2):
+        assert isinstance(resolve(variant("awscli-v2", "ecs-exec")), Resolved)
+    assert asked.read_text().count("x") == 2
