@@ -162,6 +162,9 @@ class AgentSession:
         self._outbox = Outbox(MessageType.OUTPUT)
         self._expected = 0
         self._buffer: dict[int, ClientMessage] = {}
+        #: What was handled at each sequence number: (payload type, payload), to tell a resend
+        #: (the same bytes) from a second message the client numbered the same.
+        self._handled: dict[int, tuple[int, bytes]] = {}
         self._cipher: SessionCipher | None = None
         self._hs = _HandshakeState()
         self._shell: ScriptedShell | None = None
@@ -423,6 +426,17 @@ class AgentSession:
         seq = message.sequence_number
         if seq < self._expected:
             self.transcript.message(now, "in", message, duplicate=True)
+            first = self._handled.get(seq)
+            if first is not None and first != (message.payload_type, message.payload):
+                # Acked as a duplicate and dropped, as the real agent does; noted, because
+                # the input it carried is lost through no fault of the caller.
+                self.transcript.decide(
+                    now,
+                    "sequence-reused",
+                    seq=seq,
+                    kept_payload_type=first[0],
+                    lost_payload_type=message.payload_type,
+                )
             self._ack(message, now)
             return
         if seq > self._expected:
@@ -433,6 +447,7 @@ class AgentSession:
             return
         if not self._process(message, now, record=True):
             return
+        self._handled[seq] = (message.payload_type, message.payload)
         self._ack(message, now)
         self._expected += 1
         self._run_deferred(now)
@@ -454,6 +469,7 @@ class AgentSession:
             if not self._process(buffered, now, record=False):
                 self._buffer[self._expected] = buffered
                 return
+            self._handled[self._expected] = (buffered.payload_type, buffered.payload)
             self._expected += 1
             self._run_deferred(now)
 

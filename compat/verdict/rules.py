@@ -251,6 +251,8 @@ def judge(evidence: Evidence, setup: Setup) -> Verdict:
     if setup.reconnect and transcript is not None and not _resumed(transcript):
         return _verdict("resume-failed", _resume_detail(start, evidence), warnings)
     if evidence.timed_out and setup.session != "port-forward":
+        if transcript is not None and (lost := _input_lost_to_the_plugin(transcript)):
+            return _verdict("inconclusive", lost, warnings)
         return _verdict("timeout", f"session {sid}", warnings)
     if transcript is None:
         return _verdict("inconclusive", f"the agent wrote no transcript for {sid}", warnings)
@@ -304,8 +306,29 @@ def _from_transcript(
             return _verdict("region-not-forwarded", f"argv[2] {parsed.get('region')!r}", warnings)
         return _verdict("inconclusive", _last_line(transcript), warnings)
     if evidence.timed_out:
+        if lost := _input_lost_to_the_plugin(transcript):
+            return _verdict("inconclusive", lost, warnings)
         return _verdict("timeout", f"session {sid}: {outcome}", warnings)
     return _verdict("inconclusive", f"agent outcome {outcome}: {_last_line(transcript)}", warnings)
+
+
+def _input_lost_to_the_plugin(transcript: Mapping[str, Any]) -> str | None:
+    """Why a hung session is not the caller's fault, if the plugin numbered two messages alike.
+
+    session-manager-plugin's ``SendInputDataMessage`` reads and increments its sequence number
+    without a lock, so the terminal-size sender and the stdin reader can both send number N
+    (src/datachannel/streaming.go at 1.2.677.0). The agent handles the first and acks the
+    second as a duplicate: the keystrokes are lost and the session hangs. A race inside AWS's
+    plugin proves nothing about the caller, so such a timeout is ``inconclusive``.
+    """
+    for decision in transcript.get("decisions", []):
+        if decision.get("event") == "sequence-reused":
+            return (
+                f"the plugin sent two different messages as sequence number {decision.get('seq')} "
+                "(a race between its size and input senders); the agent kept the first, so the "
+                "input was lost: not the caller's doing"
+            )
+    return None
 
 
 def _refused_hosts(

@@ -167,6 +167,18 @@ def test_a_killed_cell_is_timeout() -> None:
     assert judge(evidence(start(SEVEN), None, timed_out=True), SHELL).reason == "timeout"
 
 
+def test_a_hang_from_the_plugins_own_sequence_race_blames_nobody() -> None:
+    """Input lost because AWS's plugin numbered two messages alike is no fault of the caller:
+    the timeout becomes ``inconclusive``, naming the race; a plain hang stays ``timeout``."""
+    reused = {"event": "sequence-reused", "seq": 2, "kept_payload_type": 3}
+    raced = transcript("client-disconnected", decisions=[reused])
+    verdict = judge(evidence(start(SEVEN), raced, timed_out=True), SHELL)
+    assert (verdict.outcome, verdict.reason) == ("error", "inconclusive")
+    assert "sequence number 2" in verdict.detail
+    plain = transcript("client-disconnected")
+    assert judge(evidence(start(SEVEN), plain, timed_out=True), SHELL).reason == "timeout"
+
+
 def test_a_session_without_a_transcript_is_inconclusive_not_pass() -> None:
     verdict = judge(evidence(start(SEVEN), None), SHELL)
     assert (verdict.outcome, verdict.reason) == ("error", "inconclusive")

@@ -260,6 +260,27 @@ def test_size_before_the_shell_is_ready_is_refused_then_resent():
     ]
 
 
+def test_two_messages_numbered_alike_are_noted_when_the_second_is_dropped():
+    """The plugin's size and input senders can both send number N (streaming.go reads and
+    increments the sequence number without a lock). The agent handles the first, acks the
+    second as a duplicate and drops it, like the real agent; the transcript says so, while a
+    true resend (the same bytes) is no such event."""
+    session, client = _encrypted_and_complete()
+    size = _input(2, PayloadType.SIZE, b'{"cols":80,"rows":24}')
+    typed = _input(2, PayloadType.OUTPUT, client.encrypt(b"whoami\r"))
+    session.tick(T0 + 2.05)  # the pty opens
+    _frames(session)
+    session.receive_binary(size, T0 + 2.1)
+    session.receive_binary(size, T0 + 2.2)  # a resend: the same bytes
+    assert "sequence-reused" not in [d["event"] for d in session.transcript.decisions]
+    session.receive_binary(typed, T0 + 2.3)
+    assert _acked(_frames(session)) == [2, 2, 2]
+    reused = [d for d in session.transcript.decisions if d["event"] == "sequence-reused"]
+    assert [(d["seq"], d["kept_payload_type"], d["lost_payload_type"]) for d in reused] == [
+        (2, PayloadType.SIZE, PayloadType.OUTPUT)
+    ]
+
+
 def test_binary_before_open_is_a_protocol_error():
     session = AgentSession("s", SPEC, AgentConfig(), T0)
     session.receive_binary(_input(0, PayloadType.SIZE, b"{}"), T0)
