@@ -104,6 +104,14 @@ def _real_plugin() -> Path | None:
     return path
 
 
+def _isolation() -> dict[str, str | None]:
+    """The cell jail's mode here, and its warning when tools run less isolated than designed."""
+    from compat.runner.jail import isolation  # noqa: PLC0415
+
+    found = isolation()
+    return {"mode": found.mode, "warning": found.warning}
+
+
 def main(args: argparse.Namespace) -> int:
     """Plan, run, write; see the module docstring for the exit status."""
     from compat.adapter.load import builtin_paths, load_adapters  # noqa: PLC0415
@@ -171,6 +179,7 @@ def main(args: argparse.Namespace) -> int:
             real_plugin=str(real) if real else None,
             user_tools=user_tools,
             filters={"adapter": args.adapter, "scenario": args.scenario, "release": args.release},
+            isolation=_isolation() if cells else None,
         )
         # Validated before anything is written, so drift between runner and schema shows.
         validate(document, source=str(args.out / "matrix.json"))

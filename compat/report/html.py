@@ -131,6 +131,9 @@ def _meta(matrix: Matrix) -> str:
         ("smp-compat", str(run.get("kit_version") or "unknown")),
         ("moto", str(run.get("moto_version") or "unknown")),
     ]
+    isolation = run.get("isolation") or {}
+    if isolation:
+        items.append(("isolation", str(isolation.get("warning") or isolation.get("mode"))))
     host = run.get("host") or {}
     if host:
         items.append(("host", " · ".join(str(v) for v in host.values() if v)))

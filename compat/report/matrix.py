@@ -138,6 +138,7 @@ def build(
     plan_cells: Sequence[Cell] | None = None,
     plan_fingerprint: str | None = None,
     shard: tuple[int, int] | None = None,
+    isolation: Mapping[str, str | None] | None = None,
 ) -> MatrixDocument:
     """The matrix.json document for one run (``cells`` and ``results`` in the same order).
 
@@ -203,6 +204,8 @@ def build(
                 "releases": releases,
             },
             "moto_version": _version("moto"),
+            # How isolated the tools ran (docs/isolation.md); a warning when less than designed.
+            "isolation": dict(isolation) if isolation is not None else None,
             "jobs": jobs,
             "timeout_s": timeout,
             "filters": {k: list(v) for k, v in (filters or {}).items()},

@@ -106,6 +106,11 @@ def test_a_new_tool_runs_from_its_adapter_file_alone(tmp_path: Path) -> None:
     assert "oldtool/1.2.3/kms/1.2.677.0: fail legacy-argv" in done.stdout
     assert document["schema_version"] == 1
     assert [r["user_adapter"] for r in document["rows"]] == [True, True]
+    # The header says how isolated the tools ran, and why when less than designed.
+    isolation = document["run"]["isolation"]
+    assert isolation["mode"] in ("pidns", "subreaper", "none")
+    assert (isolation["warning"] is None) == (isolation["mode"] == "pidns")
+    assert "<dt>isolation</dt>" in (out / "index.html").read_text()
     text = (out / "matrix.md").read_text()
     assert "newtool" in text and "legacy-argv" in text
     # The reports come from the same document (compat.report, when installed).
