@@ -148,7 +148,8 @@ def test_a_tool_finds_none_of_the_kits_secrets(tmp_path: Path) -> None:
         config=str(home / ".aws" / "config"),
     )
     # 1.0 runs the probe as the tool; 2.0 runs it as the version check (a mismatch shows
-    # its first line in the report); 3.0 names a secret as its path_env.
+    # its first line in the report); 3.0 names an unset SMP_COMPAT_* path_env (a secret's
+    # name is refused at load: test_adapter_hostile).
     variants = textwrap.dedent(
         """\
         [[variant]]
@@ -166,7 +167,7 @@ def test_a_tool_finds_none_of_the_kits_secrets(tmp_path: Path) -> None:
         [[variant]]
         version = "3.0"
         mode = "run"
-        requires = { binary = "TOOL", path_env = "AWS_SECRET_ACCESS_KEY" }
+        requires = { binary = "TOOL", path_env = "SMP_COMPAT_PROBE_UNSET" }
         command = ["probe", "{command}"]
         """
     )
