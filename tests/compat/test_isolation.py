@@ -324,6 +324,33 @@ def test_yes_is_cut_as_written_and_ends_at_its_timeout(
     assert (tmp_path / "out").read_bytes().endswith(note)
 
 
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_cell_whose_output_was_cut_says_so(tmp_path: Path) -> None:
+    """``yes`` as the tool: its evidence holds only the first 4 MiB, and the cell's detail
+    (in matrix.json, the page, JUnit) says so, whatever the verdict."""
+    script = 'import os\nos.execvp("yes", ["yes"])\n'
+    variants = '[[variant]]\nversion = "1.0"\nmode = "run"\nrequires.binary = "TOOL"\n'
+    variants += 'timeout = 3\ncommand = ["yes", "{command}"]\n'
+    adapter = _adapter(tmp_path, "flood", script, variants)
+    out = tmp_path / "reports"
+    kit = _kit(
+        [
+            "--adapters", str(adapter), "--adapter", "flood", "--scenario", "shell",
+            "--release", "1.2.677.0", "--out", str(out), "--keep-evidence",
+        ],
+        _kit_env(tmp_path, _invoker_home(tmp_path)),
+    )  # fmt: skip
+    _, stderr = kit.communicate(timeout=300)
+    assert (out / "matrix.json").exists(), f"exit {kit.returncode}: {stderr[-4000:]}"
+    (cell,) = json.loads((out / "matrix.json").read_text())["cells"]
+    assert cell["outcome"] != "pass", cell
+    assert f"the tool's stdout was cut at {OUTPUT_CAP} bytes as it was written" in cell["detail"]
+    assert "stderr" not in cell["detail"], cell
+    kept = (out / cell["evidence"]["tool_stdout"]).read_bytes()
+    assert kept.startswith(b"y\ny\n") and kept.endswith(CUT_NOTE.format(cap=OUTPUT_CAP).encode())
+
+
 @jailed
 def test_the_plugin_server_gives_a_jailed_launcher_no_pid(tmp_path: Path) -> None:
     """The launcher signals the served plugin by the pid the server sends; in the cell's PID
