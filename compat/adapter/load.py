@@ -536,9 +536,14 @@ def _requirement(
             f"expected <package path>@v<version> (github.com/kayac/ecspresso/cmd/ecspresso@v1.5.9)"
             f", found {go!r}",
         )
-    if path_env is not None and not _ENV_RE.fullmatch(path_env):
+    if path_env is not None and not (
+        _ENV_RE.fullmatch(path_env) and path_env.startswith("SMP_COMPAT_")
+    ):
+        # The kit keeps no other variable of its environment (docs/isolation.md §1): any other
+        # name could never be set, and a secret's name would only invite a leak.
         fl.fail(
-            _join(key, "path_env"), f"expected an environment variable name, found {path_env!r}"
+            _join(key, "path_env"),
+            f"expected a variable named SMP_COMPAT_* (the kit keeps no other), found {path_env!r}",
         )
     version_match = fl.string(raw, "version_match", key)
     if version_match is not None:

@@ -174,6 +174,9 @@ def _compile(go: str, package: GoPackage, program: Path, env: dict[str, str]) ->
     """``go get`` then ``go build`` in a throw-away main module; the binary lands atomically."""
     program.parent.mkdir(parents=True, exist_ok=True)
     partial = program.with_name(f".{program.name}.partial")
+    # compat.runner imports this module: imported here to keep the import order one-way.
+    from compat.runner.jail import run_jailed  # noqa: PLC0415
+
     with tempfile.TemporaryDirectory(prefix="smp-compat-gobuild-") as work:
         steps = [
             [go, "mod", "init", "smp-compat.invalid/build"],
@@ -183,15 +186,13 @@ def _compile(go: str, package: GoPackage, program: Path, env: dict[str, str]) ->
         deadline = time.monotonic() + GO_BUILD_TIMEOUT
         for step in steps:
             try:
-                done = subprocess.run(
+                done = run_jailed(  # foreign code, jailed as a tool is (docs/isolation.md §2)
                     step,
                     cwd=work,
                     env=env,
-                    stdin=subprocess.DEVNULL,
-                    capture_output=True,
-                    text=True,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
                     timeout=max(1.0, deadline - time.monotonic()),
-                    check=False,
                 )
             except subprocess.TimeoutExpired:
                 raise GoBuildError(

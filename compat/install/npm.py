@@ -156,16 +156,17 @@ def _npm_install(
     ) as work:
         step = [npm, "install", "--prefix", work, "--ignore-scripts", "--no-save",
                 "--omit=dev", "--omit=optional", "--no-package-lock", str(package)]  # fmt: skip
+        # compat.runner imports this module: imported here to keep the import order one-way.
+        from compat.runner.jail import run_jailed  # noqa: PLC0415
+
         try:
-            done = subprocess.run(
+            done = run_jailed(  # npm itself, jailed as a tool is (docs/isolation.md §2)
                 step,
                 cwd=work,
                 env=env,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                text=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 timeout=NPM_TIMEOUT,
-                check=False,
             )
         except subprocess.TimeoutExpired:
             raise NpmError(f"installing {package} took more than {NPM_TIMEOUT:.0f} s") from None

@@ -153,9 +153,12 @@ def _download(requirement: str, into: Path) -> Path:
         sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
         "--no-cache-dir", "--disable-pip-version-check", "-q", "-d", str(into), requirement,
     ]  # fmt: skip
+    # compat.runner imports this module: imported here to keep the import order one-way.
+    from compat.runner.jail import run_jailed  # noqa: PLC0415
+
     try:
-        done = subprocess.run(
-            argv, env=env, capture_output=True, text=True, timeout=DOWNLOAD_TIMEOUT, check=False
+        done = run_jailed(  # jailed as a tool is (docs/isolation.md §2)
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=DOWNLOAD_TIMEOUT
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise BundleError(f"pip download {requirement} failed: {exc}") from None

@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -80,14 +80,14 @@ def build_launcher(cc: str | None = None) -> Path:
     if found is None:
         raise LauncherBuildError(f"no C compiler {compiler!r} to build the plugin launcher")
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".build-{os.getpid()}-{threading.get_ident()}")
-    argv = [found, "-O2", "-o", str(tmp), str(LAUNCHER_SOURCE)]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0 or not tmp.is_file():
-        tmp.unlink(missing_ok=True)
-        raise LauncherBuildError(f"building the launcher failed: {done.stderr.strip()}")
-    tmp.replace(target)
-    return target
+
+    def compile_into(tmp: Path) -> None:
+        argv = [found, "-O2", "-o", str(tmp), str(LAUNCHER_SOURCE)]
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode != 0 or not tmp.is_file():
+            raise LauncherBuildError(f"building the launcher failed: {done.stderr.strip()}")
+
+    return _place(target, compile_into)
 
 
 class PluginServer:
@@ -228,12 +228,37 @@ def write_launcher(
         lines.append(f"record={record.expanduser().absolute()}")
     if any("\n" in line for line in lines):
         raise UserError(f"a path with a newline cannot go into {CONF_NAME}")
-    (directory / CONF_NAME).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    tmp = directory / f".{PLUGIN_NAME}.{os.getpid()}.{threading.get_ident()}.tmp"
+    conf = ("\n".join(lines) + "\n").encode("utf-8")
+    _place(directory / CONF_NAME, lambda tmp: _write_exclusive(tmp, conf, 0o644))
+
+    def link_or_copy(tmp: Path) -> None:
+        try:
+            os.link(launcher.binary, tmp)  # same file system: no copy
+        except OSError:
+            _write_exclusive(tmp, launcher.binary.read_bytes(), 0o755)
+
+    return _place(target, link_or_copy)
+
+
+def _place(target: Path, make: Callable[[Path], None]) -> Path:
+    """Put the file ``make(tmp)`` creates at ``target`` in one rename, following no planted
+    link (issue 13, as :func:`compat.launcher.shim.write_shim`): ``tmp`` lies in a fresh
+    private directory (``mkdtemp``: a name nobody could predict, mode 700), and a symlink
+    already at ``target`` is replaced, never written through."""
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    tmp = scratch / target.name
     try:
-        os.link(launcher.binary, tmp)  # same file system: no copy
-    except OSError:
-        shutil.copyfile(launcher.binary, tmp)
-        tmp.chmod(0o755)
-    tmp.replace(target)
+        make(tmp)
+        tmp.replace(target)
+    finally:
+        tmp.unlink(missing_ok=True)
+        scratch.rmdir()
     return target
+
+
+def _write_exclusive(path: Path, data: bytes, mode: int) -> None:
+    """A new file (``O_EXCL | O_NOFOLLOW``), with ``mode`` whatever the umask."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    with os.fdopen(os.open(path, flags, 0o600), "wb") as handle:
+        handle.write(data)
+        os.fchmod(handle.fileno(), mode)

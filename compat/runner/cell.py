@@ -31,6 +31,7 @@ from compat.fakeaws import Credentials, FakeAWS
 from compat.fakeaws.seed import Ec2Target, EcsTarget
 from compat.launcher import Launcher
 from compat.plan.cells import Cell
+from compat.runner import process
 from compat.runner.gate import KmsGate
 from compat.runner.keystroke import enter_after_failed_resume
 from compat.runner.process import Finished, LaterInput, PortProbe, run_process
@@ -261,7 +262,9 @@ def _run_in_image(
     )  # fmt: skip
     out.write_bytes(ran.stdout)
     err.write_bytes(ran.stderr)
-    return Finished(ran.returncode, ran.timed_out, ran.duration_s)
+    note = process.CUT_NOTE.format(cap=process.OUTPUT_CAP).encode()  # the engine's cap is alike
+    cut = tuple(n for n, d in (("stdout", ran.stdout), ("stderr", ran.stderr)) if d.endswith(note))
+    return Finished(ran.returncode, ran.timed_out, ran.duration_s, truncated=cut)
 
 
 def _run_seeded(
@@ -428,12 +431,22 @@ def _run_seeded(
         explanation=verdict.explanation,
         remedy=verdict.remedy,
         warnings=verdict.warnings,
-        detail=masker.text(verdict.detail),
+        detail=masker.text(_noting_cuts(verdict.detail, finished.truncated)),
         evidence=paths,
         tool_duration_s=finished.duration_s,
         argv_shape=shape,
         phases=phases.seconds,
     )
+
+
+def _noting_cuts(detail: str, truncated: tuple[str, ...]) -> str:
+    """The verdict's detail, plus which of the tool's streams were cut at the cap: the
+    evidence then holds only their beginning, and a reader must not take it for the whole."""
+    if not truncated:
+        return detail
+    streams = " and ".join(truncated)
+    note = f"the tool's {streams} was cut at {process.OUTPUT_CAP} bytes as it was written"
+    return f"{detail}; {note}" if detail else note
 
 
 def _later_input(cell: Cell, ctx: RunContext, creds: Credentials) -> LaterInput | None:

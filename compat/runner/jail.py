@@ -15,13 +15,22 @@ import pwd
 import shutil
 import subprocess
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any
 
 from compat.install.cache import cache_dir
 from compat.isolation.kitenv import HIDE_ENV
 
-__all__ = ["CREDENTIAL_PLACES", "Isolation", "hidden_paths", "isolation", "jail_binary"]
+__all__ = [
+    "CREDENTIAL_PLACES",
+    "Isolation",
+    "hidden_paths",
+    "isolation",
+    "jail_binary",
+    "run_jailed",
+]
 
 JAIL_SOURCE = Path(__file__).with_name("jail.c")
 #: Where a user keeps credentials, relative to a home directory; the jail covers those that
@@ -38,6 +47,9 @@ CREDENTIAL_PLACES = (
     ".git-credentials",
     ".pypirc",
 )
+
+#: Milliseconds an install step's processes get between SIGTERM and SIGKILL (at its timeout).
+INSTALL_GRACE_MS = 5000
 
 _lock = threading.Lock()
 
@@ -133,3 +145,62 @@ def isolation() -> Isolation:
     if len(first) == 3 and first[0] == "mode":
         return Isolation(first[1], hidden=first[2] == "hidden")
     return Isolation("none", hidden=False)
+
+
+def run_jailed(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    timeout: float,
+    cwd: Path | str | None = None,
+    stdout: IO[Any] | int | None = None,
+    stderr: IO[Any] | int | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``subprocess.run`` of an install step (pip, ``go``, npm) under the jail, as a tool runs.
+
+    A package's build script runs here with the invoking user's rights: in the jail it finds
+    the credential places covered and no other process's ``/proc/<pid>/environ`` (issue 13).
+    Only the PID and mount namespaces are new, so the registries stay reachable and the caches
+    writable. Without a jail (no C compiler) the step runs as before, with ``env`` alone.
+
+    Raises:
+        OSError: the program could not be started (``error`` from the jail).
+        subprocess.TimeoutExpired: past ``timeout``; everything the step started is ended.
+    """
+    binary = jail_binary()
+    if binary is None:
+        return subprocess.run(
+            list(argv), env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout,
+            stderr=stderr, text=True, timeout=timeout, check=False,
+        )  # fmt: skip
+    hide = hidden_paths()
+    read, write = os.pipe()
+    with os.fdopen(read, "rb") as status:
+        try:
+            proc = subprocess.Popen(
+                [str(binary), str(write), str(INSTALL_GRACE_MS), "auto", str(len(hide)), *hide,
+                 argv[0], "--", *argv],
+                env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+                text=True, pass_fds=(write,),
+            )  # fmt: skip
+        finally:
+            os.close(write)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.terminate()  # the jail ends all of it, with a grace
+            try:
+                proc.communicate(timeout=INSTALL_GRACE_MS / 1000 + 5)
+            except subprocess.TimeoutExpired:
+                proc.kill()  # its PID 1 dies with it, and the namespace with PID 1
+                proc.communicate()
+            raise subprocess.TimeoutExpired(list(argv), timeout) from None
+        fields = dict(
+            line.partition(" ")[::2]
+            for line in status.read().decode("ascii", "replace").splitlines()
+        )
+    if "error" in fields:
+        number = int(fields["error"])
+        raise OSError(number, os.strerror(number), argv[0])
+    code = int(fields["exit"]) if "exit" in fields else (proc.returncode or 1)
+    return subprocess.CompletedProcess(list(argv), code, out, err)

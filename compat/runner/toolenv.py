@@ -22,6 +22,7 @@ from compat.adapter.templating import Text
 from compat.install.cache import cache_dir, locked
 from compat.install.pypi_bundle import Bundle, BundleError, program
 from compat.isolation.kitenv import install_env
+from compat.runner.jail import run_jailed
 
 __all__ = ["Missing", "Resolved", "resolve"]
 
@@ -320,13 +321,13 @@ def _install(pypi: str, venv: Path, program: Path, done: Path) -> Resolved | Mis
         with log.open("w", encoding="utf-8") as out:
             for step in steps:
                 try:
-                    code = subprocess.run(
+                    # Jailed: a package's build script runs here (docs/isolation.md §2).
+                    code = run_jailed(
                         step,
                         stdout=out,
                         stderr=subprocess.STDOUT,
                         env=install_env(),
                         timeout=PIP_TIMEOUT,
-                        check=False,
                     ).returncode
                 except (OSError, subprocess.TimeoutExpired) as exc:
                     return Missing("requirement-missing", f"installing {pypi} failed: {exc}")

@@ -104,6 +104,22 @@ def test_env_names_a_process_cannot_hold_are_refused(tmp_path: Path, name: str) 
     assert ".env." in messages
 
 
+@pytest.mark.parametrize("name", ["AWS_SECRET_ACCESS_KEY", "MYTOOL_PATH", "smp_compat_x"])
+def test_path_env_outside_the_kits_allow_list_is_refused_at_load(tmp_path: Path, name: str) -> None:
+    # The kit re-executes with SMP_COMPAT_* only (docs/isolation.md §1): any other name is
+    # never set when the tool is looked up, and naming a secret only invites a leak.
+    error = _load(tmp_path, f'requires = {{ binary = "mytool", path_env = "{name}" }}\n')
+    messages = " | ".join(f"{p.key}: {p.message}" for p in error.problems)
+    assert ".requires.path_env: expected a variable named SMP_COMPAT_* (the kit keeps" in messages
+    assert repr(name) in messages, messages
+
+
+def test_path_env_named_smp_compat_loads(tmp_path: Path) -> None:
+    path = tmp_path / "mytool.toml"
+    path.write_text(BASE + 'requires = { binary = "mytool", path_env = "SMP_COMPAT_MYTOOL" }\n')
+    assert load_adapter(path).variants[0].requires.path_env == "SMP_COMPAT_MYTOOL"
+
+
 @pytest.mark.parametrize(
     ("extra", "key"),
     [

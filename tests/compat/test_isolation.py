@@ -148,7 +148,8 @@ def test_a_tool_finds_none_of_the_kits_secrets(tmp_path: Path) -> None:
         config=str(home / ".aws" / "config"),
     )
     # 1.0 runs the probe as the tool; 2.0 runs it as the version check (a mismatch shows
-    # its first line in the report); 3.0 names a secret as its path_env.
+    # its first line in the report); 3.0 names an unset SMP_COMPAT_* path_env (a secret's
+    # name is refused at load: test_adapter_hostile).
     variants = textwrap.dedent(
         """\
         [[variant]]
@@ -166,7 +167,7 @@ def test_a_tool_finds_none_of_the_kits_secrets(tmp_path: Path) -> None:
         [[variant]]
         version = "3.0"
         mode = "run"
-        requires = { binary = "TOOL", path_env = "AWS_SECRET_ACCESS_KEY" }
+        requires = { binary = "TOOL", path_env = "SMP_COMPAT_PROBE_UNSET" }
         command = ["probe", "{command}"]
         """
     )
@@ -321,6 +322,33 @@ def test_yes_is_cut_as_written_and_ends_at_its_timeout(
     note = CUT_NOTE.format(cap=cap).encode()
     assert size == cap + len(note)
     assert (tmp_path / "out").read_bytes().endswith(note)
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_cell_whose_output_was_cut_says_so(tmp_path: Path) -> None:
+    """``yes`` as the tool: its evidence holds only the first 4 MiB, and the cell's detail
+    (in matrix.json, the page, JUnit) says so, whatever the verdict."""
+    script = 'import os\nos.execvp("yes", ["yes"])\n'
+    variants = '[[variant]]\nversion = "1.0"\nmode = "run"\nrequires.binary = "TOOL"\n'
+    variants += 'timeout = 3\ncommand = ["yes", "{command}"]\n'
+    adapter = _adapter(tmp_path, "flood", script, variants)
+    out = tmp_path / "reports"
+    kit = _kit(
+        [
+            "--adapters", str(adapter), "--adapter", "flood", "--scenario", "shell",
+            "--release", "1.2.677.0", "--out", str(out), "--keep-evidence",
+        ],
+        _kit_env(tmp_path, _invoker_home(tmp_path)),
+    )  # fmt: skip
+    _, stderr = kit.communicate(timeout=300)
+    assert (out / "matrix.json").exists(), f"exit {kit.returncode}: {stderr[-4000:]}"
+    (cell,) = json.loads((out / "matrix.json").read_text())["cells"]
+    assert cell["outcome"] != "pass", cell
+    assert f"the tool's stdout was cut at {OUTPUT_CAP} bytes as it was written" in cell["detail"]
+    assert "stderr" not in cell["detail"], cell
+    kept = (out / cell["evidence"]["tool_stdout"]).read_bytes()
+    assert kept.startswith(b"y\ny\n") and kept.endswith(CUT_NOTE.format(cap=OUTPUT_CAP).encode())
 
 
 @jailed

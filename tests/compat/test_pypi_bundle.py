@@ -194,7 +194,7 @@ def _variant_toml(tmp_path: Path, pin: str, match: str = "^tool/1\\\\.0") -> Pat
         'name = "fixture"\nhomepage = "https://example.invalid"\nkind = "ecs-exec"\n'
         '[[variant]]\nversion = "1.0"\nmode = "run"\n'
         f'requires = {{ pypi_bundle = "{pin}", bundle_path = "{PATH}", '
-        f'path_env = "SMP_TEST_FIXTURE_TOOL", version_args = ["--version"], '
+        f'path_env = "SMP_COMPAT_TEST_FIXTURE_TOOL", version_args = ["--version"], '
         f'version_match = "{match}" }}\n'
         'command = ["tool", "--cluster", "{cluster}"]\n',
         encoding="utf-8",
@@ -206,7 +206,7 @@ def test_resolve_skips_with_pips_reason_never_passes(
     index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.delenv("SMP_TEST_FIXTURE_TOOL", raising=False)
+    monkeypatch.delenv("SMP_COMPAT_TEST_FIXTURE_TOOL", raising=False)
     wheel(index, "1.0", layer())
     variant = load_adapter(_variant_toml(tmp_path, f"{NAME}==9.9")).variants[0]
     found = resolve(variant)
@@ -219,7 +219,7 @@ def test_resolve_checks_the_version_and_path_env_wins(
     index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    monkeypatch.delenv("SMP_TEST_FIXTURE_TOOL", raising=False)
+    monkeypatch.delenv("SMP_COMPAT_TEST_FIXTURE_TOOL", raising=False)
     wheel(index, "1.0", layer())
     variant = load_adapter(_variant_toml(tmp_path, f"{NAME}==1.0")).variants[0]
     found = resolve(variant)
@@ -231,8 +231,8 @@ def test_resolve_checks_the_version_and_path_env_wins(
     mine = tmp_path / "mytool"
     mine.write_text("#!/bin/sh\necho tool/1.0 mine\n")
     mine.chmod(0o755)
-    monkeypatch.setenv("SMP_TEST_FIXTURE_TOOL", str(mine))
-    assert resolve(variant) == Resolved(mine, (tmp_path,), "$SMP_TEST_FIXTURE_TOOL")
+    monkeypatch.setenv("SMP_COMPAT_TEST_FIXTURE_TOOL", str(mine))
+    assert resolve(variant) == Resolved(mine, (tmp_path,), "$SMP_COMPAT_TEST_FIXTURE_TOOL")
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,9 @@ from __future__ import annotations
 import os
 import pty
 import signal
+import stat
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -333,3 +335,41 @@ def test_the_sandbox_takes_the_launcher(tmp_path: Path, plugin_server: PluginSer
     )
     assert proc.stdout == f"{RELEASE}\n".encode()
     assert [r["branch"] for r in sandbox.records()] == ["version"]
+
+
+@pytest.mark.parametrize("copy", [False, True], ids=["hard-link", "copy"])
+def test_symlinks_planted_in_the_bin_dir_are_not_followed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, copy: bool
+) -> None:
+    """issue 13: the old temp name was predictable and the configuration was written through
+    whatever stood at its name; a link there gave its target the launcher and mode 755."""
+    binary = tmp_path / "built-launcher"
+    binary.write_bytes(b"\x7fELF launcher")
+    binary.chmod(0o755)
+    bin_dir, victim = tmp_path / "bin", tmp_path / "victim"
+    bin_dir.mkdir()
+    victim.write_text("precious\n")
+    victim.chmod(0o600)
+    planted = [
+        bin_dir / CONF_NAME,
+        bin_dir / f".session-manager-plugin.{os.getpid()}.{threading.get_ident()}.tmp",
+    ]
+    for link in planted:
+        link.symlink_to(victim)
+    if copy:  # another file system: no hard link, the bytes are copied
+
+        def no_link(*args: object) -> None:
+            raise OSError(18, "Invalid cross-device link")
+
+        monkeypatch.setattr(os, "link", no_link)
+    target = write_launcher(bin_dir, Launcher(binary, tmp_path / "sock"), release=RELEASE)
+    assert victim.read_text() == "precious\n"
+    assert stat.S_IMODE(victim.stat().st_mode) == 0o600
+    assert target.read_bytes() == binary.read_bytes() and not target.is_symlink()
+    assert stat.S_IMODE(target.stat().st_mode) == 0o755
+    conf = bin_dir / CONF_NAME
+    assert not conf.is_symlink() and f"release={RELEASE}\n" in conf.read_text()
+    # Nothing of ours is left beside them: the private temp directories are gone.
+    assert sorted(p.name for p in bin_dir.iterdir()) == sorted(
+        [CONF_NAME, SHIM_DIR, "session-manager-plugin", planted[1].name]
+    )
