@@ -1,6 +1,6 @@
 """What the cell jail costs per tool start: ``run_process`` of ``/bin/true``, jailed and not.
 
-The jail (compat/runner/jail.c) adds one fork, two namespaces and a few mounts per cell;
+The jail (compat/isolation/jail.c) adds one fork, two namespaces and a few mounts per cell;
 the second column is the process-group path used when no C compiler builds the jail.
 """
 
@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 from unittest import mock
 
-from compat.runner import jail, process
+from compat.isolation import jail
+from compat.runner import process
 
 ROUNDS = 40
 

@@ -1,6 +1,6 @@
 """Processes found by their command line, in any PID namespace below ours.
 
-A tool runs in a PID namespace of its own (compat/runner/jail.c): a pid it writes down is
+A tool runs in a PID namespace of its own (compat/isolation/jail.c): a pid it writes down is
 its pid *there*, so tests look for what it started by a marker in the command line.
 """
 

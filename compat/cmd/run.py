@@ -106,7 +106,7 @@ def _real_plugin() -> Path | None:
 
 def _isolation() -> dict[str, str | None]:
     """The cell jail's mode here, and its warning when tools run less isolated than designed."""
-    from compat.runner.jail import isolation  # noqa: PLC0415
+    from compat.isolation.jail import isolation  # noqa: PLC0415
 
     found = isolation()
     return {"mode": found.mode, "warning": found.warning}

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from compat.install.cache import cache_dir
+from compat.cache import cache_dir
 
 __all__ = ["VARIES", "VOLATILE_KEYS", "Masker", "host_masker", "host_paths"]
 

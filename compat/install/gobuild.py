@@ -26,7 +26,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from compat.install.cache import locked
+from compat.cache import locked
+from compat.isolation.jail import run_jailed
 
 __all__ = ["GO_BUILD_TIMEOUT", "GoBuildError", "GoPackage", "build", "find_go", "go_env"]
 
@@ -175,7 +176,6 @@ def _compile(go: str, package: GoPackage, program: Path, env: dict[str, str]) ->
     program.parent.mkdir(parents=True, exist_ok=True)
     partial = program.with_name(f".{program.name}.partial")
     # compat.runner imports this module: imported here to keep the import order one-way.
-    from compat.runner.jail import run_jailed  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="smp-compat-gobuild-") as work:
         steps = [

@@ -10,7 +10,7 @@ pin, ``<name>@<version>``, with ``npm install --prefix`` into
 - Optional dependencies are left out (``--omit=optional``): basti's is a copy of AWS's plugin
   that it would start instead of the one on PATH, so the kit's fake would never be judged.
 - The install lands in a temporary directory renamed into place, so a half-done one is never
-  reused, and a file lock (``compat.install.cache``) keeps two runs from installing it at once.
+  reused, and a file lock (``compat.cache``) keeps two runs from installing it at once.
 - ``npm`` runs with a clean environment: its cache and HOME live under ``<root>/.npm``, only the
   user's npm and network settings pass through, and no AWS variable reaches it.
 """
@@ -27,7 +27,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from compat.install.cache import locked
+from compat.cache import locked
+from compat.isolation.jail import run_jailed
 
 __all__ = ["NPM_TIMEOUT", "NpmError", "NpmPackage", "first_error", "install", "npm_env"]
 
@@ -157,7 +158,6 @@ def _npm_install(
         step = [npm, "install", "--prefix", work, "--ignore-scripts", "--no-save",
                 "--omit=dev", "--omit=optional", "--no-package-lock", str(package)]  # fmt: skip
         # compat.runner imports this module: imported here to keep the import order one-way.
-        from compat.runner.jail import run_jailed  # noqa: PLC0415
 
         try:
             done = run_jailed(  # npm itself, jailed as a tool is (docs/isolation.md §2)

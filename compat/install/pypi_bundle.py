@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Literal
 
-from compat.install.cache import locked
+from compat.cache import locked
+from compat.isolation.jail import run_jailed
 from compat.isolation.kitenv import install_env
 
 __all__ = ["PIN_RE", "Bundle", "BundleError", "program", "unpack"]
@@ -154,7 +155,6 @@ def _download(requirement: str, into: Path) -> Path:
         "--no-cache-dir", "--disable-pip-version-check", "-q", "-d", str(into), requirement,
     ]  # fmt: skip
     # compat.runner imports this module: imported here to keep the import order one-way.
-    from compat.runner.jail import run_jailed  # noqa: PLC0415
 
     try:
         done = run_jailed(  # jailed as a tool is (docs/isolation.md §2)

@@ -45,7 +45,7 @@ KEPT_NAMES = frozenset(
 )  # fmt: skip
 #: Prefixes of kept names: the kit's own settings, pip's settings, locale categories.
 KEPT_PREFIXES = ("SMP_COMPAT_", "PIP_", "LC_")
-#: Paths the cell jail covers besides the user's ``~/.aws`` (compat/runner/jail.py): the
+#: Paths the cell jail covers besides the user's ``~/.aws`` (compat/isolation/jail.py): the
 #: credential files the invoking environment named, remembered across the re-exec.
 HIDE_ENV = "SMP_COMPAT_HIDE"
 #: The files the kit's own AWS SDK reads instead of the user's.

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from compat.cache import cache_dir
 from compat.errors import UserError
-from compat.install.cache import cache_dir
 from compat.launcher.shim import PLUGIN_NAME, check_target, package_root, write_shim
 
 __all__ = [

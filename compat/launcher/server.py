@@ -408,7 +408,7 @@ class Server:
 
 def _same_pid_namespace(conn: socket.socket) -> bool:
     """Whether the launcher at the other end sees our pids: one in a cell jail's PID
-    namespace (compat/runner/jail.c) does not, so it gets no 'P' frame and its signals
+    namespace (compat/isolation/jail.c) does not, so it gets no 'P' frame and its signals
     come through the server as 'K' frames. Unknown (no /proc): assumed the same."""
     try:
         creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))

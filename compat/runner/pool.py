@@ -14,12 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from compat.fakeaws import FakeAWS
+from compat.isolation.jail import isolation
 from compat.launcher import PluginServer, start_server
 from compat.plan.cells import Cell
 from compat.plan.shard import cost
 from compat.runner.cell import RunContext, gate_key, run_cell
 from compat.runner.gate import KmsGate
-from compat.runner.jail import isolation
 from compat.runner.process import allow_runs, terminate_all
 from compat.runner.result import CellResult
 from compat.runner.toolenv import Missing, Resolved, resolve

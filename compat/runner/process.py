@@ -1,6 +1,6 @@
 """Run one tool process: jailed, output capped as written, a timeout, a port probe.
 
-Every process a tool starts is ended with its cell. Under the cell jail (compat/runner/jail.c)
+Every process a tool starts is ended with its cell. Under the cell jail (compat/isolation/jail.c)
 they live in a PID namespace of their own (or under a child subreaper), so a daemon that
 ``setsid``\\ s away is still found; without the jail (no C compiler) the tool gets a process
 group of its own, which such a daemon escapes (docs/isolation.md). stdin stays open with the
@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from compat.evidence.procs import group_members
-from compat.runner.jail import hidden_paths, jail_binary
+from compat.isolation.jail import hidden_paths, jail_binary
 
 __all__ = [
     "CUT_NOTE",

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from compat.adapter.model import VERSION_MATCH_TIMEOUT, Requirement, Variant
 from compat.adapter.templating import Text
-from compat.install.cache import cache_dir, locked
+from compat.cache import cache_dir, locked
 from compat.install.pypi_bundle import Bundle, BundleError, program
+from compat.isolation.jail import run_jailed
 from compat.isolation.kitenv import install_env
-from compat.runner.jail import run_jailed
 
 __all__ = ["Missing", "Resolved", "resolve"]
 

@@ -22,9 +22,10 @@ from pathlib import Path
 import pytest
 
 from compat.adapter.model import Requirement
+from compat.isolation import jail
 from compat.isolation.kitenv import HIDE_ENV, scrubbed
 from compat.launcher.server import _same_pid_namespace
-from compat.runner import jail, process
+from compat.runner import process
 from compat.runner.process import CUT_NOTE, OUTPUT_CAP, run_process
 from compat.runner.toolenv import Missing, _binary
 from tests.procscan import running_with

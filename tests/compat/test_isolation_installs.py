@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from compat.runner import jail
-from compat.runner.jail import run_jailed
+from compat.isolation import jail
+from compat.isolation.jail import run_jailed
 from compat.runner.toolenv import Resolved, _install
 
 #: A real-looking key in the environment of a process of the invoking user (the kit in CI).

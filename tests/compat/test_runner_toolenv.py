@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from compat.adapter.load import load_adapters
-from compat.install.cache import cache_dir
+from compat.cache import cache_dir
 from compat.runner.toolenv import Missing, Resolved, resolve
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from compat.install.cache import cache_dir
+from compat.cache import cache_dir
 from compat.runner.container.engine import sdk
 
 __all__ = ["Rootfs", "build_image", "busybox_image", "python_image", "python_rootfs"]

@@ -75,7 +75,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from compat.install.cache import cache_dir
+from compat.cache import cache_dir
 
 __all__ = [
     "CONTAINER_DIR",

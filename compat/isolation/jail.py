@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from compat.install.cache import cache_dir
+from compat.cache import cache_dir
 from compat.isolation.kitenv import HIDE_ENV
 
 __all__ = [
