@@ -150,7 +150,9 @@ def gate_key(cell: Cell) -> tuple[str, ...] | None:
     """The shared resource a cell holds while it runs (gate.py), with its KMS setting."""
     if cell.not_applicable is not None:
         return None
-    resource = shared_resource(cell.scenario, cell.variant.kind, cell.variant.cluster)
+    resource = shared_resource(
+        cell.scenario, cell.variant.kind, cell.variant.cluster, cell.variant.session_document
+    )
     if resource is None:
         return None
     return (*resource, "on" if kms_demanded(cell.scenario) else "off")
@@ -187,6 +189,8 @@ def _seeded(cell: Cell, ctx: RunContext) -> Iterator[EcsTarget | Ec2Target]:
             cluster=variant.cluster,
             tags=tags,
             hold=ctx.gate.hold,
+            launch_type=variant.launch_type,
+            document=variant.session_document,
         ) as target,
     ):
         yield target
