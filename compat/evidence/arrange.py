@@ -15,7 +15,7 @@ import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from compat.verdict.rules import Setup
 
@@ -117,19 +117,40 @@ def seeded(
         def write_document() -> None:
             fake.seeder.session_document(region, document, key if isinstance(key, str) else None)
 
-        with hold(resource, kms, write_document):
-            yield fake.seeder.ecs_task(
-                cluster=cluster, kms_key=key, region=region, tags=tags, launch_type=launch_type
-            )
+        with (
+            hold(resource, kms, write_document),
+            _on_host(
+                fake,
+                cluster=cluster,
+                kms_key=key,
+                region=region,
+                tags=tags,
+                launch_type=launch_type,
+            ) as task,
+        ):
+            yield task
     elif resource is not None:
         # A fixed cluster name: every session re-seeds it with its own setting, so sessions
         # with the other setting must wait.
         with hold(resource, kms, lambda: None):
             yield fake.seed_ecs_task(cluster=cluster, kms_key=key, region=region, tags=tags)
     elif launch_type != "FARGATE":
-        yield fake.seeder.ecs_task(kms_key=key, region=region, tags=tags, launch_type=launch_type)
+        with _on_host(fake, kms_key=key, region=region, tags=tags, launch_type=launch_type) as task:
+            yield task
     else:
         yield fake.seed_ecs_task(kms_key=key, region=region, tags=tags)
+
+
+@contextlib.contextmanager
+def _on_host(fake: FakeAWS, **seed: Any) -> Iterator[EcsTarget]:
+    """A task seeded by ``Seeder.ecs_task(**seed)``, its EC2 host (launch type EC2) terminated
+    when the block ends: a tool listing the region's instances must not meet other cells'."""
+    task = fake.seeder.ecs_task(**seed)
+    try:
+        yield task
+    finally:
+        if task.instance_id is not None:
+            fake.client("ec2", task.region).terminate_instances(InstanceIds=[task.instance_id])
 
 
 def _retire(fake: FakeAWS, instance: Ec2Target) -> None:

@@ -8,8 +8,10 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from compat.evidence.arrange import seeded
 from compat.fakeaws import FakeAWS
 from compat.fakeaws.seed import EcsTarget
+from compat.plan.scenario import get
 
 pytestmark = pytest.mark.integration
 
@@ -55,3 +57,17 @@ def test_the_seeded_document_starts_a_session_with_its_kms_key(
         ssm.start_session(
             Target=task.instance_id, DocumentName="RunCommand", Parameters={"cmd": ["ls"]}
         )
+
+
+def test_a_cell_seeds_the_document_with_its_key_and_ends_with_its_host_gone(
+    fake: FakeAWS,
+) -> None:
+    scenario = get("kms")
+    ssm = fake.client("ssm", scenario.seed.region)
+    with seeded(fake, scenario, "ecs-exec", launch_type="EC2", document="SmpDoc") as target:
+        assert isinstance(target, EcsTarget) and target.instance_id is not None
+        content = json.loads(ssm.get_document(Name="SmpDoc")["Content"])
+        assert content["inputs"]["kmsKeyId"] == fake.seeder.shared_key(scenario.seed.region).arn
+    ec2 = fake.client("ec2", target.region)
+    (reservation,) = ec2.describe_instances(InstanceIds=[target.instance_id])["Reservations"]
+    assert reservation["Instances"][0]["State"]["Name"] == "terminated"
