@@ -451,13 +451,16 @@ def _later_input(cell: Cell, ctx: RunContext, creds: Credentials) -> LaterInput 
 def _ids(target: EcsTarget | Ec2Target) -> dict[str, str]:
     """The seeded ids an argv may hold, by placeholder name (``compat.verdict.agreement``)."""
     if isinstance(target, EcsTarget):
-        return {
+        ids = {
             "cluster": target.cluster_name,
             "cluster_arn": target.cluster_arn,
             "task_id": target.task_id,
             "task_arn": target.task_arn,
             "runtime_id": target.runtime_id,
         }
+        if target.instance_id is not None:  # the task's EC2 host (ssm-ecs's Target)
+            ids["instance_id"] = target.instance_id
+        return ids
     return {"instance_id": target.instance_id}
 
 

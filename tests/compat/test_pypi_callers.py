@@ -52,7 +52,7 @@ def test_ssm_ecs_opens_its_session_on_the_tasks_ec2_host_with_its_run_command_do
     assert result.warnings == ("profile-hardcoded-default",)
     assert result.detail.startswith("encrypted session")
     assert result.argv_shape is not None
-    assert (result.argv_shape["argc"], result.argv_shape["target"][:2]) == (7, "i-")
+    assert (result.argv_shape["argc"], result.argv_shape["target"]) == (7, "{instance_id}")
 
 
 def test_pysshm_passes_kms_with_its_default_profile(fake_aws: FakeAWS, tmp_path: Path) -> None:
