@@ -25,6 +25,7 @@ from compat.adapter.model import (
     Adapter,
     Citation,
     Launch,
+    LaunchType,
     Reach,
     Requirement,
     SessionKind,
@@ -62,6 +63,7 @@ _KINDS: tuple[Kind, ...] = get_args(Kind)
 _MODES: tuple[Mode, ...] = get_args(Mode)
 _REACHES: tuple[Reach, ...] = get_args(Reach)
 _VIA = ("flag", "env")
+_LAUNCH_TYPES: tuple[LaunchType, ...] = get_args(LaunchType)
 
 _TOOL_KEYS = ("name", "homepage", "kind", "description", "variant")
 _COMMON_VARIANT_KEYS = (
@@ -74,6 +76,8 @@ _COMMON_VARIANT_KEYS = (
     "cluster",
     "task_tags",
     "instance_tags",
+    "launch_type",
+    "session_document",
     "profile_via",
     "region_via",
     "timeout",
@@ -761,6 +765,11 @@ def _variant(fl: _FileLoader, raw: object, index: int, tool_kind: Kind | None) -
                 f"{'an EC2 instance' if kind == 'ssm-session' else 'an ECS task'}; "
                 f"use {other}",
             )
+    if "launch_type" in raw and kind == "ssm-session":
+        fl.fail(
+            _join(prefix, "launch_type"),
+            "this variant is ssm-session: its seeded target is an EC2 instance, not an ECS task",
+        )
     launches: dict[SessionKind, Launch] = {}
     shell = None
     # A run variant of a tool that only forwards ports (basti) gives no shell `command`; its
@@ -839,6 +848,10 @@ def _variant(fl: _FileLoader, raw: object, index: int, tool_kind: Kind | None) -
         cluster=fl.string(raw, "cluster", prefix),
         task_tags=fl.str_table(raw, "task_tags", prefix),
         instance_tags=fl.str_table(raw, "instance_tags", prefix),
+        launch_type=cast(
+            LaunchType, fl.string(raw, "launch_type", prefix, choices=_LAUNCH_TYPES) or "FARGATE"
+        ),
+        session_document=fl.string(raw, "session_document", prefix),
         profile_via=cast(
             Literal["flag", "env"],
             fl.string(raw, "profile_via", prefix, choices=_VIA) or derived_profile,

@@ -27,6 +27,7 @@ __all__ = [
     "Citation",
     "Kind",
     "Launch",
+    "LaunchType",
     "Mode",
     "Reach",
     "Requirement",
@@ -49,6 +50,9 @@ MAX_TIMEOUT = 86400.0
 Reach = Literal["endpoint", "proxy"]
 #: The kind of session a launch starts; the scenario decides which one a cell needs.
 SessionKind = Literal["shell", "port-forward"]
+#: Where the seeded ECS task runs: Fargate, or an EC2 container instance (ssm-ecs reads the
+#: task's ``containerInstanceArn`` and opens an SSM session on that host).
+LaunchType = Literal["FARGATE", "EC2"]
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,12 @@ class Variant:
     #: Tags the seeded EC2 instance carries, for tools that find instances by tag (ssm-cli
     #: groups them by a tag it reads through GetResources and DescribeInstanceInformation).
     instance_tags: Mapping[str, str] = field(default_factory=dict)
+    #: ``ecs-exec``: where the seeded task runs (``EC2``: on a registered container instance).
+    launch_type: LaunchType = "FARGATE"
+    #: A customer Session document the tool names in StartSession (ssm-ecs's ``RunCommand``):
+    #: the kit creates it in the region as an ``InteractiveCommands`` document with a
+    #: ``command`` parameter, its ``inputs.kmsKeyId`` the scenario's key.
+    session_document: str | None = None
     #: How the user chooses a profile with this tool: its flag (the template uses
     #: ``{profile}``) or ``AWS_PROFILE``.
     profile_via: Literal["flag", "env"] = "env"

@@ -9,6 +9,7 @@ every output line ends in ``\\r\\n``.
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -38,10 +39,31 @@ def _crlf(text: str) -> bytes:
     return text.replace("\n", "\r\n").encode("utf-8")
 
 
+#: ``$(...)`` without nesting: the container id ssm-ecs computes with ``docker ps``.
+_SUBSTITUTION = re.compile(r"\$\([^()]*\)")
+
+
+def in_container(command: str) -> str:
+    """The command ``docker exec [-it] CONTAINER CMD...`` runs in the container, as the
+    target host's docker would (ssm-ecs 0.6 wraps the user's command so, ssmecs/ssm_ecs.py
+    ``start``); any other command as it is."""
+    try:
+        words = shlex.split(_SUBSTITUTION.sub("CONTAINER", command))
+    except ValueError:
+        return command
+    if words[:2] != ["docker", "exec"]:
+        return command
+    rest = words[2:]
+    while rest and rest[0].startswith("-"):
+        rest = rest[1:]
+    return shlex.join(rest[1:])
+
+
 def is_interactive(command: str | None) -> bool:
     """A missing command, or a bare shell (``/bin/sh``, ``bash -l``...) is interactive."""
     if command is None or not command.strip():
         return True
+    command = in_container(command)
     try:
         words = shlex.split(command)
     except ValueError:
@@ -53,6 +75,7 @@ def is_interactive(command: str | None) -> bool:
 
 def _script_of(command: str) -> str:
     """``sh -c 'a; b'`` runs ``a; b``; anything else runs as written."""
+    command = in_container(command)
     try:
         words = shlex.split(command)
     except ValueError:

@@ -15,7 +15,7 @@ import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from compat.verdict.rules import Setup
 
@@ -56,11 +56,16 @@ def kms_demanded(scenario: Scenario) -> bool:
     return scenario.seed.kms and scenario.user.session == "shell"
 
 
-def shared_resource(scenario: Scenario, kind: Kind, cluster: str | None) -> tuple[str, ...] | None:
+def shared_resource(
+    scenario: Scenario, kind: Kind, cluster: str | None, document: str | None = None
+) -> tuple[str, ...] | None:
     """The resource whose KMS setting other sessions share: the region's Session Manager
-    preferences, or a fixed cluster name (copilot's ``default``); ``None`` when nothing is."""
+    preferences, a customer session document of the region (ssm-ecs's ``RunCommand``), or a
+    fixed cluster name (copilot's ``default``); ``None`` when nothing is."""
     if kind == "ssm-session":
         return ("ssm-preferences", scenario.seed.region)
+    if document is not None:
+        return ("ssm-document", scenario.seed.region, document)
     if cluster is not None:
         return ("ecs-cluster", scenario.seed.region, cluster)
     return None
@@ -81,11 +86,14 @@ def seeded(
     cluster: str | None = None,
     tags: Mapping[str, str] | None = None,
     hold: Hold = _unshared,
+    launch_type: str = "FARGATE",
+    document: str | None = None,
 ) -> Iterator[EcsTarget | Ec2Target]:
-    """Seed the session's target (an ECS task, or an instance and the region's preferences),
-    tagged with ``tags``, and hold its shared resource, if any, until the block ends."""
+    """Seed the session's target (an ECS task on Fargate or on an EC2 container instance, or
+    an instance and the region's preferences), tagged with ``tags``, and the customer session
+    ``document`` the tool names, and hold its shared resource, if any, until the block ends."""
     kms, region = kms_demanded(scenario), scenario.seed.region
-    resource = shared_resource(scenario, kind, cluster)
+    resource = shared_resource(scenario, kind, cluster, document)
     # One key per region serves every cell: evidence is attributed by session, not by key.
     key: str | bool = fake.seeder.shared_key(region).arn if kms else False
 
@@ -101,13 +109,48 @@ def seeded(
             finally:
                 if tags:
                     _retire(fake, instance)
+    elif document is not None:
+        # The tool opens an SSM session with its own document on the task's host: the
+        # document carries the KMS key, the cluster's exec configuration too (as a user would).
+        assert resource is not None
+
+        def write_document() -> None:
+            fake.seeder.session_document(region, document, key if isinstance(key, str) else None)
+
+        with (
+            hold(resource, kms, write_document),
+            _on_host(
+                fake,
+                cluster=cluster,
+                kms_key=key,
+                region=region,
+                tags=tags,
+                launch_type=launch_type,
+            ) as task,
+        ):
+            yield task
     elif resource is not None:
         # A fixed cluster name: every session re-seeds it with its own setting, so sessions
         # with the other setting must wait.
         with hold(resource, kms, lambda: None):
             yield fake.seed_ecs_task(cluster=cluster, kms_key=key, region=region, tags=tags)
+    elif launch_type != "FARGATE":
+        with _on_host(fake, kms_key=key, region=region, tags=tags, launch_type=launch_type) as task:
+            yield task
     else:
         yield fake.seed_ecs_task(kms_key=key, region=region, tags=tags)
+
+
+@contextlib.contextmanager
+def _on_host(fake: FakeAWS, **seed: Any) -> Iterator[EcsTarget]:
+    """A task seeded by ``Seeder.ecs_task(**seed)``, its EC2 host (launch type EC2) terminated
+    when the block ends: a tool listing the region's instances must not meet other cells'."""
+    task = fake.seeder.ecs_task(**seed)
+    try:
+        yield task
+    finally:
+        if task.instance_id is not None:
+            fake.client("ec2", task.region).terminate_instances(InstanceIds=[task.instance_id])
 
 
 def _retire(fake: FakeAWS, instance: Ec2Target) -> None:

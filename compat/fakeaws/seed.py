@@ -57,6 +57,8 @@ class EcsTarget:
     containers: tuple[str, ...]
     #: The task definition's family (a service is created from it; saves a DescribeTasks).
     task_family: str = ""
+    #: The EC2 host of a task on a container instance (launch type EC2), else ``None``.
+    instance_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,11 +141,14 @@ class Seeder:
         exec_enabled: bool = True,
         containers: Sequence[str] = ("app",),
         tags: Mapping[str, str] | None = None,
+        launch_type: str = "FARGATE",
     ) -> EcsTarget:
         """A cluster (with ``executeCommandConfiguration.kmsKeyId`` when ``kms_key``) and one
-        running Fargate task whose containers are ``containers``, tagged with ``tags``.
+        running task whose containers are ``containers``, tagged with ``tags``.
 
         ``kms_key=True`` creates a key and uses its ARN; a string is used as the key id as is.
+        ``launch_type="EC2"`` runs the task on a container instance registered from a new EC2
+        instance (its ``containerInstanceArn`` leads to ``ec2InstanceId``), else on Fargate.
         """
         if not containers:
             raise ValueError("containers must name at least one container")
@@ -157,10 +162,11 @@ class Seeder:
             }
         cluster_arn = ecs.create_cluster(**create)["cluster"]["clusterArn"]
         family = unique_name("smp-task")
+        on_ec2 = launch_type == "EC2"
         ecs.register_task_definition(
             family=family,
-            requiresCompatibilities=["FARGATE"],
-            networkMode="awsvpc",
+            requiresCompatibilities=[launch_type],
+            networkMode="bridge" if on_ec2 else "awsvpc",
             cpu="256",
             memory="512",
             containerDefinitions=[
@@ -168,17 +174,22 @@ class Seeder:
                 for name in containers
             ],
         )
-        subnet, group = self._network(ec2, region)
-        task = ecs.run_task(
-            cluster=cluster_name,
-            taskDefinition=family,
-            launchType="FARGATE",
-            enableExecuteCommand=exec_enabled,
-            tags=[{"key": k, "value": v} for k, v in (tags or {}).items()],
-            networkConfiguration={
+        run: dict[str, Any] = {
+            "cluster": cluster_name,
+            "taskDefinition": family,
+            "launchType": launch_type,
+            "enableExecuteCommand": exec_enabled,
+            "tags": [{"key": k, "value": v} for k, v in (tags or {}).items()],
+        }
+        host = None
+        if on_ec2:
+            host = self._container_instance(ecs, ec2, region, cluster_name)
+        else:
+            subnet, group = self._network(ec2, region)
+            run["networkConfiguration"] = {
                 "awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [group]}
-            },
-        )["tasks"][0]
+            }
+        task = ecs.run_task(**run)["tasks"][0]
         first = task["containers"][0]
         task_id = task["taskArn"].rsplit("/", 1)[-1]
         return EcsTarget(
@@ -194,6 +205,44 @@ class Seeder:
             exec_enabled=exec_enabled,
             containers=tuple(c["name"] for c in task["containers"]),
             task_family=family,
+            instance_id=host,
+        )
+
+    def _container_instance(self, ecs: Any, ec2: Any, region: str, cluster: str) -> str:
+        """Register a new running EC2 instance as a container instance of ``cluster``; its id."""
+        instance_id = str(
+            ec2.run_instances(
+                ImageId=self._image(ec2, region), MinCount=1, MaxCount=1, InstanceType="t3.large"
+            )["Instances"][0]["InstanceId"]
+        )
+        # The ECS agent registers with the instance identity document (AWS API reference,
+        # RegisterContainerInstance); moto reads instanceId from it.
+        identity = {"instanceId": instance_id, "region": region, "instanceType": "t3.large"}
+        ecs.register_container_instance(
+            cluster=cluster, instanceIdentityDocument=json.dumps(identity)
+        )
+        return instance_id
+
+    def session_document(self, region: str, name: str, kms_key: str | None) -> None:
+        """(Re)create a customer ``Session`` document ``name`` that runs its ``command``
+        parameter (``InteractiveCommands``), encrypted with ``kms_key`` when given.
+
+        Such a document is the user's own (ssm-ecs's README asks for one named ``RunCommand``);
+        like the preferences, it is regional, shared by every cell of the region.
+        """
+        content = {
+            "schemaVersion": "1.0",
+            "description": "Run a command in an interactive session",
+            "sessionType": "InteractiveCommands",
+            "parameters": {"command": {"type": "String", "description": "The command to run"}},
+            "inputs": {"kmsKeyId": kms_key or ""},
+            "properties": {"linux": {"commands": "{{ command }}", "runAsElevated": False}},
+        }
+        ssm = self.client("ssm", region)
+        with contextlib.suppress(ssm.exceptions.InvalidDocument):
+            ssm.delete_document(Name=name)
+        ssm.create_document(
+            Name=name, Content=json.dumps(content), DocumentType="Session", DocumentFormat="JSON"
         )
 
     def ec2_instance(

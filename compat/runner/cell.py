@@ -151,7 +151,9 @@ def gate_key(cell: Cell) -> tuple[str, ...] | None:
     """The shared resource a cell holds while it runs (gate.py), with its KMS setting."""
     if cell.not_applicable is not None:
         return None
-    resource = shared_resource(cell.scenario, cell.variant.kind, cell.variant.cluster)
+    resource = shared_resource(
+        cell.scenario, cell.variant.kind, cell.variant.cluster, cell.variant.session_document
+    )
     if resource is None:
         return None
     return (*resource, "on" if kms_demanded(cell.scenario) else "off")
@@ -188,6 +190,8 @@ def _seeded(cell: Cell, ctx: RunContext) -> Iterator[EcsTarget | Ec2Target]:
             cluster=variant.cluster,
             tags=tags,
             hold=ctx.gate.hold,
+            launch_type=variant.launch_type,
+            document=variant.session_document,
         ) as target,
     ):
         yield target
@@ -460,13 +464,16 @@ def _later_input(cell: Cell, ctx: RunContext, creds: Credentials) -> LaterInput 
 def _ids(target: EcsTarget | Ec2Target) -> dict[str, str]:
     """The seeded ids an argv may hold, by placeholder name (``compat.verdict.agreement``)."""
     if isinstance(target, EcsTarget):
-        return {
+        ids = {
             "cluster": target.cluster_name,
             "cluster_arn": target.cluster_arn,
             "task_id": target.task_id,
             "task_arn": target.task_arn,
             "runtime_id": target.runtime_id,
         }
+        if target.instance_id is not None:  # the task's EC2 host (ssm-ecs's Target)
+            ids["instance_id"] = target.instance_id
+        return ids
     return {"instance_id": target.instance_id}
 
 

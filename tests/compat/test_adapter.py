@@ -354,6 +354,8 @@ def test_ecsk_forwards_the_chosen_profile_and_empty_otherwise() -> None:
         pytest.param("aws-ssm-juggle", "26.3.0", "pypi", id="juggle"),
         pytest.param("ssm-cli", "1.1.0", "pypi", id="ssm-cli"),
         pytest.param("ssm-ecs", "0.6", "pypi", id="ssm-ecs"),
+        pytest.param("pysshm", "0.3.3", "pypi", id="pysshm"),
+        pytest.param("ecs-exec", "0.0.4", "pypi", id="ecs-exec"),
         pytest.param("copilot", "1.34.1", "pypi", id="copilot"),
         pytest.param("ecspresso", "installed", "binary", id="ecspresso"),
         pytest.param("ecsk", "installed", "binary", id="ecsk"),
@@ -369,6 +371,13 @@ def test_builtin_run_variants_say_what_to_install(
     assert getattr(variant.requires, requirement)
     argv = render_argv(variant.shell.template, {**ECS_VALUES, "instance_id": "i-0123456789abcdef0"})
     assert not any("{" in a for a in argv)
+
+
+def test_ssm_ecs_is_seeded_on_an_ec2_host_with_its_run_command_document() -> None:
+    # ssmecs/ssm_ecs.py start: containerInstanceArn -> ec2InstanceId, DocumentName "RunCommand".
+    variant = _variant("ssm-ecs", "0.6")
+    assert (variant.launch_type, variant.session_document) == ("EC2", "RunCommand")
+    assert variant.requires is not None and variant.requires.unavailable is None
 
 
 def test_copilot_runs_through_the_proxy_in_the_default_cluster() -> None:

@@ -126,3 +126,32 @@ def test_a_symlink_never_leads_a_file_out_of_the_cell(tmp_path: Path) -> None:
     with pytest.raises(SandboxError, match="cannot write it"):
         write_files(home, work, {"link": "x"})
     assert list(outside.iterdir()) == []
+
+
+def test_launch_type_and_session_document_load_for_an_ecs_tool(tmp_path: Path) -> None:
+    path = _adapter(
+        tmp_path,
+        """\
+        command = ["tool", "{cluster}"]
+        launch_type = "EC2"
+        session_document = "RunCommand"
+        """,
+        kind="ecs-exec",
+    )
+    (variant,) = load_adapter(path).variants
+    assert (variant.launch_type, variant.session_document) == ("EC2", "RunCommand")
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "message"),
+    [
+        ("ssm-session", '"EC2"', r"launch_type: this variant is ssm-session"),
+        ("ecs-exec", '"EXTERNAL"', r"launch_type: .*FARGATE.*EC2"),
+    ],
+)
+def test_a_launch_type_the_kit_cannot_seed_is_refused(
+    tmp_path: Path, kind: str, value: str, message: str
+) -> None:
+    path = _adapter(tmp_path, f'command = ["tool"]\nlaunch_type = {value}\n', kind=kind)
+    with pytest.raises(AdapterError, match=message):
+        load_adapter(path)

@@ -1,4 +1,4 @@
-"""ssm-cli and ssm-ecs from PyPI, run for real in one scenario each (issue 11).
+"""ssm-cli, ssm-ecs, pysshm and ecs-exec from PyPI, run for real in one scenario each (issue 11).
 
 ``install=False``: a tool not in the kit's venv cache yet skips with the reason; a first
 ``smp-compat run --adapter ssm-cli`` (or ``tox -e compat``) installs it.
@@ -41,11 +41,34 @@ def test_ssm_cli_finds_its_tagged_instance_and_passes_kms_with_a_hardcoded_defau
     assert result.detail.startswith("encrypted session")
 
 
-def test_ssm_ecs_needs_a_task_on_an_ec2_container_instance(
+def test_ssm_ecs_opens_its_session_on_the_tasks_ec2_host_with_its_run_command_document(
     fake_aws: FakeAWS, tmp_path: Path
 ) -> None:
-    # ssm-ecs reads task["containerInstanceArn"] (EC2 launch type only); the kit seeds Fargate
-    # tasks, so it stops before the plugin and the detail quotes its error line.
-    result = _run(fake_aws, tmp_path, "ssm-ecs/0.6", "shell")
-    assert (result.outcome, result.reason) == ("fail", "plugin-not-called"), result.detail
-    assert result.detail.endswith("KeyError: 'containerInstanceArn'")
+    # ssmecs/ssm_ecs.py start: the task's containerInstanceArn -> ec2InstanceId is the Target,
+    # DocumentName "RunCommand" (seeded with the scenario's key) runs `docker exec ... /bin/sh`;
+    # argv[4] is boto3's profile name, "default" when none was chosen.
+    result = _run(fake_aws, tmp_path, "ssm-ecs/0.6", "kms")
+    assert (result.outcome, result.reason) == ("pass", None), result.detail
+    assert result.warnings == ("profile-hardcoded-default",)
+    assert result.detail.startswith("encrypted session")
+    assert result.argv_shape is not None
+    assert (result.argv_shape["argc"], result.argv_shape["target"]) == (7, "{instance_id}")
+
+
+def test_pysshm_passes_kms_with_its_default_profile(fake_aws: FakeAWS, tmp_path: Path) -> None:
+    # pysshm/ssm.py start_ssh_tunnel: 6 argv, its -p profile ("default" unless chosen).
+    result = _run(fake_aws, tmp_path, "pysshm/0.3.3", "kms")
+    assert (result.outcome, result.reason) == ("pass", None), result.detail
+    assert result.warnings == ("profile-hardcoded-default",)
+    assert result.argv_shape is not None
+    assert (result.argv_shape["argc"], result.argv_shape["endpoint"]) == (6, None)
+
+
+def test_ecs_exec_resume_goes_to_the_ecs_endpoint_it_passes(
+    fake_aws: FakeAWS, tmp_path: Path
+) -> None:
+    # ecs_exec/__main__.py main: argv[6] is the ECS client's endpoint_url, as the AWS CLI's
+    # `ecs execute-command`; the plugin's ResumeSession after a drop goes there and is refused.
+    result = _run(fake_aws, tmp_path, "ecs-exec/0.0.4", "reconnect")
+    assert (result.outcome, result.reason) == ("fail", "resume-failed"), result.detail
+    assert "scoped to correct service: 'ecs'" in result.detail

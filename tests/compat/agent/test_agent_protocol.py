@@ -315,7 +315,20 @@ def test_sdk_error_formats():
 
 @pytest.mark.parametrize(
     ("command", "interactive"),
-    [(None, True), ("/bin/sh", True), ("bash -l", True), ("sh -c 'echo a'", False), ("ls", False)],
+    [
+        (None, True),
+        ("/bin/sh", True),
+        ("bash -l", True),
+        ("sh -c 'echo a'", False),
+        ("ls", False),
+        # ssm-ecs 0.6 (ssmecs/ssm_ecs.py start): the container's shell, through the host's docker.
+        (
+            'docker exec -it $(docker ps --filter "name=ecs-f-1-app-" --format {{.ID}}) /bin/sh',
+            True,
+        ),
+        ("docker exec -i c1 sh -c 'echo a'", False),
+        ("docker ps", False),
+    ],
 )
 def test_is_interactive(command, interactive):
     assert is_interactive(command) is interactive
@@ -328,6 +341,11 @@ def test_one_shot_script_answers():
     text = step.output.decode()
     assert text.startswith("a b\r\nroot\r\nsmp-compat-target\r\nPRETTY_NAME=")
     assert text.endswith("sh: 1: frob: not found\r\n")
+
+
+def test_docker_exec_runs_its_command_in_the_container():
+    step = ScriptedShell("docker exec -it $(docker ps -q --latest) sh -c 'echo in; whoami'").start()
+    assert (step.exited, step.output) == (True, b"in\r\nroot\r\n")
 
 
 def test_interactive_shell_echo_like_a_pty():
