@@ -10,10 +10,16 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["cache_dir", "locked"]
+__all__ = ["RETRY_AFTER", "cache_dir", "locked", "recent_failure"]
+
+#: Seconds a failed build or install is not retried: a registry's refusal or a compile error
+#: is final, and a day lets a fixed registry or toolchain be picked up. Delete the marker to
+#: retry at once.
+RETRY_AFTER = 86400.0
 
 
 def cache_dir() -> Path:
@@ -31,3 +37,16 @@ def locked(path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def recent_failure(marker: Path) -> str | None:
+    """The reason kept in ``marker`` by a failure less than :data:`RETRY_AFTER` ago, said with
+    how to retry now; ``None`` when there is none (or it is old)."""
+    try:
+        age = time.time() - marker.stat().st_mtime
+        reason = marker.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    if age >= RETRY_AFTER:
+        return None
+    return f"{reason} (remembered; delete {marker} to retry now)"

@@ -26,7 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from compat.cache import locked
+from compat.cache import locked, recent_failure
 from compat.isolation.jail import run_jailed
 
 __all__ = ["GO_BUILD_TIMEOUT", "GoBuildError", "GoPackage", "build", "find_go", "go_env"]
@@ -63,9 +63,6 @@ _NOISE_RE = re.compile(
 _DONE = ".smp-compat-built"
 #: A failed build's reason, kept so that a refusal is not asked again on every run.
 _FAILED = ".smp-compat-failed"
-#: Seconds a failed build is not retried (a proxy's refusal or a compile error is final; a
-#: day lets a fixed proxy or toolchain be picked up). Delete the file to retry at once.
-RETRY_AFTER = 86400.0
 #: ``reading <proxy URL>: `` in go's refusals: the URL is left out of the reason, since a
 #: GOPROXY may carry credentials and the reason is published in the reports.
 _READING_RE = re.compile(r"reading \S+://\S+: ")
@@ -211,13 +208,9 @@ class _GoFailed(GoBuildError):
 
 
 def _raise_if_failed_recently(marker: Path) -> None:
-    try:
-        age = time.time() - marker.stat().st_mtime
-        reason = marker.read_text(encoding="utf-8").strip()
-    except OSError:
-        return
-    if age < RETRY_AFTER:
-        raise GoBuildError(f"{reason} (remembered; delete {marker} to retry now)")
+    reason = recent_failure(marker)
+    if reason is not None:
+        raise GoBuildError(reason)
 
 
 def _progress(line: str) -> None:

@@ -27,16 +27,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from compat.cache import locked
+from compat.cache import locked, recent_failure
 from compat.isolation.jail import run_jailed
 
 __all__ = ["NPM_TIMEOUT", "NpmError", "NpmPackage", "first_error", "install", "npm_env"]
 
 #: Seconds one ``npm install`` may take.
 NPM_TIMEOUT = 600.0
-#: Seconds a failed install is not retried (a registry's 404 is final; a day lets a fixed
-#: registry be picked up). Delete the marker to retry at once.
-RETRY_AFTER = 86400.0
 #: The user's settings an install honours; nothing else of the kit's environment reaches npm.
 PASSED_PREFIXES = ("NPM_CONFIG_", "npm_config_")
 PASSED_ENV = (
@@ -187,13 +184,9 @@ class _NpmFailed(NpmError):
 
 
 def _raise_if_failed_recently(marker: Path) -> None:
-    try:
-        age = time.time() - marker.stat().st_mtime
-        reason = marker.read_text(encoding="utf-8").strip()
-    except OSError:
-        return
-    if age < RETRY_AFTER:
-        raise NpmError(f"{reason} (remembered; delete {marker} to retry now)")
+    reason = recent_failure(marker)
+    if reason is not None:
+        raise NpmError(reason)
 
 
 def _progress(line: str) -> None:
