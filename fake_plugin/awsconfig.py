@@ -105,6 +105,59 @@ def _bool_setting(value: str, name: str) -> bool | None:
     )
 
 
+def _shared_config(files: list[str], lookup: str) -> tuple[dict[str, str], Credentials | None]:
+    """Profile ``lookup`` merged from the config and credentials files, and its static keys.
+
+    SharedConfigProfileNotExistsError is swallowed (session.go:485-497): a profile in neither
+    file is an empty shared config.
+    """
+    merged: dict[str, str] = {}
+    found = False
+    file_creds: Credentials | None = None
+    for path in files:
+        parser = _read_ini(path)
+        if parser is None:
+            continue
+        section = _section(parser, lookup)
+        if section is None:
+            continue
+        found = True
+        merged.update({k: v for k, v in section.items() if v})
+        if section.get("aws_access_key_id") and section.get("aws_secret_access_key"):
+            file_creds = Credentials(
+                section["aws_access_key_id"],
+                section["aws_secret_access_key"],
+                section.get("aws_session_token", ""),
+            )
+    return (merged, file_creds) if found else ({}, None)
+
+
+def _profile_credentials(
+    merged: Mapping[str, str], file_creds: Credentials | None, lookup: str
+) -> Credentials | None:
+    """resolveCredsFromProfile (credentials.go:102-178): assume-role first, then static keys,
+    then the other sources; none of the non-static ones is emulated."""
+    if merged.get("role_arn") or merged.get("source_profile"):
+        raise NotEmulated(
+            f"profile {lookup!r} assumes a role (STS), which the fake plugin does not emulate"
+        )
+    if file_creds is not None:
+        return file_creds
+    for key in (
+        "credential_source",
+        "web_identity_token_file",
+        "sso_session",
+        "sso_start_url",
+        "credential_process",
+    ):
+        if merged.get(key):
+            raise NotEmulated(
+                f"profile {lookup!r} gets credentials from {key}, which the fake plugin "
+                "does not emulate; give it static keys"
+            )
+    return None
+
+
 def resolve(region_arg: str, profile_arg: str, environ: Mapping[str, str]) -> SdkConfig:
     """Resolve like ``NewSessionWithOptions`` with ``SharedConfigEnable`` and ``Profile``.
 
@@ -126,27 +179,7 @@ def resolve(region_arg: str, profile_arg: str, environ: Mapping[str, str]) -> Sd
         _first(environ, "AWS_SHARED_CREDENTIALS_FILE") or str(Path(home, ".aws", "credentials")),
     ]
     lookup = profile or "default"
-    merged: dict[str, str] = {}
-    found = False
-    file_creds: Credentials | None = None
-    for path in files:
-        parser = _read_ini(path)
-        if parser is None:
-            continue
-        section = _section(parser, lookup)
-        if section is None:
-            continue
-        found = True
-        merged.update({k: v for k, v in section.items() if v})
-        if section.get("aws_access_key_id") and section.get("aws_secret_access_key"):
-            file_creds = Credentials(
-                section["aws_access_key_id"],
-                section["aws_secret_access_key"],
-                section.get("aws_session_token", ""),
-            )
-    # SharedConfigProfileNotExistsError is swallowed (session.go:485-497): empty shared config.
-    if not found:
-        merged, file_creds = {}, None
+    merged, file_creds = _shared_config(files, lookup)
     region = region_arg or env_region or merged.get("region", "")
     ca_bundle = environ.get("AWS_CA_BUNDLE") or merged.get("ca_bundle") or None
     fips = (
@@ -158,32 +191,9 @@ def resolve(region_arg: str, profile_arg: str, environ: Mapping[str, str]) -> Sd
             f"caused by: open {ca_bundle}: no such file or directory"
         )
 
-    def from_profile() -> Credentials | None:
-        # resolveCredsFromProfile (credentials.go:102-178): assume-role first, then static
-        # keys, then the other sources; none of the non-static ones is emulated.
-        if merged.get("role_arn") or merged.get("source_profile"):
-            raise NotEmulated(
-                f"profile {lookup!r} assumes a role (STS), which the fake plugin does not emulate"
-            )
-        if file_creds is not None:
-            return file_creds
-        for key in (
-            "credential_source",
-            "web_identity_token_file",
-            "sso_session",
-            "sso_start_url",
-            "credential_process",
-        ):
-            if merged.get(key):
-                raise NotEmulated(
-                    f"profile {lookup!r} gets credentials from {key}, which the fake plugin "
-                    "does not emulate; give it static keys"
-                )
-        return None
-
     # resolveCredentials (credentials.go:33-64): an explicit profile skips environment keys.
     if profile_arg:
-        creds = from_profile()
+        creds = _profile_credentials(merged, file_creds, lookup)
     elif env_creds is not None:
         creds = env_creds
     elif environ.get("AWS_WEB_IDENTITY_TOKEN_FILE"):
@@ -191,7 +201,7 @@ def resolve(region_arg: str, profile_arg: str, environ: Mapping[str, str]) -> Sd
             "AWS_WEB_IDENTITY_TOKEN_FILE (STS AssumeRoleWithWebIdentity) is not emulated"
         )
     else:
-        creds = from_profile()
+        creds = _profile_credentials(merged, file_creds, lookup)
     return SdkConfig(
         region=region,
         credentials=creds,

@@ -15,11 +15,21 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from compat.agent import texts
+from compat.agent.channel import (
+    ALWAYS_HANDSHAKE,
+    ENCRYPTED_OUT,
+    KMS_RANDOM_CHALLENGE_BYTES,
+    REFUSED_CLOSE_CODE,
+    AgentConfig,
+    Close,
+    HandshakeState,
+    Outgoing,
+    Phase,
+)
+from compat.agent.handshake_steps import HandshakeSteps
 from compat.agent.kms import KmsRequest, KmsResult
 from compat.agent.sessions import SessionSpec
 from compat.agent.shell import ScriptedShell
@@ -29,14 +39,9 @@ from fake_plugin.errors import DecryptError, WireError
 from fake_plugin.handshake import (
     KMS_ENCRYPTION,
     SESSION_TYPE,
-    ActionStatus,
     HandshakeRequest,
-    HandshakeResponse,
     RequestedAction,
     b64,
-    challenge_payload,
-    handshake_complete_payload,
-    unb64,
 )
 from fake_plugin.wire import (
     FLAGS_SYN,
@@ -52,91 +57,10 @@ from fake_plugin.wire import (
     parse_ack,
 )
 
-#: AgentVersion for shell sessions: the newest release in AGENT@1c217c89:RELEASENOTES.md.
-AGENT_VERSION = "3.3.987.0"
-#: AgentVersion for Port sessions. The plugin uses smux only for agents *after* 3.0.196.0
-#: (SMP@61cf1288:src/config/config.go:48, portsession.go:67-80), so reporting exactly
-#: 3.0.196.0 selects basic forwarding, which our echo "remote service" speaks. It is still
-#: after 2.3.722.0, so the plugin sends the TerminateSession flag on exit (config.go:47).
-PORT_AGENT_VERSION = "3.0.196.0"
-#: Session types whose agent plugin requires a handshake even without KMS
-#: (port.go:137-139, noninteractivecommands.go:42-44; InteractiveCommands delegates to
-#: singlecommand.go:47-49, which says no, like standardstream.go:42-44).
-_ALWAYS_HANDSHAKE = frozenset({"Port", "NonInteractiveCommands"})
-#: randomChallengeSize (AGENT@1c217c89:agent/session/crypto/blockcipher.go:30) and the
-#: challenge of 64 random bytes (datachannel.go:1093-1096).
-_KMS_RANDOM_CHALLENGE_BYTES = 16
-_ENC_CHALLENGE_BYTES = 64
-#: Payload types the agent encrypts once KMS is on (datachannel.go:412-416).
-_ENCRYPTED_OUT = frozenset({PayloadType.OUTPUT, PayloadType.STDERR, PayloadType.EXIT_CODE})
-#: Close code for a refused OpenDataChannel. MGS is closed source; 1008 (policy violation)
-#: is our choice, documented as such.
-REFUSED_CLOSE_CODE = 1008
+__all__ = ["REFUSED_CLOSE_CODE", "AgentConfig", "AgentSession", "Close", "Outgoing", "Phase"]
 
 
-class Phase(StrEnum):
-    """Where the session is."""
-
-    AWAIT_OPEN = "await-open"
-    HANDSHAKE = "handshake"
-    KMS = "kms"
-    CHALLENGE = "challenge"
-    READY = "ready"
-    RUNNING = "running"
-    DRAINING = "draining"
-    CLOSED = "closed"
-
-
-@dataclass(frozen=True)
-class Close:
-    """Close the websocket (after the frames queued before it)."""
-
-    code: int = 1000
-    reason: str = ""
-
-
-Outgoing = bytes | str | Close
-
-
-@dataclass(frozen=True)
-class AgentConfig:
-    """Timeouts and pacing; the defaults are the real agent's where it has one."""
-
-    #: datachannel.go:51 (15 s), for the HandshakeResponse and again for the challenge.
-    handshake_timeout_s: float = 15.0
-    #: No client frame for this long closes the session (a harness guard, not emulation).
-    idle_timeout_s: float = 30.0
-    #: Resend unacked output this often (the plugin drops output it is not ready for).
-    resend_interval_s: float = 0.25
-    #: The session plugin opens its pty this long after HandshakeComplete went out; until
-    #: then stream data is refused unacked (``ErrHandlerNotReady``, shell_unix.go:425-433) and
-    #: the client resends it. The real delay is the pty's start; 50 ms is long enough that
-    #: on loopback the Size sent on HandshakeComplete usually meets a plugin that is not
-    #: ready, so encrypted sessions exercise the client's resend, not only the tests.
-    shell_start_s: float = 0.05
-    #: PrepareToCloseChannel waits up to 2 s for the outgoing buffer (datachannel.go:387-402).
-    drain_timeout_s: float = 2.0
-    agent_version: str = AGENT_VERSION
-    port_agent_version: str = PORT_AGENT_VERSION
-
-
-@dataclass
-class _HandshakeState:
-    requested: bool = False
-    encryption: bool = False
-    sent_at: float = 0.0
-    deadline: float = 0.0
-    response: HandshakeResponse | None = None
-    kms_requests: list[tuple[int, KmsRequest]] = field(default_factory=list)
-    kms_results: dict[int, KmsResult] = field(default_factory=dict)
-    challenge: bytes = b""
-    challenge_error: str | None = None
-    complete_seq: int | None = None
-    #: When the session plugin's handler becomes ready (set on HandshakeComplete).
-    plugin_ready_at: float | None = None
-
-
-class AgentSession:
+class AgentSession(HandshakeSteps):
     """One websocket connection to ``/v1/data-channel/<session_id>``."""
 
     def __init__(
@@ -166,7 +90,7 @@ class AgentSession:
         #: (the same bytes) from a second message the client numbered the same.
         self._handled: dict[int, tuple[int, bytes]] = {}
         self._cipher: SessionCipher | None = None
-        self._hs = _HandshakeState()
+        self._hs = HandshakeState()
         self._shell: ScriptedShell | None = None
         self._last_activity = start
         self._drain_deadline = 0.0
@@ -363,7 +287,7 @@ class AgentSession:
         spec = self.spec
         # isEncryptionEnabled: a key and not Port (sessionplugin.go:119-122).
         encryption = bool(spec.kms_key_id) and spec.session_type != "Port"
-        required = spec.session_type in _ALWAYS_HANDSHAKE
+        required = spec.session_type in ALWAYS_HANDSHAKE
         if not (required or encryption):
             self.transcript.handshake = "skipped"
             self.transcript.decide(now, "handshake-skipped", session_type=spec.session_type)
@@ -382,12 +306,12 @@ class AgentSession:
                     KMS_ENCRYPTION,
                     {
                         "KMSKeyId": spec.kms_key_id,
-                        "Challenge": b64(os.urandom(_KMS_RANDOM_CHALLENGE_BYTES)),
+                        "Challenge": b64(os.urandom(KMS_RANDOM_CHALLENGE_BYTES)),
                     },
                 )
             )
         request = HandshakeRequest(self._agent_version(), tuple(actions))
-        self._hs = _HandshakeState(
+        self._hs = HandshakeState(
             requested=True,
             encryption=encryption,
             sent_at=now,
@@ -560,163 +484,6 @@ class AgentSession:
         if step.exited:
             self._drain(now, "completed", "")
 
-    # -- handshake --------------------------------------------------------------------------
-
-    def _on_handshake_response(self, message: ClientMessage, now: float) -> bool:
-        if self.phase is not Phase.HANDSHAKE:
-            self.transcript.decide(now, "unexpected-handshake-response", phase=self.phase.value)
-            return True
-        try:
-            response = HandshakeResponse.parse(message.json())
-        except (ValueError, AttributeError, TypeError) as exc:
-            # datachannel.go:856-859: the handler fails, the message stays unacked.
-            self.transcript.decide(now, "handshake-response-unparsable", error=str(exc))
-            return False
-        hs = self._hs
-        hs.response = response
-        self.transcript.client["handshake_client_version"] = response.client_version
-        assert self.spec is not None
-        for index, action in enumerate(response.actions):
-            self.transcript.decide(
-                now,
-                "client-action",
-                action_type=action.action_type,
-                status=action.status,
-                error=action.error,
-                result=_redact_result(action.result),
-            )
-            if action.status == ActionStatus.SUCCESS and action.action_type == KMS_ENCRYPTION:
-                blob = _ciphertext_of(action.result)
-                hs.kms_requests.append(
-                    (
-                        index,
-                        KmsRequest(
-                            key_id=self.spec.kms_key_id or "",
-                            region=self.spec.region,
-                            ciphertext=blob,
-                            context={
-                                "aws:ssm:SessionId": self.session_id,
-                                "aws:ssm:TargetId": self.spec.target,
-                            },
-                        ),
-                    )
-                )
-        if response.errors:
-            # Errors[] is ignored by the agent (datachannel.go:854-889); kept for the record.
-            self.transcript.decide(now, "client-errors-ignored", errors=list(response.errors))
-        # The agent acks the response once its handler returned: the ack goes out now, the
-        # KMS call (if any) and the rest of the handling happen before the next frame.
-        if hs.kms_requests:
-            self.phase = Phase.KMS
-            return True
-        self._deferred = self._finish_handshake_response
-        return True
-
-    def _finish_handshake_response(self, now: float) -> None:
-        """The loop of handleHandshakeResponse: every failing action sets the error, the last
-        one wins (datachannel.go:861-884); then PerformHandshake goes on (:970-1010)."""
-        hs = self._hs
-        assert hs.response is not None
-        error: tuple[SessionOutcome, str] | None = None
-        for index, action in enumerate(hs.response.actions):
-            if action.status != ActionStatus.SUCCESS:
-                text = texts.client_action_failed(action.action_type, action.status, action.error)
-                error = ("client-handshake-error", text)
-            elif action.action_type == KMS_ENCRYPTION:
-                result = hs.kms_results[index]
-                if result.plaintext is None:
-                    assert result.sdk_error is not None
-                    text = texts.data_key_failed(result.sdk_error)
-                    error = ("kms-decrypt-failed", text)
-                elif len(result.plaintext) != 64:
-                    size = max(len(result.plaintext) - 32, 0)
-                    text = (
-                        "Fetching data key failed: Error creating NewCipher, "
-                        f"crypto/aes: invalid key size {size}"
-                    )
-                    error = ("kms-decrypt-failed", text)
-                else:
-                    self._cipher = SessionCipher(result.plaintext, role="agent")
-            elif action.action_type == SESSION_TYPE:
-                pass
-            else:
-                self.transcript.decide(now, "unknown-client-action", action_type=action.action_type)
-        if error is not None:
-            self._fail_handshake(now, error[0], error[1])
-            return
-        if hs.encryption:
-            self._send_challenge(now)
-            return
-        self._complete_handshake(now)
-
-    def _send_challenge(self, now: float) -> None:
-        hs = self._hs
-        hs.deadline = now + self.config.handshake_timeout_s
-        self.phase = Phase.CHALLENGE
-        if self._cipher is None:
-            # The client returned no KMSEncryption action; the real agent would try to encrypt
-            # with no key. We record it and let the challenge time out.
-            self.transcript.decide(now, "challenge-not-sent", reason="no data key from client")
-            hs.challenge_error = "no KMSEncryption action in the HandshakeResponse"
-            return
-        self.transcript.encrypted = True
-        hs.challenge = os.urandom(_ENC_CHALLENGE_BYTES)
-        self.transcript.decide(now, "challenge-sent")
-        encrypted = self._cipher.encrypt(hs.challenge)
-        self._send(PayloadType.ENC_CHALLENGE_REQUEST, challenge_payload(encrypted), now)
-
-    def _on_challenge_response(self, message: ClientMessage, now: float) -> bool:
-        """datachannel.go:892-916. On failure the handler returns an error *without* signalling
-        the waiting PerformHandshake, so the message stays unacked and the user sees only
-        ``Timed out waiting for encryption challenge.`` after the timeout."""
-        hs = self._hs
-        if self.phase is not Phase.CHALLENGE or self._cipher is None:
-            self.transcript.decide(now, "unexpected-challenge-response", phase=self.phase.value)
-            return True
-        try:
-            answer = self._cipher.decrypt(unb64(str(message.json()["Challenge"])))
-        except (ValueError, KeyError, TypeError, DecryptError) as exc:
-            reason = f"Error decrypting encrypted text: {exc}"
-        else:
-            if answer == hs.challenge:
-                self.transcript.challenge = "passed"
-                self.transcript.decide(now, "challenge-passed")
-                self._deferred = self._complete_handshake
-                return True
-            reason = texts.CHALLENGE_MISMATCH
-        if hs.challenge_error is None:
-            self.transcript.challenge = "failed"
-            self.transcript.decide(now, "challenge-failed", reason=reason)
-        hs.challenge_error = reason
-        return False
-
-    def _complete_handshake(self, now: float) -> None:
-        hs = self._hs
-        message = texts.ENCRYPTED_CUSTOMER_MESSAGE if self._cipher is not None else ""
-        took_ns = int((now - hs.sent_at) * 1e9)
-        hs.complete_seq = self._send(
-            PayloadType.HANDSHAKE_COMPLETE, handshake_complete_payload(took_ns, message), now
-        )
-        self.transcript.handshake = "complete"
-        assert self.spec is not None
-        self.transcript.decide(
-            now,
-            "handshake-complete",
-            customer_message=message,
-            session_type_confirmed=self.spec.session_type,
-        )
-        self.phase = Phase.READY
-        if self.spec.session_type == "Port":
-            self._start(now)
-        else:
-            # PerformHandshake returns and the shell plugin starts its pty (shell.go:177-260).
-            hs.plugin_ready_at = now + self.config.shell_start_s
-
-    def _fail_handshake(self, now: float, outcome: SessionOutcome, error: str) -> None:
-        self.transcript.handshake = "failed"
-        self.transcript.decide(now, "handshake-failed", outcome=outcome, error=error)
-        self._close_channel(now, outcome, texts.handshake_failed_output(error))
-
     # -- running ----------------------------------------------------------------------------
 
     def _start(self, now: float) -> None:
@@ -761,7 +528,7 @@ class AgentSession:
         if not payload:
             return None
         wire_payload = payload
-        if self._cipher is not None and payload_type in _ENCRYPTED_OUT:
+        if self._cipher is not None and payload_type in ENCRYPTED_OUT:
             wire_payload = self._cipher.encrypt(payload)
         flags = FLAGS_SYN if self._outbox.next_seq == 0 else 0
         message = self._outbox.message(payload_type, wire_payload, flags=flags)
@@ -818,25 +585,3 @@ class AgentSession:
             self._out.append(encode(message))
             self.transcript.message(now, "out", message, resent=True)
         return True
-
-
-def _ciphertext_of(result: Any) -> bytes | None:
-    """``KMSCipherTextKey`` as Go's json would give it: nil when absent/null, else base64."""
-    if not isinstance(result, dict):
-        return None
-    value = result.get("KMSCipherTextKey")
-    if value is None:
-        return None
-    try:
-        return unb64(str(value))
-    except ValueError:
-        return None
-
-
-def _redact_result(result: Any) -> Any:
-    """ActionResult for the transcript: the ciphertext key shortened to its length."""
-    if isinstance(result, dict) and isinstance(result.get("KMSCipherTextKey"), str):
-        shown = dict(result)
-        shown["KMSCipherTextKey"] = f"<{len(result['KMSCipherTextKey'])} base64 chars>"
-        return shown
-    return result

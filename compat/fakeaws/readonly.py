@@ -94,12 +94,12 @@ def _filters(self: Any) -> list[tuple[str, list[str]]]:
 
 def describe_instance_information(self: Any) -> Any:
     """``ssm:DescribeInstanceInformation`` over the region's EC2 instances (not terminated)."""
-    from compat.fakeaws.moto_ext import _AwsError  # noqa: PLC0415 - one error class
+    from compat.fakeaws.moto_base import AwsError  # noqa: PLC0415 - one error class
 
     try:
         filters = _filters(self)
     except FilterError as exc:
-        raise _AwsError(
+        raise AwsError(
             "InvalidInstanceInformationFilterValue", f"The filter key {exc} is not valid."
         ) from None
     backend = ec2_backends[self.current_account][self.region]

@@ -13,55 +13,24 @@ with every fix still read. Every string from matrix.json is escaped here or set 
 from __future__ import annotations
 
 import json
-from collections import defaultdict
 from collections.abc import Mapping
-from html import escape
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from compat.report.escape import clean, safe_link, spans
-from compat.report.headline import DEFINITION, kms_answer, sentence
-from compat.report.markdown import where
+from compat.report.escape import clean, safe_link
+from compat.report.html_findings import findings, headline
+from compat.report.html_text import CSS_NAME, SYMBOL, esc
 from compat.report.model import STATUSES, Matrix, Tally, status_of
 from compat.verdict import reasons
 
 __all__ = ["render", "write"]
 
 _STATUS_ORDER = list(STATUSES)
-_CSS_NAME = {key: ("na" if key == "n/a" else key) for key in STATUSES}
-#: The symbol drawn for each status: a pass with warnings is a pass (its marker is CSS).
-_SYMBOL = {key: ("✓" if key == "warn" else s.symbol) for key, s in STATUSES.items()}
-#: Findings order: what breaks a session before what cannot be judged before what is fragile.
-_GRAVITY = {"fail": 0, "error": 1, "warn": 2}
 
 
 def _asset(name: str) -> str:
     return resources.files(__package__).joinpath("assets", name).read_text("utf-8")
-
-
-def _e(value: object) -> str:
-    return escape(str(value), quote=True)
-
-
-def _code(value: object) -> str:
-    return f"<code>{_e(value)}</code>"
-
-
-def _prose(text: object) -> str:
-    """The kit's own texts (fix texts, explanations) with their ``code spans`` as ``<code>``
-    (GFM §6.1: the backticks go, one space inside each end is trimmed); all else escaped."""
-    out = []
-    for is_code, part in spans(clean(text)):
-        if not is_code:
-            out.append(_e(part))
-            continue
-        ticks = len(part) - len(part.lstrip("`"))
-        inner = part[ticks:-ticks]
-        if len(inner) > 1 and inner[0] == inner[-1] == " " and inner.strip(" "):
-            inner = inner[1:-1]
-        out.append(_code(inner))
-    return "".join(out)
 
 
 def _homepage(row: Mapping[str, Any]) -> str | None:
@@ -111,9 +80,9 @@ def _checked(matrix: Matrix, row: Mapping[str, Any]) -> str:
         return ""
     if check["agree"]:
         title = f"checked against the real program: {check['row']} agrees in {check['cells']} cells"
-        return f'<span class="checked" title="{_e(title)}">✓ checked</span>'
+        return f'<span class="checked" title="{esc(title)}">✓ checked</span>'
     title = f"the real program disagrees ({check['row']}): " + "; ".join(check["disagreements"])
-    return f'<span class="disagrees" title="{_e(title)}">≠ real</span>'
+    return f'<span class="disagrees" title="{esc(title)}">≠ real</span>'
 
 
 def _meta(matrix: Matrix) -> str:
@@ -145,17 +114,17 @@ def _meta(matrix: Matrix) -> str:
             f"{run['cells_per_second']} cells/s, median overhead {run.get('median_overhead_s')} s"
         )
         items.append(("speed", speed))
-    rows = "".join(f"<dt>{_e(k)}</dt><dd>{_e(v)}</dd>" for k, v in items)
+    rows = "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in items)
     return (
-        f'<details class="meta"><summary>Run: {_e(run["finished_at"])}</summary>'
+        f'<details class="meta"><summary>Run: {esc(run["finished_at"])}</summary>'
         f"<dl>{rows}</dl></details>"
     )
 
 
 def _legend() -> str:
     items = "".join(
-        f'<li><span class="sym s-{_CSS_NAME[k]}" aria-hidden="true">{_e(_SYMBOL[k])}</span>'
-        f'<span><b>{_e(s.label)}</b><span class="means"> — {_e(s.meaning)}</span></span></li>'
+        f'<li><span class="sym s-{CSS_NAME[k]}" aria-hidden="true">{esc(SYMBOL[k])}</span>'
+        f'<span><b>{esc(s.label)}</b><span class="means"> — {esc(s.meaning)}</span></span></li>'
         for k, s in STATUSES.items()
     )
     return f'<ul class="legend" aria-label="Legend">{items}</ul>'
@@ -173,9 +142,9 @@ def _head(matrix: Matrix) -> str:
         top.append(
             f'<th class="scen" scope="colgroup" colspan="{len(block.columns)}" '
             f'data-all="{len(block.columns)}" data-merged="{len(block.groups)}" '
-            f'title="{_e(scenario.get("why", ""))}">'
-            f'<span class="title">{_e(scenario.get("title") or scenario["name"])}</span>'
-            f"<small><code>{_e(scenario['name'])}</code></small></th>"
+            f'title="{esc(scenario.get("why", ""))}">'
+            f'<span class="title">{esc(scenario.get("title") or scenario["name"])}</span>'
+            f"<small><code>{esc(scenario['name'])}</code></small></th>"
         )
         for group in block.groups:
             for position, column in enumerate(group):
@@ -184,18 +153,18 @@ def _head(matrix: Matrix) -> str:
                     classes.append("dup")
                 elif len(group) > 1:
                     classes.append("lead")
-                release = _e(column["release"])
+                release = esc(column["release"])
                 label = f'<span class="one">{release}</span>'
                 if position == 0 and len(group) > 1:
                     label += (
-                        f'<span class="merged">{release} …<wbr> {_e(group[-1]["release"])}'
+                        f'<span class="merged">{release} …<wbr> {esc(group[-1]["release"])}'
                         '<small class="same">same results</small></span>'
                     )
                 names = ", ".join(str(c["release"]) for c in group)
                 title = f"identical results on {names}" if len(group) > 1 else ""
                 rel.append(
-                    f'<th class="{" ".join(classes)}" scope="col" data-col="{_e(column["id"])}"'
-                    f' title="{_e(title)}">{label}</th>'
+                    f'<th class="{" ".join(classes)}" scope="col" data-col="{esc(column["id"])}"'
+                    f' title="{esc(title)}">{label}</th>'
                 )
                 dup = " dup" if position else ""
                 pct.append(f'<td class="pct{dup}">{_pct(matrix.column_tally(column["id"]))}</td>')
@@ -215,35 +184,35 @@ def _body(matrix: Matrix, data: dict[str, Any], strings: _Strings) -> str:
             if row["tool"] != current_tool:
                 if current_tool is not None:
                     out.append("</tbody>")
-                out.append(f'<tbody class="tool" data-tool="{_e(row["tool"])}">')
+                out.append(f'<tbody class="tool" data-tool="{esc(row["tool"])}">')
                 current_tool = row["tool"]
             tally = matrix.row_tally(row["id"])
-            attrs = f' data-row="{_e(row["id"])}"'
+            attrs = f' data-row="{esc(row["id"])}"'
             if tally.failing:
                 attrs += " data-failing"
             if position:
                 attrs += ' class="dup"'
             head_class = "rowh lead" if position == 0 and len(group) > 1 else "rowh"
-            tool = _e(row["tool"])
+            tool = esc(row["tool"])
             homepage = _homepage(row)
             if homepage is not None:
-                tool = f'<a href="{_e(homepage)}">{tool}</a>'
+                tool = f'<a href="{esc(homepage)}">{tool}</a>'
             merged = ""
             if position == 0 and len(group) > 1:
                 # A replay and its run twin share a version: name it once.
                 versions = ", ".join(dict.fromkeys(matrix.version_label(r) for r in group))
                 merged = (
-                    f'<span class="merged">{_e(versions)}'
+                    f'<span class="merged">{esc(versions)}'
                     '<small class="same">same results</small></span>'
                 )
             summary = f"{tally.passed}/{tally.judged} pass" if tally.judged else "not judged"
             out.append(
                 f'<tr{attrs}><th class="{head_class}" scope="row" '
-                f'title="{_e(row.get("source") or "")}">'
+                f'title="{esc(row.get("source") or "")}">'
                 f'<span class="tool">{tool}</span>'
-                f'<span class="ver">{_e(matrix.version_label(row))}</span>{merged}'
-                f'<span class="mode">{_e(row["mode"])}</span>{_checked(matrix, row)}'
-                f'<span class="tally">{_e(summary)}</span></th>'
+                f'<span class="ver">{esc(matrix.version_label(row))}</span>{merged}'
+                f'<span class="mode">{esc(row["mode"])}</span>{_checked(matrix, row)}'
+                f'<span class="tally">{esc(summary)}</span></th>'
             )
             for column in matrix.columns:
                 cell = matrix.cell(row["id"], column["id"])
@@ -269,86 +238,19 @@ def _body(matrix: Matrix, data: dict[str, Any], strings: _Strings) -> str:
                 )  # fmt: skip
                 why = cell.get("reason") or ", ".join(cell.get("warnings") or ())
                 label = f"{status.label}: {why}" if why else status.label
-                shown = _e(_SYMBOL[key])
+                shown = esc(SYMBOL[key])
                 if key in ("fail", "error") and cell.get("reason"):
-                    shown += f'<span class="why">{_e(cell["reason"])}</span>'
+                    shown += f'<span class="why">{esc(cell["reason"])}</span>'
                 out.append(
-                    f'<td class="c s-{_CSS_NAME[key]}{dup}">'
+                    f'<td class="c s-{CSS_NAME[key]}{dup}">'
                     f'<button type="button" data-i="{index}" '
-                    f'title="{_e(label)} — click for details" aria-label="{_e(label)}">'
+                    f'title="{esc(label)} — click for details" aria-label="{esc(label)}">'
                     f"{shown}</button></td>"
                 )
             out.append("</tr>")
     if current_tool is not None:
         out.append("</tbody>")
     return "".join(out)
-
-
-def _finding_status(code: str, cell: Mapping[str, Any]) -> str:
-    """``fail`` or ``error`` where ``code`` is the cell's reason, else ``warn`` (a warning)."""
-    return status_of(cell) if cell.get("reason") == code else "warn"
-
-
-def _gravest_first(item: tuple[str, Mapping[str, list[Mapping[str, Any]]]]) -> tuple[int, int]:
-    """Failures, then cells without a verdict, then warnings; most cells first within each."""
-    code, by_row = item
-    cells = [c for members in by_row.values() for c in members]
-    gravity = min(_GRAVITY.get(_finding_status(code, c), 3) for c in cells)
-    return (gravity, -len(cells))
-
-
-def _headline(matrix: Matrix) -> str:
-    """The KMS answer as the page's first paragraph, with what "works" means under it."""
-    answer = kms_answer(matrix)
-    if answer is None:
-        return ""
-    state = "fails" if answer.fails or answer.unjudged or not answer.works else "works"
-    text = sentence(answer, _e, _code, lead=lambda count: f"<strong>{count}</strong>")
-    return (
-        f'<p class="answer {state}" id="answer">{text}</p>'
-        f'<p class="definition">{_e(DEFINITION)}</p>'
-    )
-
-
-def _findings(matrix: Matrix) -> str:
-    groups: dict[str, dict[str, list[Mapping[str, Any]]]] = defaultdict(lambda: defaultdict(list))
-    for cell in matrix.cells:
-        if cell["outcome"] in ("fail", "error"):
-            groups[str(cell.get("reason") or "unknown")][cell["row"]].append(cell)
-        for code in cell.get("warnings") or ():
-            groups[code][cell["row"]].append(cell)
-    parts = ['<section class="findings"><h2 id="findings">What fails, and how to fix it</h2>']
-    if not groups:
-        parts.append("<p>Nothing fails.</p>")
-    else:
-        parts.append("<ul>")
-        for code, by_row in sorted(groups.items(), key=_gravest_first):
-            first = next(iter(by_row.values()))[0]
-            reason = reasons.REASONS.get(code)
-            key = _finding_status(code, first)
-            explanation = (
-                first.get("explanation")
-                if key != "warn"
-                else (reason.explanation if reason else "")
-            )
-            remedy = first.get("remedy") if key != "warn" else (reason.remedy if reason else "")
-            hits = "; ".join(f"{row}: {where(matrix, cells)}" for row, cells in by_row.items())
-            parts.append(
-                f'<li><span class="sym s-{_CSS_NAME[key]}" aria-hidden="true">'
-                f"{_e(_SYMBOL[key])}</span> "
-                f"{_code(code)} — {_e(hits)}<br>{_prose(explanation or '')}"
-                f'<br><span class="fix">Fix: {_prose(remedy or "")}</span></li>'
-            )
-        parts.append("</ul>")
-    parts.append('<h2 id="scenarios">Scenarios</h2><dl>')
-    for block in matrix.blocks:
-        scenario = block.scenario
-        parts.append(
-            f"<dt><code>{_e(scenario['name'])}</code> — {_e(scenario.get('title', ''))}</dt>"
-            f"<dd>{_e(scenario.get('why', ''))}</dd>"
-        )
-    parts.append("</dl></section>")
-    return "".join(parts)
 
 
 def render(
@@ -378,8 +280,7 @@ def render(
             for c in matrix.columns
         ],
         "statuses": [
-            {"symbol": _SYMBOL[k], "label": s.label, "css": _CSS_NAME[k]}
-            for k, s in STATUSES.items()
+            {"symbol": SYMBOL[k], "label": s.label, "css": CSS_NAME[k]} for k, s in STATUSES.items()
         ],
         "cells": [],
     }
@@ -396,8 +297,8 @@ def render(
     data["strings"] = strings.items
     total = matrix.total()
     chips = "".join(
-        f'<li><span class="sym s-{_CSS_NAME[k]}" aria-hidden="true">{_e(_SYMBOL[k])}</span>'
-        f" {total.counts[k]} {_e(s.label)}</li>"
+        f'<li><span class="sym s-{CSS_NAME[k]}" aria-hidden="true">{esc(SYMBOL[k])}</span>'
+        f" {total.counts[k]} {esc(s.label)}</li>"
         for k, s in STATUSES.items()
         if total.counts[k]
     )
@@ -405,8 +306,8 @@ def render(
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="color-scheme" content="light dark">'
-        f"<title>{_e(title)}</title><style>{_asset('page.css')}</style></head><body>"
-        f"<header><h1>{_e(title)}</h1>{_headline(matrix)}"
+        f"<title>{esc(title)}</title><style>{_asset('page.css')}</style></head><body>"
+        f"<header><h1>{esc(title)}</h1>{headline(matrix)}"
         '<p class="lede">Would an ECS Exec or SSM session start, with KMS encryption when the '
         "cluster asks for it? Each row is a tool version, each column a scenario against a "
         "session-manager-plugin release. Click a cell for the reason, the fix and the evidence.</p>"
@@ -420,7 +321,7 @@ def render(
         '<label><input type="checkbox" id="failing"> only tools with failures</label></div>'
         f'<div class="scroll"><table class="matrix" id="matrix" data-rows="{len(matrix.rows)}" '
         f'data-columns="{len(matrix.columns)}">{_head(matrix)}{body}</table></div>'
-        f"{_findings(matrix)}</main>"
+        f"{findings(matrix)}</main>"
         '<dialog id="detail" aria-label="Cell details"><button type="button" class="close" '
         'aria-label="Close">✕</button><div id="detail-body"></div></dialog>'
         "<footer>Generated by smp-compat from matrix.json. Pass rates count passes among judged "

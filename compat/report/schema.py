@@ -138,44 +138,12 @@ def _check_references(document: Mapping[str, Any], source: str) -> None:
     ``tool/variant``, a column ``scenario/release``, a cell ``row/column``), and every cell sits
     on a known row and column and repeats their fields. A hand-edited or tampered document
     (a merged shard, a committed baseline) fails here instead of rendering a different grid."""
-    parts = {"rows": ("tool", "variant"), "columns": ("scenario", "release")}
-    known: dict[str, dict[str, Mapping[str, Any]]] = {}
-    for key, (first, second) in parts.items():
-        seen: dict[str, Mapping[str, Any]] = {}
-        for index, item in enumerate(document[key]):
-            if item["id"] in seen:
-                raise MatrixInvalidError(
-                    f"duplicate id {item['id']!r}", f"$.{key}[{index}].id", source
-                )
-            if item["id"] != f"{item[first]}/{item[second]}":
-                raise MatrixInvalidError(
-                    f"id {item['id']!r} is not {first}/{second}", f"$.{key}[{index}].id", source
-                )
-            seen[item["id"]] = item
-        known[key] = seen
+    known = {key: _ids(document, key, source) for key in _PARTS}
     for key in ("duration_s", "timeout_s", "cells_per_second", "median_overhead_s"):
         _finite(document["run"].get(key), f"$.run.{key}", source)
     places: set[tuple[str, str]] = set()
     for index, cell in enumerate(document["cells"]):
-        for key in ("duration_s", "tool_duration_s"):
-            _finite(cell.get(key), f"$.cells[{index}].{key}", source)
-        for key, plural in (("row", "rows"), ("column", "columns")):
-            owner = known[plural].get(cell[key])
-            if owner is None:
-                raise MatrixInvalidError(
-                    f"{cell[key]!r} is not in $.{plural}", f"$.cells[{index}].{key}", source
-                )
-            for name in parts[plural]:
-                if cell[name] != owner[name]:
-                    raise MatrixInvalidError(
-                        f"{cell[name]!r} differs from its {key}'s {owner[name]!r}",
-                        f"$.cells[{index}].{name}",
-                        source,
-                    )
-        if cell["id"] != f"{cell['row']}/{cell['column']}":
-            raise MatrixInvalidError(
-                f"id {cell['id']!r} is not row/column", f"$.cells[{index}].id", source
-            )
+        _check_cell(cell, f"$.cells[{index}]", known, source)
         place = (cell["row"], cell["column"])
         if place in places:
             raise MatrixInvalidError(
@@ -189,3 +157,48 @@ def _check_references(document: Mapping[str, Any], source: str) -> None:
         raise MatrixInvalidError(
             f"{dict(document['summary'])} does not match the cells ({counts})", "$.summary", source
         )
+
+
+#: The two fields a row's and a column's id are made of.
+_PARTS = {"rows": ("tool", "variant"), "columns": ("scenario", "release")}
+
+
+def _ids(document: Mapping[str, Any], key: str, source: str) -> dict[str, Mapping[str, Any]]:
+    """``$.rows`` or ``$.columns`` by id; each id unique and made of its two parts."""
+    first, second = _PARTS[key]
+    seen: dict[str, Mapping[str, Any]] = {}
+    for index, item in enumerate(document[key]):
+        if item["id"] in seen:
+            raise MatrixInvalidError(f"duplicate id {item['id']!r}", f"$.{key}[{index}].id", source)
+        if item["id"] != f"{item[first]}/{item[second]}":
+            raise MatrixInvalidError(
+                f"id {item['id']!r} is not {first}/{second}", f"$.{key}[{index}].id", source
+            )
+        seen[item["id"]] = item
+    return seen
+
+
+def _check_cell(
+    cell: Mapping[str, Any],
+    where: str,
+    known: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    source: str,
+) -> None:
+    """One cell: finite durations, a known row and column whose fields it repeats, its id."""
+    for key in ("duration_s", "tool_duration_s"):
+        _finite(cell.get(key), f"{where}.{key}", source)
+    for key, plural in (("row", "rows"), ("column", "columns")):
+        owner = known[plural].get(cell[key])
+        if owner is None:
+            raise MatrixInvalidError(
+                f"{cell[key]!r} is not in $.{plural}", f"{where}.{key}", source
+            )
+        for name in _PARTS[plural]:
+            if cell[name] != owner[name]:
+                raise MatrixInvalidError(
+                    f"{cell[name]!r} differs from its {key}'s {owner[name]!r}",
+                    f"{where}.{name}",
+                    source,
+                )
+    if cell["id"] != f"{cell['row']}/{cell['column']}":
+        raise MatrixInvalidError(f"id {cell['id']!r} is not row/column", f"{where}.id", source)

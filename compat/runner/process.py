@@ -1,6 +1,6 @@
 """Run one tool process: jailed, output capped as written, a timeout, a port probe.
 
-Every process a tool starts is ended with its cell. Under the cell jail (compat/isolation/jail.c)
+Every process a tool starts is ended with its cell. Under the cell jail (compat/runner/jail.c)
 they live in a PID namespace of their own (or under a child subreaper), so a daemon that
 ``setsid``\\ s away is still found; without the jail (no C compiler) the tool gets a process
 group of its own, which such a daemon escapes (docs/isolation.md). stdin stays open with the
@@ -36,6 +36,7 @@ from pathlib import Path
 
 from compat.evidence.procs import group_members
 from compat.isolation.jail import hidden_paths, jail_binary
+from compat.runner.capture import CUT_NOTE, OUTPUT_CAP, Pump
 
 __all__ = [
     "CUT_NOTE",
@@ -52,12 +53,8 @@ __all__ = [
 GRACE = 5.0
 #: How often the group is looked at while it ends (unjailed).
 _POLL = 0.02
-#: Bytes of stdout, and of stderr, kept per run as they are written.
-OUTPUT_CAP = 4 * 1024 * 1024
 #: ``auto``: the jail makes a namespace where it can; ``subreaper``: never (tests).
 JAIL_MODE = "auto"
-#: The last line of a capped output file.
-CUT_NOTE = "\n[smp-compat: output cut at {cap} bytes as it was written]\n"
 
 
 class Cancelled(RuntimeError):
@@ -107,40 +104,6 @@ def terminate_all() -> None:
 def allow_runs() -> None:
     """Undo :func:`terminate_all`: a new run starts."""
     _stopping.clear()
-
-
-class _Pump(threading.Thread):
-    """Copies one stream into a file up to ``cap`` bytes; past it, reads nothing more until
-    :attr:`drain` is set (the cell is ending), then discards to the end."""
-
-    def __init__(self, fd: int, path: Path, cap: int) -> None:
-        super().__init__(name=f"cell-{path.name}", daemon=True)
-        self.fd, self.path, self.cap = fd, path, cap
-        self.drain = threading.Event()
-        self.truncated = False
-
-    def run(self) -> None:
-        written = 0
-        with self.path.open("wb") as out:
-            while True:
-                try:
-                    data = os.read(self.fd, 65536)
-                except OSError:  # a pty whose last writer closed: EIO
-                    break
-                if not data:
-                    break
-                if self.truncated:
-                    continue  # draining: the cell is ending
-                kept = data[: self.cap - written]
-                out.write(kept)
-                written += len(kept)
-                if len(kept) < len(data):
-                    self.truncated = True
-                    out.write(CUT_NOTE.format(cap=self.cap).encode())
-                    out.flush()
-                    self.drain.wait()
-        with contextlib.suppress(OSError):
-            os.close(self.fd)
 
 
 class _Jailed:
@@ -352,42 +315,8 @@ def run_process(
     started = time.monotonic()
     deadline = started + timeout
     jail = jail_binary()
-    status_r = status_w = -1
-    command = list(argv)
-    if jail is not None:
-        status_r, status_w = os.pipe()
-        hide = hidden_paths()
-        program = executable or argv[0]
-        grace = str(round(GRACE * 1000))
-        command = [str(jail), str(status_w), grace, JAIL_MODE, str(len(hide)), *hide]
-        command += [program, "--", *argv]
-        executable = None
-    if tty:
-        out_r, out_w = pty.openpty()
-    else:
-        out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    try:
-        proc = subprocess.Popen(
-            command,
-            executable=executable,
-            stdin=out_w if tty else subprocess.PIPE,
-            stdout=out_w,
-            stderr=err_w,
-            env=dict(env),
-            cwd=cwd,
-            start_new_session=True,
-            pass_fds=(status_w,) if jail is not None else (),
-        )
-    except OSError:
-        for fd in (out_r, err_r, status_r):
-            if fd >= 0:
-                os.close(fd)
-        raise
-    finally:
-        for fd in (out_w, err_w, status_w):
-            if fd >= 0:
-                os.close(fd)
+    status_r, status_w, command, executable = _command(jail, argv, executable)
+    proc, out_r, err_r = _spawn(command, executable, env, cwd, tty, status_r, status_w)
     with _live_lock:
         _live.add(proc)
     if _stopping.is_set():  # stopped between the check above and now
@@ -395,20 +324,14 @@ def run_process(
     runner: _Jailed | _Grouped = _Jailed(proc, status_r) if jail is not None else _Grouped(proc)
     # The pty's pump closes the master at its end: stdin is written through a copy of it.
     tty_in = os.dup(out_r) if tty else -1
-    pumps = [_Pump(out_r, stdout, OUTPUT_CAP), _Pump(err_r, stderr, OUTPUT_CAP)]
+    pumps = [Pump(out_r, stdout, OUTPUT_CAP), Pump(err_r, stderr, OUTPUT_CAP)]
     for pump in pumps:
         pump.start()
     roundtrip: bool | None = None
     timed_out = killed = False
     typist: _Typist | None = None
     try:
-        if stdin_script:
-            with contextlib.suppress(OSError):
-                if tty:
-                    os.write(tty_in, stdin_script)
-                elif proc.stdin is not None:
-                    proc.stdin.write(stdin_script)
-                    proc.stdin.flush()
+        _feed(proc, tty_in, stdin_script)
         if later_input is not None:
             typist = _Typist(later_input, _stdin_writer(proc, tty_in))
         if probe is not None:
@@ -423,20 +346,7 @@ def run_process(
     finally:
         if typist is not None:
             typist.close()
-        for pump in pumps:
-            pump.drain.set()
-        if proc.poll() is None:  # only on an exception above
-            runner.kill()
-        with _live_lock:
-            _live.discard(proc)
-        if proc.stdin is not None:
-            with contextlib.suppress(OSError):
-                proc.stdin.close()
-        for pump in pumps:
-            pump.join(timeout=2)
-        for fd in (status_r, tty_in):
-            if fd >= 0:
-                os.close(fd)
+        _finish(proc, runner, pumps, (status_r, tty_in))
     error = runner.error()
     if error is not None:
         error.filename = str(argv[0])
@@ -445,3 +355,88 @@ def run_process(
     return Finished(
         runner.exit_code(), timed_out, time.monotonic() - started, roundtrip, killed, truncated
     )
+
+
+def _command(
+    jail: Path | None, argv: Sequence[str], executable: str | None
+) -> tuple[int, int, list[str], str | None]:
+    """The command line to start, through the jail when there is one, with its status pipe."""
+    if jail is None:
+        return -1, -1, list(argv), executable
+    status_r, status_w = os.pipe()
+    hide = hidden_paths()
+    program = executable or argv[0]
+    grace = str(round(GRACE * 1000))
+    command = [str(jail), str(status_w), grace, JAIL_MODE, str(len(hide)), *hide]
+    return status_r, status_w, [*command, program, "--", *argv], None
+
+
+def _spawn(
+    command: list[str],
+    executable: str | None,
+    env: Mapping[str, str],
+    cwd: Path,
+    tty: bool,
+    status_r: int,
+    status_w: int,
+) -> tuple[subprocess.Popen[bytes], int, int]:
+    """Start ``command`` in a session of its own; the read ends of its stdout and stderr."""
+    out_r, out_w = pty.openpty() if tty else os.pipe()
+    err_r, err_w = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            command,
+            executable=executable,
+            stdin=out_w if tty else subprocess.PIPE,
+            stdout=out_w,
+            stderr=err_w,
+            env=dict(env),
+            cwd=cwd,
+            start_new_session=True,
+            pass_fds=(status_w,) if status_w >= 0 else (),
+        )
+    except OSError:
+        for fd in (out_r, err_r, status_r):
+            if fd >= 0:
+                os.close(fd)
+        raise
+    finally:
+        for fd in (out_w, err_w, status_w):
+            if fd >= 0:
+                os.close(fd)
+    return proc, out_r, err_r
+
+
+def _feed(proc: subprocess.Popen[bytes], tty_in: int, script: bytes) -> None:
+    """Write ``script`` to the tool's stdin (the pty when it has one); a closed stdin is fine."""
+    if not script:
+        return
+    with contextlib.suppress(OSError):
+        if tty_in >= 0:
+            os.write(tty_in, script)
+        elif proc.stdin is not None:
+            proc.stdin.write(script)
+            proc.stdin.flush()
+
+
+def _finish(
+    proc: subprocess.Popen[bytes],
+    runner: _Jailed | _Grouped,
+    pumps: Sequence[Pump],
+    fds: Sequence[int],
+) -> None:
+    """Whatever happened: the group stopped, the pumps joined, the descriptors closed."""
+    for pump in pumps:
+        pump.drain.set()
+    if proc.poll() is None:  # only on an exception in run_process
+        runner.kill()
+    with _live_lock:
+        _live.discard(proc)
+    if proc.stdin is not None:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+    for pump in pumps:
+        pump.join(timeout=2)
+    for fd in fds:
+        if fd >= 0:
+            os.close(fd)

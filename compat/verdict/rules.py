@@ -19,6 +19,12 @@ from compat.agent import transcript as transcripts
 from compat.agent.errors import TranscriptVersionError
 from compat.verdict import reasons
 from compat.verdict.reasons import Outcome, ReasonCode
+from compat.verdict.reconnect import (
+    refused_hosts,
+    resume_detail,
+    resumed,
+    settle_endpoint_warnings,
+)
 
 if TYPE_CHECKING:
     from fake_plugin.record import PluginRecord
@@ -34,8 +40,6 @@ __all__ = [
 ]
 #: Texts of the plugin's "old CLI" refusal (docs/plugin.md §2.1): both releases' wordings.
 _LEGACY_MARKERS = ("does not support Session Manager encryption feature",)
-#: How the plugin's own lines that end a session begin (not the remote shell's output).
-_PLUGIN_ENDINGS = ("Cannot perform start session", "Session: ", "Exiting session", "SessionId: ")
 _CREDENTIAL_MARKERS = (
     "NoCredentialProviders",
     "SharedConfigProfileNotExist",
@@ -208,30 +212,51 @@ def judge(evidence: Evidence, setup: Setup) -> Verdict:
     if kit_fault is not None:
         return _verdict("harness-error", kit_fault)
     starts = session_starts(evidence.records)
-    refused = _refused_hosts(evidence, setup, starts)
+    refused = refused_hosts(evidence, setup, starts)
     if refused:
         hosts = ", ".join(sorted(set(refused)))
         return _verdict("endpoint-ignored", f"refused: {hosts}")
     if not starts:
-        if evidence.unsupported:
-            detail = f"{', '.join(evidence.unsupported)}; tool exit {evidence.tool_exit}"
-            if evidence.tool_stderr_tail:
-                detail += f": {evidence.tool_stderr_tail}"
-            return _verdict("fake-aws-unsupported", detail)
-        if evidence.timed_out:
-            return _verdict("timeout", "killed before it started the plugin")
-        if evidence.records_incomplete:
-            return _verdict(
-                "inconclusive", "a process of the tool was killed before it could record"
-            )
-        detail = f"tool exit {evidence.tool_exit}"
-        if evidence.tool_stderr_tail:
-            detail += f": {evidence.tool_stderr_tail}"
-        return _verdict("plugin-not-called", detail)
+        return _without_plugin(evidence)
     start = starts[-1]
     warnings = _warnings(start, setup)
     branch = str(start.get("branch"))
     parsed = _fields(start, evidence.sessions)
+    failed = _plugin_failed(start, branch, warnings)
+    if failed is not None:
+        return failed
+    sid = parsed.get("session_id")
+    if not sid:
+        return _verdict("inconclusive", f"plugin branch {branch} without a session", warnings)
+    transcript = evidence.transcripts.get(str(sid))
+    if setup.reconnect and transcript is not None and not resumed(transcript):
+        return _verdict("resume-failed", resume_detail(start, evidence), warnings)
+    if evidence.timed_out and setup.session != "port-forward":
+        return _timed_out(f"session {sid}", transcript, warnings)
+    if transcript is None:
+        return _verdict("inconclusive", f"the agent wrote no transcript for {sid}", warnings)
+    return _from_transcript(evidence, setup, start, parsed, transcript, warnings)
+
+
+def _without_plugin(evidence: Evidence) -> Verdict:
+    """No plugin start was recorded: why the tool never got that far."""
+    if evidence.unsupported:
+        detail = f"{', '.join(evidence.unsupported)}; tool exit {evidence.tool_exit}"
+        if evidence.tool_stderr_tail:
+            detail += f": {evidence.tool_stderr_tail}"
+        return _verdict("fake-aws-unsupported", detail)
+    if evidence.timed_out:
+        return _verdict("timeout", "killed before it started the plugin")
+    if evidence.records_incomplete:
+        return _verdict("inconclusive", "a process of the tool was killed before it could record")
+    detail = f"tool exit {evidence.tool_exit}"
+    if evidence.tool_stderr_tail:
+        detail += f": {evidence.tool_stderr_tail}"
+    return _verdict("plugin-not-called", detail)
+
+
+def _plugin_failed(start: Mapping[str, Any], branch: str, warnings: list[str]) -> Verdict | None:
+    """The plugin's own failure before any session (a panic, a response it cannot read)."""
     stderr = str(start.get("stderr") or "")
     if branch.startswith("panic-") or (start.get("exit_code") == 2 and "panic:" in stderr):
         return _verdict("plugin-panic", stderr.strip().splitlines()[0] if stderr.strip() else "")
@@ -244,19 +269,7 @@ def judge(evidence: Evidence, setup: Setup) -> Verdict:
         return _verdict("bad-response", f"plugin branch {branch}", warnings)
     if branch == "unknown-release":
         return _verdict("harness-error", "the fake plugin does not know the release")
-    sid = parsed.get("session_id")
-    if not sid:
-        return _verdict("inconclusive", f"plugin branch {branch} without a session", warnings)
-    transcript = evidence.transcripts.get(str(sid))
-    if setup.reconnect and transcript is not None and not _resumed(transcript):
-        return _verdict("resume-failed", _resume_detail(start, evidence), warnings)
-    if evidence.timed_out and setup.session != "port-forward":
-        if transcript is not None and (lost := _input_lost_to_the_plugin(transcript)):
-            return _verdict("inconclusive", lost, warnings)
-        return _verdict("timeout", f"session {sid}", warnings)
-    if transcript is None:
-        return _verdict("inconclusive", f"the agent wrote no transcript for {sid}", warnings)
-    return _from_transcript(evidence, setup, start, parsed, transcript, warnings)
+    return None
 
 
 def _from_transcript(
@@ -283,127 +296,75 @@ def _from_transcript(
         what = "encrypted session" if transcript.get("encrypted") else "session"
         return _pass(warnings, f"{what} {sid} completed")
     if outcome == "client-handshake-error":
-        if any(m in text for m in _LEGACY_MARKERS) or parsed.get("legacy_cli"):
-            return _verdict("legacy-argv", f"argc {start.get('argc')}", warnings)
-        if parsed.get("region") not in (None, setup.region):
-            return _verdict(
-                "region-not-forwarded",
-                f"argv[2] {parsed.get('region')!r}, session in {setup.region}",
-                warnings,
-            )
-        if any(m in text for m in _CREDENTIAL_MARKERS):
-            profile = parsed.get("profile")
-            return _verdict("credentials-not-forwarded", f"argv[4] {profile!r}", warnings)
-        return _verdict("inconclusive", _last_line(transcript), warnings)
+        return _handshake_error(setup, start, parsed, transcript, text, warnings)
     if outcome == "kms-decrypt-failed":
-        ours = parsed.get("target")
-        theirs = _agent_target(transcript)
-        if not ours:
-            return _verdict("no-target", f"agent expected {theirs!r}", warnings)
-        if theirs is not None and ours != theirs:
-            return _verdict("target-mismatch", f"argv[5] {ours!r}, agent {theirs!r}", warnings)
-        if parsed.get("region") not in (None, setup.region):
-            return _verdict("region-not-forwarded", f"argv[2] {parsed.get('region')!r}", warnings)
-        return _verdict("inconclusive", _last_line(transcript), warnings)
+        return _kms_decrypt_failed(setup, parsed, transcript, warnings)
     if evidence.timed_out:
-        if lost := _input_lost_to_the_plugin(transcript):
-            return _verdict("inconclusive", lost, warnings)
-        return _verdict("timeout", f"session {sid}: {outcome}", warnings)
+        return _timed_out(f"session {sid}: {outcome}", transcript, warnings)
     return _verdict("inconclusive", f"agent outcome {outcome}: {_last_line(transcript)}", warnings)
 
 
-def _input_lost_to_the_plugin(transcript: Mapping[str, Any]) -> str | None:
-    """Why a hung session is not the caller's fault, if the plugin numbered two messages alike.
+def _timed_out(detail: str, transcript: Mapping[str, Any] | None, warnings: list[str]) -> Verdict:
+    """A session killed at the cell's timeout: the caller's ``timeout``, unless the input was
+    lost to a race inside AWS's plugin that numbered two messages alike.
 
     session-manager-plugin's ``SendInputDataMessage`` reads and increments its sequence number
     without a lock, so the terminal-size sender and the stdin reader can both send number N
     (src/datachannel/streaming.go at 1.2.677.0). The agent handles the first and acks the
-    second as a duplicate: the keystrokes are lost and the session hangs. A race inside AWS's
-    plugin proves nothing about the caller, so such a timeout is ``inconclusive``.
+    second as a duplicate: the keystrokes are lost and the session hangs. That proves nothing
+    about the caller, so such a timeout is ``inconclusive``, naming the race.
     """
-    for decision in transcript.get("decisions", []):
+    for decision in (transcript or {}).get("decisions", []):
         if decision.get("event") == "sequence-reused":
-            return (
+            return _verdict(
+                "inconclusive",
                 f"the plugin sent two different messages as sequence number {decision.get('seq')} "
                 "(a race between its size and input senders); the agent kept the first, so the "
-                "input was lost: not the caller's doing"
+                "input was lost: not the caller's doing",
+                warnings,
             )
-    return None
+    return _verdict("timeout", detail, warnings)
 
 
-def _refused_hosts(
-    evidence: Evidence, setup: Setup, starts: Sequence[Mapping[str, Any]]
-) -> list[str]:
-    """The proxy's refusals, less the plugin's ResumeSession at argv[6] in a reconnect cell
-    (a region there becomes ``https://<region>``: that is the finding, not the tool's)."""
-    if not setup.reconnect or not starts:
-        return list(evidence.refused_hosts)
-    argv = [str(a) for a in starts[-1].get("argv") or []]
-    if len(argv) < 7:
-        return list(evidence.refused_hosts)
-    endpoint = argv[6] if "://" in argv[6] else f"https://{argv[6]}"
-    resume_host = urlsplit(endpoint).hostname or ""
-    return [h for h in evidence.refused_hosts if h.lower() != resume_host.lower()]
+def _handshake_error(
+    setup: Setup,
+    start: Mapping[str, Any],
+    parsed: Mapping[str, Any],
+    transcript: Mapping[str, Any],
+    text: str,
+    warnings: list[str],
+) -> Verdict:
+    """The plugin failed the handshake: an old argv, the wrong region or no credentials."""
+    if any(m in text for m in _LEGACY_MARKERS) or parsed.get("legacy_cli"):
+        return _verdict("legacy-argv", f"argc {start.get('argc')}", warnings)
+    if parsed.get("region") not in (None, setup.region):
+        return _verdict(
+            "region-not-forwarded",
+            f"argv[2] {parsed.get('region')!r}, session in {setup.region}",
+            warnings,
+        )
+    if any(m in text for m in _CREDENTIAL_MARKERS):
+        profile = parsed.get("profile")
+        return _verdict("credentials-not-forwarded", f"argv[4] {profile!r}", warnings)
+    return _verdict("inconclusive", _last_line(transcript), warnings)
 
 
-def _resumed(transcript: Mapping[str, Any]) -> bool:
-    """No drop, or a resumed connection after it."""
-    events = [str(d.get("event")) for d in transcript.get("decisions", [])]
-    if "websocket-dropped" not in events:
-        return True
-    return "resumed" in events[events.index("websocket-dropped") :]
-
-
-def _resume_detail(start: Mapping[str, Any], evidence: Evidence) -> str:
-    """Where the plugin sent ResumeSession, what it got, and what the plugin printed."""
-    argv = [str(a) for a in start.get("argv") or []]
-    endpoint = argv[6] if len(argv) > 6 else "(no argv[6])"
-    calls = list(evidence.resume_calls)
-    if calls:
-        errors = sorted({str(c.get("error")).strip() for c in calls if c.get("error")})
-        answered = sum(1 for c in calls if c.get("token_value"))
-        said = f"{len(calls)} ResumeSession call(s) at argv[6] {endpoint!r}"
-        said += f", {answered} answered" + (f", refused: {'; '.join(errors)}" if errors else "")
-    else:
-        said = f"no ResumeSession call reached the fake AWS (argv[6] {endpoint!r})"
-    # The plugin's own line may follow the remote prompt on the same line ("# Cannot ...").
-    said_by_plugin = [
-        line[line.index(marker) :].strip()
-        for line in str(start.get("stdout") or "").splitlines()
-        if not line.startswith("Starting session with SessionId")
-        for marker in _PLUGIN_ENDINGS
-        if marker in line
-    ]
-    if said_by_plugin:
-        printed = f"the plugin printed {said_by_plugin[-1][:200]!r}"
-    else:
-        printed = "the plugin printed nothing after the drop"
-    ended = "; it was still running when the cell was stopped" if evidence.timed_out else ""
-    return f"{said}; {printed}{ended}"
-
-
-def settle_endpoint_warnings(cells: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Drop the static ``endpoint-not-ssm`` warning where a reconnect cell proved the point.
-
-    ``cells`` are matrix.json cells (``row``, ``column`` = ``<scenario>/<release>``,
-    ``outcome``, ``reason``, ``warnings``). For a row whose ``reconnect`` cell passed or failed
-    ``resume-failed``, argv[6] was tried, not inferred: that cell says it, and the row's other
-    cells lose the guess at every release, since the resume path is the same code in every
-    release (``ResumeSessionHandler``, docs/plugin.md §3.7) and argv[6] is the tool's.
-    """
-    proven = {
-        str(c["row"])
-        for c in cells
-        if str(c["column"]).split("/", 1)[0] == "reconnect"
-        and (c.get("outcome") == "pass" or c.get("reason") == "resume-failed")
-    }
-    settled = []
-    for cell in cells:
-        entry = dict(cell)
-        if str(entry["row"]) in proven and "endpoint-not-ssm" in (entry.get("warnings") or ()):
-            entry["warnings"] = [w for w in entry["warnings"] if w != "endpoint-not-ssm"]
-        settled.append(entry)
-    return settled
+def _kms_decrypt_failed(
+    setup: Setup,
+    parsed: Mapping[str, Any],
+    transcript: Mapping[str, Any],
+    warnings: list[str],
+) -> Verdict:
+    """The agent could not decrypt with the plugin's data key: which argv item was wrong."""
+    ours = parsed.get("target")
+    theirs = _agent_target(transcript)
+    if not ours:
+        return _verdict("no-target", f"agent expected {theirs!r}", warnings)
+    if theirs is not None and ours != theirs:
+        return _verdict("target-mismatch", f"argv[5] {ours!r}, agent {theirs!r}", warnings)
+    if parsed.get("region") not in (None, setup.region):
+        return _verdict("region-not-forwarded", f"argv[2] {parsed.get('region')!r}", warnings)
+    return _verdict("inconclusive", _last_line(transcript), warnings)
 
 
 def _last_line(transcript: Mapping[str, Any]) -> str:

@@ -57,7 +57,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import pty
 import queue
@@ -71,11 +70,17 @@ import tempfile
 import termios
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-from compat.cache import cache_dir
+from compat.runner.container.relay_build import RELAY_SOURCE, RelayBuildError, build_relay
+from compat.runner.container.relay_frames import Header as _Header
+from compat.runner.container.relay_frames import (
+    ProtocolError,
+    encode_frame,
+    read_frame,
+    read_header,
+)
 
 __all__ = [
     "CONTAINER_DIR",
@@ -91,122 +96,11 @@ __all__ = [
 
 #: Where the relay directory (socket + ``bin/session-manager-plugin``) is mounted in a container.
 CONTAINER_DIR = "/.smp-compat"
-RELAY_SOURCE = Path(__file__).with_name("relay.c")
-#: A frame larger than this is a protocol error, not a reason to allocate it.
-MAX_FRAME = 64 * 1024 * 1024
 #: The shortest argv (program name included) for which the plugin can read stdin: below it,
 #: ``session.go:145-161`` prints a text and returns (the length rule of ``LegacyArgumentLength``;
 #: docs/plugin.md §1.1). The host sends 'G' only at or above it.
 STDIN_MIN_ARGV = 4
-_HEAD = struct.Struct(">cI")
 _U32 = struct.Struct(">I")
-
-
-class ProtocolError(Exception):
-    """The relay sent something the protocol does not allow."""
-
-
-class RelayBuildError(Exception):
-    """The static relay could not be built (no compiler, no static libc)."""
-
-
-def encode_frame(kind: bytes, payload: bytes = b"") -> bytes:
-    """One frame: ``kind`` (1 byte), big-endian length, payload."""
-    return _HEAD.pack(kind, len(payload)) + payload
-
-
-def _read_exact(conn: socket.socket, size: int) -> bytes | None:
-    chunks: list[bytes] = []
-    while size:
-        chunk = conn.recv(min(size, 1 << 20))
-        if not chunk:
-            return None
-        chunks.append(chunk)
-        size -= len(chunk)
-    return b"".join(chunks)
-
-
-def read_frame(conn: socket.socket) -> tuple[bytes, bytes] | None:
-    """The next frame as ``(kind, payload)``, or None at a clean or abrupt end of stream."""
-    head = _read_exact(conn, _HEAD.size)
-    if head is None:
-        return None
-    kind, size = _HEAD.unpack(head)
-    if size > MAX_FRAME:
-        raise ProtocolError(f"frame {kind!r} of {size} bytes exceeds {MAX_FRAME}")
-    payload = _read_exact(conn, size) if size else b""
-    if payload is None:
-        return None
-    return kind, payload
-
-
-def build_relay(cc: str | None = None) -> Path:
-    """The static relay binary, compiled once per source text into the user's cache.
-
-    Built at run time rather than shipped: a binary blob in the package could not be reviewed,
-    and ``gcc -static`` gives one file that runs in any x86-64/arm64 Linux image, whatever
-    its libc. Concurrent callers race harmlessly (each renames a complete file into place).
-
-    Raises:
-        RelayBuildError: no compiler, or the compile failed (its output is in the message).
-    """
-    source = RELAY_SOURCE.read_bytes()
-    compiler = cc or os.environ.get("CC") or "gcc"
-    digest = hashlib.sha256(source + compiler.encode()).hexdigest()[:16]
-    target = cache_dir() / "relay" / digest / "session-manager-plugin"
-    if target.is_file():
-        return target
-    found = shutil.which(compiler)
-    if found is None:
-        raise RelayBuildError(
-            f"no C compiler {compiler!r} to build the container relay "
-            "(Debian: apt-get install gcc libc6-dev)"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".build-{os.getpid()}-{threading.get_ident()}")
-    argv = [found, "-static", "-Os", "-s", "-o", str(tmp), str(RELAY_SOURCE)]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0 or not tmp.is_file():
-        tmp.unlink(missing_ok=True)
-        raise RelayBuildError(
-            f"building the container relay failed ({' '.join(argv)}): {done.stderr.strip()}"
-        )
-    tmp.replace(target)
-    return target
-
-
-@dataclass
-class _Header:
-    argv: list[bytes] = field(default_factory=list)
-    env: dict[bytes, bytes] = field(default_factory=dict)
-    cwd: bytes | None = None
-    tty_fds: int = 0
-    rows: int = 0
-    cols: int = 0
-
-
-def _read_header(conn: socket.socket) -> _Header | None:
-    header = _Header()
-    while True:
-        frame = read_frame(conn)
-        if frame is None:
-            return None
-        kind, payload = frame
-        if kind == b"A":
-            header.argv.append(payload)
-        elif kind == b"V":
-            name, sep, value = payload.partition(b"=")
-            if sep and name:
-                header.env[name] = value
-        elif kind == b"C":
-            header.cwd = payload
-        elif kind == b"T" and len(payload) == 5:
-            header.tty_fds = payload[0]
-            header.rows, header.cols = struct.unpack(">HH", payload[1:])
-        elif kind == b"R":
-            return header
-        else:
-            raise ProtocolError(f"unexpected frame {kind!r} in the header")
 
 
 class _Session:
@@ -229,7 +123,7 @@ class _Session:
 
     def run(self) -> None:
         try:
-            header = _read_header(self.conn)
+            header = read_header(self.conn)
             if header is None or not header.argv:
                 return
             try:

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from compat.report import html
+from compat.report.html_text import prose
 from compat.verdict.reasons import REASONS
 from tests.compat.report.browser import Browser, find_chromium
 
@@ -88,7 +89,7 @@ def test_the_committed_report_on_a_phone_and_a_desktop(
         assert geometry["answer"] < height / 2
 
 
-#: Fix texts with code spans the page's script and html.py must read alike (GFM §6.1).
+#: Fix texts with code spans the page's script and html_text.py must read alike (GFM §6.1).
 TRICKY_FIXES = [
     REASONS["legacy-argv"].remedy,
     "run `<img src=x onerror=alert(1)>` then <b>`` a`b ``</b> \\`no` & ``` x ``` `open",
@@ -116,7 +117,7 @@ def test_the_cell_dialog_shows_code_as_code_like_the_findings(
             browser.click(f"#matrix tr[data-row={json.dumps(fail['row'])}] td.s-fail button")
             shown = browser.js("document.querySelector('#detail dd.remedy').innerHTML")
             # innerHTML leaves quotes as they are; html.py escapes them (for attributes too).
-            expected = html._prose(remedy).replace("&quot;", '"').replace("&#x27;", "'")
+            expected = prose(remedy).replace("&quot;", '"').replace("&#x27;", "'")
             assert shown == expected, remedy
             assert browser.js("document.querySelectorAll('#detail dd.remedy img').length") == 0
         browser.load(tmp_path / "index-0.html")
