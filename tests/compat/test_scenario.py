@@ -141,7 +141,9 @@ def test_cell_id_shape(adapters) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize(
     ("adapter_filter", "expected_tools"),
     [
-        pytest.param(("ecs*",), {"ecsgo", "ecsk", "ecspresso", "ecsta"}, id="tool-glob"),
+        pytest.param(
+            ("ecs*",), {"ecs-exec", "ecsgo", "ecsk", "ecspresso", "ecsta"}, id="tool-glob"
+        ),
         pytest.param(("awscli-v1/ssm-*",), {"awscli-v1"}, id="variant-glob"),
         pytest.param(("copilot", "aws-gate"), {"copilot", "aws-gate"}, id="several"),
     ],
