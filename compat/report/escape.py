@@ -47,10 +47,13 @@ def inline(text: object) -> str:
     list item or a table cell, with no markup, mention, math or link."""
     value = _MARKDOWN.sub(r"\\\1", clean(text))
     value = _WWW.sub(r"\1\\.", value).replace("@", "@\u200b")
-    # Four leading spaces would open an indented code block (GFM §4.4); a character
-    # reference renders the same space without counting as indentation.
-    indent = len(value) - len(value.lstrip(" \t"))
-    return "&#32;" * indent + value[indent:] if indent else value
+    # Four columns of leading space would open an indented code block (GFM §4.4); a character
+    # reference renders the same space without counting as indentation. Fewer are left alone:
+    # the usual case is the space after a code span, mid-line.
+    lead = value[: len(value) - len(value.lstrip(" \t"))]
+    if len(lead) < 4 and "\t" not in lead:
+        return value
+    return "&#32;" * len(lead) + value[len(lead) :]
 
 
 def code(text: object) -> str:
