@@ -121,6 +121,8 @@ def keep_evidence(
     return paths
 
 
+#: Length of the short task id tools print beside the whole one.
+_SHORT_ID = 8
 #: Template values (``compat.runner.cell``) the fake AWS makes up per cell, and their mark.
 _SEEDED_VALUES = ("task_id", "runtime_id", "task_family", "service", "instance_id", "local_port")
 
@@ -140,6 +142,11 @@ def cell_masker(
     session ids."""
     names = [*_SEEDED_VALUES, *(["cluster"] if cluster_made_up else [])]
     known = {str(values[n]): f"<{n}>" for n in names if values.get(n)}
+    task_id = str(values.get("task_id") or "")
+    if len(task_id) > _SHORT_ID:
+        # Tools show a task by its first 8 hex digits too, as the ECS console does (copilot's
+        # "Found only one running task 0123abcd"); only a standalone token is replaced.
+        known[task_id[:_SHORT_ID]] = "<task_id:8>"
     known.update({value: f"<{name}>" for name, value in extra.items()})
     known.update({str(sandbox): "<sandbox>", str(work): "<work>", **host_paths()})
     return Masker(known, sessions)

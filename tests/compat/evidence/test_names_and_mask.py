@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from compat.evidence.keep import keep_evidence
+from compat.evidence.keep import cell_masker, keep_evidence
 from compat.evidence.mask import VARIES, Masker
 from compat.evidence.names import MAX_NAME, cell_dirname
 
@@ -123,3 +123,21 @@ def test_kept_evidence_names_transcripts_by_order_not_by_session_id(tmp_path: Pa
     }
     lines = (tmp_path / "out" / paths["plugin_record"]).read_text().splitlines()
     assert lines == ['{"pid": "<varies>", "argv": ["<session-1>"]}', "not json 127.0.0.1:<port-1>"]
+
+
+def test_a_tasks_short_id_is_masked_as_tools_print_it(tmp_path: Path) -> None:
+    """copilot prints "Found only one running task 0123abcd": the 8-digit form of the task id
+    varies with the run like the whole one."""
+    task_id = "0123abcd" + "4" * 24
+    masker = cell_masker(
+        {"task_id": task_id},
+        extra={},
+        sandbox=tmp_path / "s",
+        work=tmp_path / "w",
+        cluster_made_up=False,
+        sessions=(),
+    )
+    line = f"Found only one running task 0123abcd (fam:1), task {task_id}; x0123abcdx stays"
+    assert masker.text(line) == (
+        "Found only one running task <task_id:8> (fam:1), task <task_id>; x0123abcdx stays"
+    )
