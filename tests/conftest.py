@@ -45,10 +45,13 @@ MATRIX_FILTER = ("--scenario", "shell", "--scenario", "kms", "--release", "1.2.6
 @pytest.fixture(scope="session")
 def unsharded_matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """``smp-compat run`` over :data:`MATRIX_FILTER`, unsharded, once per test session: the
-    tests that compare against the whole matrix share this run instead of each running it."""
+    tests that compare against the whole matrix share this run instead of each running it.
+
+    It installs and builds what the filter needs, so a later run with ``--no-install`` finds the
+    same tools cached whatever other tests (or another worker) installed in between."""
     out = tmp_path_factory.mktemp("unsharded")
     done = subprocess.run(
-        [sys.executable, "-m", "compat", "run", "--no-install", "--jobs", "2", *MATRIX_FILTER,
+        [sys.executable, "-m", "compat", "run", "--jobs", "2", *MATRIX_FILTER,
          "--out", str(out)],
         capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
