@@ -10,7 +10,7 @@ the ``switch`` on the operation (``:192-211``). Pure: no I/O except reading and 
 
 from __future__ import annotations
 
-from fake_plugin import gojson, gopanic, versions
+from fake_plugin import gopanic, versions
 from fake_plugin.errors import GoJSONError
 
 TYPE_CHECKING = False
@@ -147,6 +147,9 @@ def validate(args: list[bytes], release: str, environ: MutableMapping[bytes, byt
         return Outcome("version", release + "\n")
     if argc < LEGACY_ARGUMENT_LENGTH:
         return Outcome("unknown-operation", unknown_operation(args[1]))
+    # The branches above decode no JSON, so they never load Go's scanner (issue 12).
+    from fake_plugin import gojson  # noqa: PLC0415 - only once argv holds JSON to decode
+
     parsed = Parsed(legacy_cli=argc == LEGACY_ARGUMENT_LENGTH)
     target_line, session_id_line = versions.session_go_lines(release)
 

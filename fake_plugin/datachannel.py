@@ -7,8 +7,8 @@ purpose: handshake payloads are acked *before* they are handled (``:618-655``), 
 data only once a session handler is ready (``:673-686``); buffered messages are handed to the
 handlers without the handshake special cases (``:722-758``); only the *oldest* unacked
 message is resent, measured from its first send (``:333-362``, the ``LastSentTime`` update is
-lost on a copy); an unknown action gets ``ActionResult: 3`` with ``ActionStatus`` left 0
-(``:478-482``).
+lost on a copy). What the HandshakeResponse says to each requested action (an unknown one
+gets ``ActionResult: 3`` with ``ActionStatus`` left 0) is :mod:`fake_plugin.actions`.
 """
 
 from __future__ import annotations
@@ -19,21 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fake_plugin import wire
+from fake_plugin import actions, wire
+from fake_plugin.actions import SHELL, get_ci
 from fake_plugin.errors import DecryptError, KmsError, WireError
-from fake_plugin.handshake import (
-    KMS_ENCRYPTION,
-    PORT_SESSION_TYPE,
-    SESSION_TYPE,
-    SHELL_SESSION_TYPES,
-    ActionStatus,
-    HandshakeRequest,
-    HandshakeResponse,
-    ProcessedAction,
-    challenge_payload,
-    kms_action_result,
-    unb64,
-)
+from fake_plugin.handshake import HandshakeRequest, challenge_payload, unb64
 from fake_plugin.kms import encryption_context
 from fake_plugin.wire import ClientMessage, MessageType, PayloadType
 
@@ -46,8 +35,6 @@ CLOCK_GRANULARITY_S = 0.01
 RESEND_INTERVAL_S = 0.1
 RESEND_MAX_ATTEMPTS = 3000
 BUFFER_CAPACITY = 10000
-#: config.go ShellPluginName: every shell-like SessionType is stored as this.
-SHELL = "Standard_Stream"
 
 #: A stream-data handler: returns whether the session handler was ready for the message.
 Handler = Callable[[ClientMessage], bool]
@@ -59,18 +46,6 @@ class DataKey:
 
     ciphertext: bytes
     plaintext: bytes
-
-
-def _get_ci(body: Any, key: str) -> Any:
-    """Go ``encoding/json`` field lookup: exact name first, then case-insensitive."""
-    if not isinstance(body, dict):
-        return None
-    if key in body:
-        return body[key]
-    for name, value in body.items():
-        if name.lower() == key.lower():
-            return value
-    return None
 
 
 @dataclass
@@ -204,7 +179,7 @@ class ClientDataChannel:
             self._on_ack(message)
         elif kind == MessageType.CHANNEL_CLOSED:
             try:
-                output = _get_ci(message.json(), "Output")
+                output = get_ci(message.json(), "Output")
             except ValueError:
                 output = None
             self._on_closed(output if isinstance(output, str) else "")
@@ -312,64 +287,29 @@ class ClientDataChannel:
             raise _HandlerError from None
         request = HandshakeRequest.parse(body)
         self.agent_version = request.agent_version
-        actions: list[ProcessedAction] = []
-        errors: list[str] = []
-        for action in request.actions:
-            kind = action.action_type
-            if kind == KMS_ENCRYPTION:
-                try:
-                    ciphertext = self._kms_action(action.parameters)
-                except KmsError as exc:
-                    actions.append(
-                        ProcessedAction(
-                            kind,
-                            ActionStatus.FAILED,
-                            None,
-                            f"Failed to process action {KMS_ENCRYPTION}: {exc}",
-                        )
-                    )
-                    errors.append(str(exc))
-                else:
-                    actions.append(
-                        ProcessedAction(kind, ActionStatus.SUCCESS, kms_action_result(ciphertext))
-                    )
-                    self.encryption_enabled = True
-            elif kind == SESSION_TYPE:
-                session_type = _get_ci(action.parameters, "SessionType")
-                session_type = session_type if isinstance(session_type, str) else ""
-                if session_type in SHELL_SESSION_TYPES or session_type == PORT_SESSION_TYPE:
-                    self.session_type = SHELL if session_type != PORT_SESSION_TYPE else session_type
-                    self.session_properties = _get_ci(action.parameters, "Properties")
-                    actions.append(ProcessedAction(kind, ActionStatus.SUCCESS))
-                else:
-                    error = f"Unknown session type {session_type}"
-                    actions.append(
-                        ProcessedAction(
-                            kind,
-                            ActionStatus.FAILED,
-                            None,
-                            f"Failed to process action {SESSION_TYPE}: {error}",
-                        )
-                    )
-                    errors.append(error)
-            else:
-                # The quirk: Unsupported lands in ActionResult, ActionStatus stays 0.
-                error = f"Unsupported action {kind}"
-                actions.append(ProcessedAction(kind, 0, int(ActionStatus.UNSUPPORTED), error))
-                errors.append(error)
-        response = HandshakeResponse(self.client_version, tuple(actions), tuple(errors))
+        response = actions.answer(
+            request,
+            self.client_version,
+            kms_action=self._kms_action,
+            on_session_type=self._on_handshake_session_type,
+        )
         self.send_input(PayloadType.HANDSHAKE_RESPONSE, response.payload())
 
     def _kms_action(self, parameters: Any) -> bytes:
         if self.legacy_cli:
             raise KmsError(self._legacy_error)
-        key_id = _get_ci(parameters, "KMSKeyId")
+        key_id = get_ci(parameters, "KMSKeyId")
         key_id = key_id if isinstance(key_id, str) else ""
         from fake_plugin.crypto import SessionCipher  # noqa: PLC0415 (cryptography: lazy)
 
         data_key = self._kms(key_id, encryption_context(self.session_id, self.target_id))
         self._cipher = SessionCipher(data_key.plaintext, role="client")
+        self.encryption_enabled = True
         return data_key.ciphertext
+
+    def _on_handshake_session_type(self, session_type: str, properties: Any) -> None:
+        self.session_type = session_type
+        self.session_properties = properties
 
     #: Set by the session from the release profile (``legacy_kms_error``).
     _legacy_error = ""
@@ -383,7 +323,7 @@ class ClientDataChannel:
             body = message.json()
         except ValueError:
             raise _HandlerError from None
-        customer = _get_ci(body, "CustomerMessage")
+        customer = get_ci(body, "CustomerMessage")
         # handleHandshakeComplete (streaming.go:495-518): Println the message when non-empty.
         if isinstance(customer, str) and customer:
             self._display(customer.encode("utf-8", "surrogateescape") + b"\n")
@@ -391,7 +331,7 @@ class ClientDataChannel:
 
     def _handle_challenge(self, message: ClientMessage) -> None:
         try:
-            challenge = unb64(str(_get_ci(message.json(), "Challenge") or ""))
+            challenge = unb64(str(get_ci(message.json(), "Challenge") or ""))
         except ValueError:
             raise _HandlerError from None
         if self._cipher is None:

@@ -2,16 +2,17 @@
 
 The secret the plugin receives is ``TokenValue`` in the StartSession response (``args[1]``, or
 since 1.2.536.0 the ``AWS_SSM_START_SESSION_RESPONSE*`` variable; docs/plugin.md §1.2). The
-response is parsed as Go would (:mod:`fake_plugin.gojson`) and every top-level member whose key
-folds to something containing ``token`` is replaced in place, so the rest of the caller's bytes
-stay as evidence. A response that does not parse but mentions a token is dropped whole: a
-half-written JSON can still hold a real token. Every value found is then scrubbed from every
-string of the record (stdout echoes ``args[1]`` in ``Unknown operation …``).
+response is parsed as Go would (:mod:`fake_plugin.goscan`, :mod:`fake_plugin.gojson`) and
+every top-level member whose key folds to something containing ``token`` is replaced in place,
+so the rest of the caller's bytes stay as evidence. A response that does not parse but
+mentions a token is dropped whole: a half-written JSON can still hold a real token. Every
+value found is then scrubbed from every string of the record (stdout echoes ``args[1]`` in
+``Unknown operation …``).
 """
 
 from __future__ import annotations
 
-from fake_plugin import gojson
+from fake_plugin import gojson, goscan
 
 REDACTED = "<redacted>"
 #: Replaces a whole argv element that does not parse but mentions a token.
@@ -52,7 +53,7 @@ def redact_json_arg(arg: bytes, *, whole_if_unparsed: bool) -> tuple[str, list[s
     other argv elements are dropped only if they also look like JSON (contain ``{``).
     """
     raw = arg.decode("utf-8", "surrogateescape")
-    if gojson.syntax_error(arg) is not None:
+    if goscan.syntax_error(arg) is not None:
         if _mentions_token(raw) and (whole_if_unparsed or "{" in raw):
             return REDACTED_UNPARSED, [raw]
         return raw, []

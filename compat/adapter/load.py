@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from compat.adapter.filepaths import file_path_problem
+from compat.adapter.lookup import allowed
 from compat.adapter.model import Adapter, Kind, Variant
 from compat.adapter.problems import (
     AdapterError,
@@ -24,7 +25,6 @@ from compat.adapter.problems import (
     join,
 )
 from compat.adapter.reader import FileReader
-from compat.adapter.schema import allowed
 from compat.adapter.variant import MAX_NAME_LENGTH, read_variant
 
 __all__ = [

@@ -8,10 +8,10 @@ from typing import Any
 
 import regex
 
+from compat.adapter.lookup import allowed
 from compat.adapter.model import Requirement
 from compat.adapter.problems import describe, join
 from compat.adapter.reader import ENV_RE, FileReader
-from compat.adapter.schema import allowed
 from compat.adapter.templating import ArgvItem, Text
 from compat.install.gobuild import GoPackage
 from compat.install.npm import NpmPackage

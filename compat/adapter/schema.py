@@ -1,56 +1,26 @@
 """The adapter file's keys, declared once: what each is, where it is allowed, what it means.
 
-The loader asks this schema which keys a table accepts ("unknown key … did you mean") and which
-choices and defaults a key has; ``compat.adapter.schema_doc`` writes the key tables of
-``adapters/README.md`` from it, so the documentation cannot drift from what is accepted.
+This table is data only (:class:`compat.adapter.keyspec.Key` says what a declaration holds).
+The loader asks it, through :mod:`compat.adapter.lookup`, which keys a table accepts ("unknown
+key … did you mean") and which choices and defaults a key has; ``compat.adapter.schema_doc``
+writes the key tables of ``adapters/README.md`` from it, so the documentation cannot drift from
+what is accepted.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import get_args
 
 from compat.adapter.formats import SESSION_FORMATS, TARGET_FORMATS
+from compat.adapter.keyspec import KINDS, MODES, Key
 from compat.adapter.model import MAX_TIMEOUT, LaunchType, Reach
-from compat.adapter.placeholders import Kind, Mode
+from compat.adapter.placeholders import Mode
 
-__all__ = ["KEYS", "KINDS", "MODES", "Key", "Table", "allowed", "key", "keys"]
+__all__ = ["KEYS"]
 
-#: Where a key lives: the file's top level, a ``[[variant]]``, a launch (a variant or its
-#: ``port_forward`` table) or a run variant's ``requires`` table.
-Table = Literal["tool", "variant", "launch", "requires"]
-
-KINDS: tuple[Kind, ...] = get_args(Kind)
-MODES: tuple[Mode, ...] = get_args(Mode)
 REACHES: tuple[Reach, ...] = get_args(Reach)
 VIA = ("flag", "env")
 LAUNCH_TYPES: tuple[LaunchType, ...] = get_args(LaunchType)
-
-
-@dataclass(frozen=True)
-class Key:
-    """One key of an adapter file."""
-
-    name: str
-    table: Table
-    #: The TOML type, as an error or the README says it.
-    type: str
-    #: One line for ``adapters/README.md``; "" when the key's own sub-keys are its rows.
-    meaning: str
-    #: The modes whose variants accept it.
-    modes: tuple[Mode, ...] = MODES
-    #: The kinds whose variants may set it (another kind gets an error naming the right key).
-    kinds: tuple[Kind, ...] = KINDS
-    choices: tuple[str, ...] = ()
-    required: bool = False
-    #: The default as the README shows it ("\u2013": unset).
-    default: str = "\u2013"
-    #: The README lists it in one row with the next key (``document``, ``parameters``).
-    shares_row: bool = False
-    #: Accepted in the other mode's variants too, where the loader says why it does not apply
-    #: instead of "unknown key".
-    explained_elsewhere: bool = False
-
 
 _RUN: tuple[Mode, ...] = ("run",)
 _REPLAY: tuple[Mode, ...] = ("replay",)
@@ -390,22 +360,3 @@ KEYS: tuple[Key, ...] = (
         modes=_REPLAY,
     ),
 )
-
-
-def keys(table: Table, mode: Mode | None = None) -> tuple[Key, ...]:
-    """The keys of ``table`` (for ``mode``'s variants, or every mode's), in declaration order."""
-    return tuple(
-        k
-        for k in KEYS
-        if k.table == table and (mode is None or mode in k.modes or k.explained_elsewhere)
-    )
-
-
-def allowed(table: Table, mode: Mode | None = None) -> tuple[str, ...]:
-    """The names :func:`keys` gives, each once, in a stable order for "expected one of…"."""
-    return tuple(dict.fromkeys(k.name for k in keys(table, mode)))
-
-
-def key(table: Table, name: str) -> Key:
-    """The declaration of ``name`` in ``table``."""
-    return next(k for k in KEYS if k.table == table and k.name == name)

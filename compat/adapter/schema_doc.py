@@ -11,7 +11,8 @@ import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from compat.adapter.schema import KEYS, MODES, Key
+from compat.adapter.keyspec import MODES, Key
+from compat.adapter.schema import KEYS
 
 __all__ = ["README", "TABLES", "render", "rewrite"]
 

@@ -9,6 +9,7 @@ from typing import Any, Literal, cast
 
 from compat.adapter.filepaths import file_path_problem
 from compat.adapter.launch import read_launch
+from compat.adapter.lookup import allowed, keys
 from compat.adapter.model import (
     MAX_TIMEOUT,
     Kind,
@@ -22,7 +23,6 @@ from compat.adapter.model import (
 from compat.adapter.problems import describe, join
 from compat.adapter.reader import FileReader, TemplateContext
 from compat.adapter.requires import read_requirement
-from compat.adapter.schema import allowed, keys
 from compat.adapter.templating import Text
 
 __all__ = ["MAX_NAME_LENGTH", "read_variant"]

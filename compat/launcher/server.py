@@ -61,6 +61,7 @@ from compat.launcher.child import Request, serve_child
 PRELOAD = (
     "fake_plugin.program",
     "fake_plugin.argv",
+    "fake_plugin.gojson",  # argv imports it lazily, once argv holds JSON
     "fake_plugin.record",
     "fake_plugin.releases",
     "fake_plugin.invocation",

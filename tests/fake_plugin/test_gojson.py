@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fake_plugin import gojson
+from fake_plugin import gojson, goscan
 from fake_plugin.errors import GoJSONError
 
 SYNTAX = [
@@ -54,7 +54,7 @@ SYNTAX = [
 
 @pytest.mark.parametrize(("data", "text"), SYNTAX, ids=[repr(d[:20]) for d, _ in SYNTAX])
 def test_syntax_error_texts(data: bytes, text: str | None) -> None:
-    assert gojson.syntax_error(data) == text
+    assert goscan.syntax_error(data) == text
 
 
 UNMARSHAL = [
@@ -135,7 +135,7 @@ def test_args5_target_dynamic_type(params: bytes, go_type: str) -> None:
 )
 def test_everything_python_writes_is_valid_go_json(value: object) -> None:
     data = json.dumps(value).encode()
-    assert gojson.syntax_error(data) is None
+    assert goscan.syntax_error(data) is None
     kind, members = gojson.top_level(data)
     if isinstance(value, dict):
         assert kind == "object"
@@ -153,4 +153,4 @@ def test_validity_agrees_with_python_on_ascii(data: bytes) -> None:
         python_ok = True
     except ValueError:
         python_ok = False
-    assert (gojson.syntax_error(data) is None) == python_ok
+    assert (goscan.syntax_error(data) is None) == python_ok
