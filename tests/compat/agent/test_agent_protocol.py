@@ -10,49 +10,25 @@ import pytest
 from compat.agent import texts
 from compat.agent.kms import KmsResult
 from compat.agent.protocol import AgentConfig, AgentSession, Close
-from compat.agent.sessions import SessionSpec
 from compat.agent.shell import ScriptedShell, is_interactive
 from fake_plugin import wire
 from fake_plugin.crypto import SessionCipher
 from fake_plugin.datachannel import ClientDataChannel, DataKey
 from fake_plugin.handshake import (
-    HandshakeResponse,
     ProcessedAction,
     challenge_payload,
     kms_action_result,
     unb64,
 )
-from fake_plugin.wire import ClientMessage, MessageType, PayloadType
-
-T0 = 1000.0
-SPEC = SessionSpec(
-    session_id="sess-1",
-    token_value="tok",
-    kind="ecs",
-    target="ecs:c_t_r",
-    region="us-east-1",
-    account_id="123456789012",
-    session_type="InteractiveCommands",
-    kms_key_id="alias/k",
-    command="/bin/sh",
+from fake_plugin.wire import ClientMessage, PayloadType
+from tests.compat.agent.sans_io import (
+    SPEC,
+    T0,
+    handshake_response,
+    input_frame,
+    open_session,
+    take_frames,
 )
-
-
-def _open(spec=SPEC, timeout=15.0):
-    session = AgentSession(spec.session_id, spec, AgentConfig(handshake_timeout_s=timeout), T0)
-    session.receive_text(wire.open_data_channel(spec.token_value, "c", "r", "1.2.677.0"), T0)
-    return session
-
-
-def _frames(session):
-    out = []
-    for item in session.take_outgoing():
-        out.append(item if isinstance(item, Close) else wire.decode(item))
-    return out
-
-
-def _input(seq, payload_type, payload):
-    return wire.encode(ClientMessage(MessageType.INPUT, seq, payload_type, payload))
 
 
 def _closing(frames):
@@ -65,16 +41,13 @@ def _closing(frames):
 def test_last_failing_action_sets_the_text():
     """datachannel.go:861-884: each failing action overwrites the error; the last one wins,
     and a successful KMSEncryption after a failed one is still decrypted."""
-    session = _open()
-    _frames(session)
-    response = HandshakeResponse(
-        "1.2.677.0",
-        (
-            ProcessedAction("SessionType", 2, None, "Failed to process action SessionType: x"),
-            ProcessedAction("KMSEncryption", 1, kms_action_result(b"blob")),
-        ),
+    session = open_session()
+    take_frames(session)
+    response = handshake_response(
+        ProcessedAction("SessionType", 2, None, "Failed to process action SessionType: x"),
+        ProcessedAction("KMSEncryption", 1, kms_action_result(b"blob")),
     )
-    session.receive_binary(_input(0, PayloadType.HANDSHAKE_RESPONSE, response.payload()), T0 + 1)
+    session.receive_binary(response, T0 + 1)
     assert [r.ciphertext for r in session.pending_kms] == [b"blob"]
     assert session.pending_kms[0].context == {
         "aws:ssm:SessionId": "sess-1",
@@ -83,7 +56,7 @@ def test_last_failing_action_sets_the_text():
     session.kms_done(
         [KmsResult(None, texts.sdk_error("IncorrectKeyException", "bad key", 400, "rid"))], T0 + 1
     )
-    frames = _frames(session)
+    frames = take_frames(session)
     assert frames[0].message_type == "acknowledge"
     assert _closing(frames) == texts.ERROR_TITLE + (
         "Encountered error while initiating handshake. Fetching data key failed: Unable to "
@@ -93,33 +66,24 @@ def test_last_failing_action_sets_the_text():
 
 
 def test_unsupported_action_reported_with_status_zero():
-    session = _open()
-    _frames(session)
-    response = HandshakeResponse(
-        "1.2.677.0",
-        (
-            ProcessedAction("SessionType", 1),
-            ProcessedAction("KMSEncryption", 0, None, "Unsupported action KMSEncryption"),
-        ),
+    session = open_session()
+    take_frames(session)
+    response = handshake_response(
+        ProcessedAction("SessionType", 1),
+        ProcessedAction("KMSEncryption", 0, None, "Unsupported action KMSEncryption"),
     )
-    session.receive_binary(_input(0, PayloadType.HANDSHAKE_RESPONSE, response.payload()), T0 + 1)
-    assert _closing(_frames(session)).endswith(
+    session.receive_binary(response, T0 + 1)
+    assert _closing(take_frames(session)).endswith(
         "KMSEncryption failed on client with status 0 error: Unsupported action KMSEncryption"
     )
     assert session.transcript.outcome == "client-handshake-error"
 
 
 def _through_kms(session, key):
-    response = HandshakeResponse(
-        "1.2.677.0",
-        (
-            ProcessedAction("SessionType", 1),
-            ProcessedAction("KMSEncryption", 1, kms_action_result(b"blob")),
-        ),
-    )
-    session.receive_binary(_input(0, PayloadType.HANDSHAKE_RESPONSE, response.payload()), T0 + 1)
+    """The HandshakeResponse at T0 + 1, KMS answering with ``key``; the challenge request."""
+    session.receive_binary(handshake_response(), T0 + 1)
     session.kms_done([KmsResult(key)], T0 + 1)
-    frames = _frames(session)
+    frames = take_frames(session)
     return next(f for f in frames if f.payload_type == PayloadType.ENC_CHALLENGE_REQUEST)
 
 
@@ -127,16 +91,16 @@ def test_challenge_mismatch_is_unacked_then_times_out():
     """datachannel.go:892-916: a wrong answer is never signalled, so the agent's only text is
     the challenge timeout; the transcript still says why."""
     key = os.urandom(64)
-    session = _open(timeout=2.0)
-    _frames(session)
+    session = open_session(handshake_timeout_s=2.0)
+    take_frames(session)
     _through_kms(session, key)
     wrong = SessionCipher(key, role="client").encrypt(b"x" * 64)
     session.receive_binary(
-        _input(1, PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(wrong)), T0 + 1.5
+        input_frame(1, PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(wrong)), T0 + 1.5
     )
-    assert _frames(session) == []  # no ack
+    assert take_frames(session) == []  # no ack
     session.tick(T0 + 3.6)
-    assert _closing(_frames(session)) == (
+    assert _closing(take_frames(session)) == (
         texts.ERROR_TITLE + "Encountered error while initiating handshake. "
         "Timed out waiting for encryption challenge."
     )
@@ -146,61 +110,56 @@ def test_challenge_mismatch_is_unacked_then_times_out():
 
 def test_no_challenge_response_times_out():
     key = os.urandom(64)
-    session = _open(timeout=2.0)
-    _frames(session)
+    session = open_session(handshake_timeout_s=2.0)
+    take_frames(session)
     challenge = _through_kms(session, key)
     assert (
         len(SessionCipher(key, role="client").decrypt(unb64(challenge.json()["Challenge"]))) == 64
     )
     session.tick(T0 + 3.1)
-    assert _closing(_frames(session)).endswith("Timed out waiting for encryption challenge.")
+    assert _closing(take_frames(session)).endswith("Timed out waiting for encryption challenge.")
     assert session.transcript.outcome == "challenge-timeout"
 
 
 def test_input_during_handshake_is_acked_and_ignored():
     """datachannel.go:839-843: stream data before the handshake ends is dropped, yet acked."""
-    session = _open()
-    _frames(session)
-    session.receive_binary(_input(0, PayloadType.SIZE, b'{"cols":1,"rows":1}'), T0 + 0.1)
-    frames = _frames(session)
+    session = open_session()
+    take_frames(session)
+    session.receive_binary(input_frame(0, PayloadType.SIZE, b'{"cols":1,"rows":1}'), T0 + 0.1)
+    frames = take_frames(session)
     assert [f.message_type for f in frames] == ["acknowledge"]
     assert "ignored-during-handshake" in [d["event"] for d in session.transcript.decisions]
 
 
-def test_undecryptable_client_output_stays_unacked():
+def _encrypted_and_complete(spec=SPEC):
+    """A session (interactive by default) through KMS and the challenge, HandshakeComplete
+    at T0 + 2; the client's cipher."""
     key = os.urandom(64)
-    session = _open()
-    _frames(session)
+    session = open_session(spec)
+    take_frames(session)
     challenge = _through_kms(session, key)
     client = SessionCipher(key, role="client")
     answer = client.encrypt(client.decrypt(unb64(challenge.json()["Challenge"])))
     session.receive_binary(
-        _input(1, PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(answer)), T0 + 2
+        input_frame(1, PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(answer)), T0 + 2
     )
-    session.tick(T0 + 2.1)  # the shell is ready
-    session.receive_binary(_input(2, PayloadType.SIZE, b'{"cols":1,"rows":1}'), T0 + 2.1)
-    _frames(session)
-    session.receive_binary(_input(3, PayloadType.OUTPUT, b"not encrypted at all, sorry"), T0 + 2.1)
-    assert _frames(session) == []
-    assert "decrypt-failed" in [d["event"] for d in session.transcript.decisions]
-
-
-def _encrypted_and_complete():
-    """An interactive session through KMS and the challenge, HandshakeComplete at T0 + 2."""
-    key = os.urandom(64)
-    session = _open()
-    _frames(session)
-    challenge = _through_kms(session, key)
-    client = SessionCipher(key, role="client")
-    answer = client.encrypt(client.decrypt(unb64(challenge.json()["Challenge"])))
-    session.receive_binary(
-        _input(1, PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(answer)), T0 + 2
-    )
-    frames = _frames(session)
+    frames = take_frames(session)
     assert [f.payload_type for f in frames if f.message_type == "output_stream_data"] == [
         PayloadType.HANDSHAKE_COMPLETE
     ]
     return session, client
+
+
+def test_undecryptable_client_output_stays_unacked():
+    session, _ = _encrypted_and_complete()
+    session.tick(T0 + 2.1)  # the shell is ready
+    session.receive_binary(input_frame(2, PayloadType.SIZE, b'{"cols":1,"rows":1}'), T0 + 2.1)
+    take_frames(session)
+    session.receive_binary(
+        input_frame(3, PayloadType.OUTPUT, b"not encrypted at all, sorry"), T0 + 2.1
+    )
+    assert take_frames(session) == []
+    assert "decrypt-failed" in [d["event"] for d in session.transcript.decisions]
 
 
 def _acked(frames):
@@ -221,22 +180,22 @@ def test_input_before_the_shell_is_ready_is_refused_unacked_then_resent():
     client's resend of the oldest one then releases both, in order (the plugin's
     ResendStreamDataMessageScheduler, streaming.go:333-362)."""
     session, client = _encrypted_and_complete()
-    typed = _input(2, PayloadType.OUTPUT, client.encrypt(b"whoami\r"))
-    size = _input(3, PayloadType.SIZE, b'{"cols":80,"rows":24}')
+    typed = input_frame(2, PayloadType.OUTPUT, client.encrypt(b"whoami\r"))
+    size = input_frame(3, PayloadType.SIZE, b'{"cols":80,"rows":24}')
     session.receive_binary(typed, T0 + 2.01)  # keystrokes first: the size goroutine lost
     session.receive_binary(size, T0 + 2.02)
-    assert _acked(_frames(session)) == [3]  # 2 refused unacked, 3 buffered and acked
+    assert _acked(take_frames(session)) == [3]  # 2 refused unacked, 3 buffered and acked
     events = [d for d in session.transcript.decisions if d["event"] == "handler-not-ready"]
     assert [(d["seq"], d["payload_type"]) for d in events] == [(2, PayloadType.OUTPUT)]
 
     session.tick(T0 + 2.05)  # the pty opens: the prompt, but nothing typed is replayed
-    assert _shell_output(_frames(session), client) == b"# "
+    assert _shell_output(take_frames(session), client) == b"# "
     session.receive_binary(typed, T0 + 2.25)  # the client's resend after its RTO
-    frames = _frames(session)
+    frames = take_frames(session)
     assert _acked(frames) == [2]
     assert _shell_output(frames, client) == b"whoami\r\nroot\r\n# "
     assert session.transcript.decisions[-1]["event"] == "size"  # released from the buffer
-    session.receive_binary(_input(4, PayloadType.OUTPUT, client.encrypt(b"exit\r")), T0 + 2.3)
+    session.receive_binary(input_frame(4, PayloadType.OUTPUT, client.encrypt(b"exit\r")), T0 + 2.3)
     assert "session-ended" in [d["event"] for d in session.transcript.decisions]
     session.tick(T0 + 4.4)  # the drain gives up on output this test never acked
     assert session.transcript.outcome == "completed"
@@ -246,13 +205,13 @@ def test_size_before_the_shell_is_ready_is_refused_then_resent():
     """The usual order (Size first) meets the same refusal: every encrypted session makes
     the client resend once, as against a real agent whose pty is still starting."""
     session, client = _encrypted_and_complete()
-    size = _input(2, PayloadType.SIZE, b'{"cols":80,"rows":24}')
+    size = input_frame(2, PayloadType.SIZE, b'{"cols":80,"rows":24}')
     session.receive_binary(size, T0 + 2.001)
-    assert _frames(session) == []
+    assert take_frames(session) == []
     session.tick(T0 + 2.05)
-    assert _shell_output(_frames(session), client) == b"# "
+    assert _shell_output(take_frames(session), client) == b"# "
     session.receive_binary(size, T0 + 2.3)
-    assert _acked(_frames(session)) == [2]
+    assert _acked(take_frames(session)) == [2]
     assert [d["event"] for d in session.transcript.decisions][-3:] == [
         "handler-not-ready",
         "shell-started",
@@ -266,15 +225,15 @@ def test_two_messages_numbered_alike_are_noted_when_the_second_is_dropped():
     second as a duplicate and drops it, like the real agent; the transcript says so, while a
     true resend (the same bytes) is no such event."""
     session, client = _encrypted_and_complete()
-    size = _input(2, PayloadType.SIZE, b'{"cols":80,"rows":24}')
-    typed = _input(2, PayloadType.OUTPUT, client.encrypt(b"whoami\r"))
+    size = input_frame(2, PayloadType.SIZE, b'{"cols":80,"rows":24}')
+    typed = input_frame(2, PayloadType.OUTPUT, client.encrypt(b"whoami\r"))
     session.tick(T0 + 2.05)  # the pty opens
-    _frames(session)
+    take_frames(session)
     session.receive_binary(size, T0 + 2.1)
     session.receive_binary(size, T0 + 2.2)  # a resend: the same bytes
     assert "sequence-reused" not in [d["event"] for d in session.transcript.decisions]
     session.receive_binary(typed, T0 + 2.3)
-    assert _acked(_frames(session)) == [2, 2, 2]
+    assert _acked(take_frames(session)) == [2, 2, 2]
     reused = [d for d in session.transcript.decisions if d["event"] == "sequence-reused"]
     assert [(d["seq"], d["kept_payload_type"], d["lost_payload_type"]) for d in reused] == [
         (2, PayloadType.SIZE, PayloadType.OUTPUT)
@@ -283,7 +242,7 @@ def test_two_messages_numbered_alike_are_noted_when_the_second_is_dropped():
 
 def test_binary_before_open_is_a_protocol_error():
     session = AgentSession("s", SPEC, AgentConfig(), T0)
-    session.receive_binary(_input(0, PayloadType.SIZE, b"{}"), T0)
+    session.receive_binary(input_frame(0, PayloadType.SIZE, b"{}"), T0)
     assert session.take_outgoing() == [Close(1008, "binary frame before OpenDataChannel")]
     assert session.transcript.outcome == "protocol-error"
 
@@ -362,18 +321,9 @@ def test_non_interactive_commands_never_say_not_ready():
     """shell_unix.go:428: the readiness check is skipped for NonInteractiveCommands, whose
     handler acks input (it only looks for control signals) even before the command runs."""
     spec = dataclasses.replace(SPEC, session_type="NonInteractiveCommands")
-    session = _open(spec)
-    _frames(session)
-    key = os.urandom(64)
-    challenge = _through_kms(session, key)
-    client = SessionCipher(key, role="client")
-    answer = client.encrypt(client.decrypt(unb64(challenge.json()["Challenge"])))
-    session.receive_binary(
-        _input(1, PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(answer)), T0 + 2
-    )
-    _frames(session)
-    session.receive_binary(_input(2, PayloadType.SIZE, b'{"cols":1,"rows":1}'), T0 + 2.01)
-    assert _acked(_frames(session)) == [2]
+    session, _ = _encrypted_and_complete(spec)
+    session.receive_binary(input_frame(2, PayloadType.SIZE, b'{"cols":1,"rows":1}'), T0 + 2.01)
+    assert _acked(take_frames(session)) == [2]
     assert "handler-not-ready" not in [d["event"] for d in session.transcript.decisions]
 
 
@@ -384,7 +334,7 @@ def test_fake_plugin_channel_recovers_keystrokes_the_agent_was_not_ready_for():
     delivers them once the shell is ready."""
     clock = [T0]
     key = os.urandom(64)
-    agent = _open()
+    agent = open_session()
     to_agent: list[bytes] = []
     printed: list[bytes] = []
     shell: list[bytes] = []

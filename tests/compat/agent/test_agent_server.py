@@ -45,6 +45,39 @@ def _events(transcript):
     return [d["event"] for d in transcript["decisions"]]
 
 
+def _open_encrypted_shell(make_agent, new_session, client_for, **options):
+    """A fake agent (``options``: its settings), an interactive shell session with a KMS key,
+    and a client that has opened it."""
+    agent = make_agent(**options)
+    spec = new_session(command="/bin/sh", kms_key_id=KEY_ALIAS)
+    client = client_for(agent, spec.session_id)
+    client.open(spec.token_value)
+    return agent, spec, client
+
+
+def _kms_response(blob):
+    """Both actions done, the data key's ciphertext in the KMSEncryption result."""
+    return _ok_response(
+        ProcessedAction("SessionType", 1),
+        ProcessedAction("KMSEncryption", 1, kms_action_result(blob)),
+    )
+
+
+def _through_handshake(client, spec, data_key):
+    """Answer the KMS handshake and the challenge as a plugin would; return the
+    HandshakeRequest, the challenge's secret and the HandshakeComplete."""
+    request = client.expect(PayloadType.HANDSHAKE_REQUEST)
+    plaintext, blob = data_key(spec.session_id, TARGET)
+    client.send(PayloadType.HANDSHAKE_RESPONSE, _kms_response(blob))
+    client.cipher = SessionCipher(plaintext, role="client")
+    challenge = client.expect(PayloadType.ENC_CHALLENGE_REQUEST)
+    secret = client.cipher.decrypt(unb64(challenge.json()["Challenge"]))
+    client.send(
+        PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(client.cipher.encrypt(secret))
+    )
+    return request, secret, client.expect(PayloadType.HANDSHAKE_COMPLETE)
+
+
 def test_unencrypted_shell_has_no_handshake(make_agent, new_session, client_for):
     """§3.4: Standard_Stream without KMS skips the handshake; the first Output is the shell."""
     agent = make_agent()
@@ -97,7 +130,7 @@ def test_encrypted_session_handshake_challenge_and_io(
     client = client_for(agent, spec.session_id)
     client.open(spec.token_value)
 
-    request = client.expect(PayloadType.HANDSHAKE_REQUEST)
+    request, secret, complete = _through_handshake(client, spec, data_key)
     assert (request.sequence_number, request.flags) == (0, FLAGS_SYN)
     body = request.json()
     assert list(body) == ["AgentVersion", "RequestedClientActions"]
@@ -109,23 +142,7 @@ def test_encrypted_session_handshake_challenge_and_io(
     assert kms_action["ActionType"] == "KMSEncryption"
     assert kms_action["ActionParameters"]["KMSKeyId"] == KEY_ALIAS
     assert len(unb64(kms_action["ActionParameters"]["Challenge"])) == 16
-
-    plaintext, blob = data_key(spec.session_id, TARGET)
-    client.send(
-        PayloadType.HANDSHAKE_RESPONSE,
-        _ok_response(
-            ProcessedAction("SessionType", 1),
-            ProcessedAction("KMSEncryption", 1, kms_action_result(blob)),
-        ),
-    )
-    client.cipher = SessionCipher(plaintext, role="client")
-    challenge = client.expect(PayloadType.ENC_CHALLENGE_REQUEST)
-    secret = client.cipher.decrypt(unb64(challenge.json()["Challenge"]))
     assert len(secret) == 64
-    client.send(
-        PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(client.cipher.encrypt(secret))
-    )
-    complete = client.expect(PayloadType.HANDSHAKE_COMPLETE)
     assert complete.json()["CustomerMessage"] == "This session is encrypted using AWS KMS."
     client.send(PayloadType.SIZE, b'{"cols":80,"rows":24}')
     assert client.output() == b"# "
@@ -155,19 +172,10 @@ def test_wrong_target_fails_kms_decrypt_with_the_agents_text(
     make_agent, new_session, client_for, data_key
 ):
     """§2.3: the plugin's TargetId differs from the agent's, so kms:Decrypt fails."""
-    agent = make_agent()
-    spec = new_session(command="/bin/sh", kms_key_id=KEY_ALIAS)
-    client = client_for(agent, spec.session_id)
-    client.open(spec.token_value)
+    agent, spec, client = _open_encrypted_shell(make_agent, new_session, client_for)
     client.expect(PayloadType.HANDSHAKE_REQUEST)
     _, blob = data_key(spec.session_id, "")  # a 5-argv plugin: TargetId ""
-    client.send(
-        PayloadType.HANDSHAKE_RESPONSE,
-        _ok_response(
-            ProcessedAction("SessionType", 1),
-            ProcessedAction("KMSEncryption", 1, kms_action_result(blob)),
-        ),
-    )
+    client.send(PayloadType.HANDSHAKE_RESPONSE, _kms_response(blob))
     output = client.closing_output()
     assert output == (
         ERROR + "Fetching data key failed: Unable to retrieve data key, "
@@ -186,10 +194,7 @@ def test_legacy_cli_failure_gives_the_exact_error_block(
     make_agent, new_session, client_for, legacy
 ):
     """§2.2: ``KMSEncryption failed on client with status 2 error: ...``; Errors[] ignored."""
-    agent = make_agent()
-    spec = new_session(command="/bin/sh", kms_key_id=KEY_ALIAS)
-    client = client_for(agent, spec.session_id)
-    client.open(spec.token_value)
+    agent, spec, client = _open_encrypted_shell(make_agent, new_session, client_for)
     client.expect(PayloadType.HANDSHAKE_REQUEST)
     response = HandshakeResponse(
         "1.2.677.0",
@@ -330,10 +335,7 @@ def test_idle_session_is_closed(make_agent, new_session, client_for):
 
 
 def test_client_disconnect_is_recorded(make_agent, new_session, client_for):
-    agent = make_agent()
-    spec = new_session(command="/bin/sh", kms_key_id=KEY_ALIAS)
-    client = client_for(agent, spec.session_id)
-    client.open(spec.token_value)
+    agent, spec, client = _open_encrypted_shell(make_agent, new_session, client_for)
     client.expect(PayloadType.HANDSHAKE_REQUEST)
     client.close()
     transcript = agent.wait_closed(spec.session_id, 5)
@@ -363,34 +365,13 @@ def test_lifecycle(registry, tmp_path):
     assert agent.wait_closed("nothing", 0.01) is None
 
 
-def _through_handshake(client, spec, data_key):
-    """Answer the KMS handshake and the challenge; return once HandshakeComplete arrived."""
-    client.expect(PayloadType.HANDSHAKE_REQUEST)
-    plaintext, blob = data_key(spec.session_id, TARGET)
-    client.send(
-        PayloadType.HANDSHAKE_RESPONSE,
-        _ok_response(
-            ProcessedAction("SessionType", 1),
-            ProcessedAction("KMSEncryption", 1, kms_action_result(blob)),
-        ),
-    )
-    client.cipher = SessionCipher(plaintext, role="client")
-    challenge = client.expect(PayloadType.ENC_CHALLENGE_REQUEST)
-    secret = client.cipher.decrypt(unb64(challenge.json()["Challenge"]))
-    client.send(
-        PayloadType.ENC_CHALLENGE_RESPONSE, challenge_payload(client.cipher.encrypt(secret))
-    )
-    client.expect(PayloadType.HANDSHAKE_COMPLETE)
-
-
 def test_input_before_size_completes_through_resends(make_agent, new_session, client_for, data_key):
     """Issue: keystrokes sent before the Size (the plugin's stdin loop beat its size
     goroutine) while the pty is still opening. The agent refuses the first unacked, acks
     and buffers the second; the client's resend of the oldest one completes the session."""
-    agent = make_agent(shell_start_s=0.3)
-    spec = new_session(command="/bin/sh", kms_key_id=KEY_ALIAS)
-    client = client_for(agent, spec.session_id)
-    client.open(spec.token_value)
+    agent, spec, client = _open_encrypted_shell(
+        make_agent, new_session, client_for, shell_start_s=0.3
+    )
     _through_handshake(client, spec, data_key)
     typed = client.send(PayloadType.OUTPUT, b"whoami\r")
     client.send(PayloadType.SIZE, b'{"cols":80,"rows":24}')
@@ -412,11 +393,10 @@ def test_client_that_never_resends_hangs_to_the_idle_timeout(
 ):
     """The other side of the contract: refused input is not answered at all, so a client
     without resends (the bug the fake agent used to hide by acking) gets nothing back."""
-    agent = make_agent(shell_start_s=0.3, idle_timeout_s=1.5)
-    spec = new_session(command="/bin/sh", kms_key_id=KEY_ALIAS)
-    client = client_for(agent, spec.session_id)
+    agent, spec, client = _open_encrypted_shell(
+        make_agent, new_session, client_for, shell_start_s=0.3, idle_timeout_s=1.5
+    )
     client.auto_resend = False
-    client.open(spec.token_value)
     _through_handshake(client, spec, data_key)
     client.send(PayloadType.OUTPUT, b"whoami\r")
     assert client.output() == b"# "  # the pty opened; the keystrokes were never replayed
