@@ -11,6 +11,8 @@ from compat.evidence.arrange import (
     judge_setup,
     kms_demanded,
     seeded,
+    session_keys,
+    session_marker,
     shared_resource,
     shell_input,
 )
@@ -27,6 +29,8 @@ __all__ = [
     "kms_demanded",
     "read_records",
     "seeded",
+    "session_keys",
+    "session_marker",
     "sessions_of",
     "shared_resource",
     "shell_input",

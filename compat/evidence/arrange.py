@@ -1,9 +1,10 @@
 """What a scenario arranges for a session, the same for a matrix cell and the pytest harness.
 
-The runner (``compat/runner/cell.py``) and the harness
+The runner (``compat/runner/prepare.py``) and the harness
 (``compat/integrations/session_check.py``) promise the
 same verdict for the same tool, so the rules that decide it live here once: whether the agent
-demands KMS, how the target is seeded, which hosts the plugin may reach through the proxy, what
+demands KMS, how the target is seeded, what a session's keys arrange (a websocket dropped once,
+the hosts the plugin may reach through the proxy), what the user types, what
 :class:`compat.verdict.rules.Setup` the judge gets.
 """
 
@@ -17,6 +18,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from compat.fakeaws import Credentials
 from compat.verdict.rules import Setup
 
 if TYPE_CHECKING:
@@ -32,6 +34,8 @@ __all__ = [
     "judge_setup",
     "kms_demanded",
     "seeded",
+    "session_keys",
+    "session_marker",
     "shared_resource",
     "shell_input",
 ]
@@ -171,6 +175,24 @@ def judge_setup(scenario: Scenario, fake: FakeAWS) -> Setup:
         ssm_endpoints=(fake.endpoint_url,),
         reconnect=scenario.seed.drop_websocket_once,
     )
+
+
+def session_keys(fake: FakeAWS, scenario: Scenario, *, plugin_only: bool) -> Credentials:
+    """Fresh keys for one session, and what the fake AWS arranges for them: the websocket
+    dropped once (``reconnect``), and with ``plugin_only`` (a tool that uses the endpoint) the
+    proxy open to :data:`PLUGIN_HOSTS` alone for them."""
+    creds = Credentials.new()
+    if scenario.seed.drop_websocket_once:
+        fake.registry.drop_once.add(creds.access_key_id)
+    if plugin_only and fake.proxy_url is not None:
+        fake.proxy.set_allowed_hosts(PLUGIN_HOSTS, access_key_id=creds.access_key_id)
+    return creds
+
+
+def session_marker(creds: Credentials) -> str:
+    """What the user's input carries through the session (a shell line, the port probe's
+    bytes), unique per session: taken from its access key, which evidence masks anyway."""
+    return f"smp-compat-{creds.access_key_id[-8:].lower()}"
 
 
 def shell_input(marker: str) -> bytes:

@@ -123,7 +123,7 @@ def keep_evidence(
 
 #: Length of the short task id tools print beside the whole one.
 _SHORT_ID = 8
-#: Template values (``compat.runner.cell``) the fake AWS makes up per cell, and their mark.
+#: Template values (``compat.runner.prepare``) the fake AWS makes up per cell, and their mark.
 _SEEDED_VALUES = ("task_id", "runtime_id", "task_family", "service", "instance_id", "local_port")
 
 

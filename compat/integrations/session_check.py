@@ -6,16 +6,17 @@ fixtures), and it works without pytest, as pytest-httpserver's ``HTTPServer`` do
 :class:`Harness` seeds the fake AWS the way a matrix cell does, builds a sandbox with the
 fake plugin (a chosen release) or a recording wrapper of a real one first on PATH, and a
 :class:`PluginSession` reads the evidence back: the plugin's records, the fake agent's
-transcripts, the proxy's refusals for the sandbox's key. Seeding and collecting are
-``compat.evidence``'s, the very code a matrix cell runs, and the verdict is
-:func:`compat.verdict.rules.judge`'s, so it is the verdict ``smp-compat run`` would give.
+transcripts, the proxy's refusals for the sandbox's key. Seeding, keys, sandbox, input, time
+limit and collecting are the very code a matrix cell runs (``compat.evidence``,
+``compat.runner.sandbox``, ``compat.runner.session``, ``compat.runner.observe``), and the
+verdict is :func:`compat.verdict.rules.judge`'s on :func:`compat.evidence.judge_setup`, so it is
+the verdict ``smp-compat run`` would give.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,20 +26,15 @@ from typing import Any
 
 from compat.adapter.model import Kind
 from compat.errors import UserError
-from compat.evidence import (
-    PLUGIN_HOSTS,
-    collect,
-    error_line,
-    free_port,
-    judge_setup,
-    seeded,
-    shell_input,
-)
+from compat.evidence import judge_setup, seeded, session_keys, session_marker, shell_input
 from compat.fakeaws import Credentials, FakeAWS
 from compat.fakeaws.seed import Ec2Target, EcsTarget
+from compat.integrations.session_facts import SessionFacts
 from compat.plan.scenario import Scenario, get
-from compat.runner.process import PortProbe, run_process
-from compat.runner.sandbox import Sandbox, make_sandbox, scenario_aws_setup
+from compat.runner.observe import ToolEnd, observe, tool_output
+from compat.runner.process import run_process
+from compat.runner.sandbox import Sandbox, scenario_sandbox
+from compat.runner.session import local_port, time_limit, tool_input
 from compat.verdict.reasons import Outcome
 from compat.verdict.rules import Evidence, Setup, Verdict, judge, session_starts
 from fake_plugin.versions import DEFAULT_RELEASE
@@ -74,7 +70,7 @@ class ToolRun:
     duration_s: float
 
 
-class PluginSession:
+class PluginSession(SessionFacts):
     """One seeded scenario with its sandbox; made by :meth:`Harness.session`.
 
     Build the tool's command from the attributes (``cluster``, ``task_id``, ``container``,
@@ -109,8 +105,8 @@ class PluginSession:
         self._killed = False
         #: Collected once per tool run (collecting waits for what is still owed).
         self._evidence: Evidence | None = None
-        self.marker = f"smp-compat-{secrets.token_hex(4)}"
-        self.local_port = free_port() if scenario.user.session == "port-forward" else None
+        self.marker = session_marker(credentials)
+        self.local_port = local_port(scenario)
 
     # --- what the tool needs to know ---------------------------------------------------
 
@@ -118,61 +114,6 @@ class PluginSession:
     def env(self) -> dict[str, str]:
         """The tool's environment: sandbox HOME and AWS files, fake AWS, plugin on PATH."""
         return dict(self.sandbox.env)
-
-    @property
-    def region(self) -> str:
-        """The region the session runs in."""
-        return self.scenario.region
-
-    @property
-    def profile(self) -> str | None:
-        """The named profile the user chose (``kms-profile``); pass it as your tool would."""
-        return self.scenario.user.profile
-
-    @property
-    def user_region(self) -> str | None:
-        """The region the user chose explicitly (``kms-region``); else ``None``."""
-        return self.scenario.user.region
-
-    def _ecs(self) -> EcsTarget:
-        if not isinstance(self.target, EcsTarget):
-            raise AttributeError(f"a {self.kind} session has no ECS task; use instance_id")
-        return self.target
-
-    @property
-    def cluster(self) -> str:
-        return self._ecs().cluster_name
-
-    @property
-    def task_id(self) -> str:
-        return self._ecs().task_id
-
-    @property
-    def task_arn(self) -> str:
-        return self._ecs().task_arn
-
-    @property
-    def container(self) -> str:
-        return self._ecs().container_name
-
-    @property
-    def runtime_id(self) -> str:
-        return self._ecs().runtime_id
-
-    @property
-    def instance_id(self) -> str:
-        if not isinstance(self.target, Ec2Target):
-            raise AttributeError(f"a {self.kind} session has no EC2 instance; use task_id")
-        return self.target.instance_id
-
-    @property
-    def ssm_target(self) -> str:
-        """The target SSM knows: ``ecs:<cluster>_<task>_<runtimeId>`` or the instance id."""
-        return self.target.ssm_target
-
-    @property
-    def endpoint_url(self) -> str:
-        return self.fake.endpoint_url
 
     @property
     def shell_input(self) -> bytes:
@@ -202,9 +143,6 @@ class PluginSession:
         work = cwd or self.sandbox.root / "work"
         work.mkdir(parents=True, exist_ok=True)
         out, err = self.sandbox.root / "tool-stdout.txt", self.sandbox.root / "tool-stderr.txt"
-        probe = None
-        if self.local_port is not None:
-            probe = PortProbe(self.local_port, self.marker.encode() + b"\n")
         try:
             finished = run_process(
                 [program, *argv[1:]],
@@ -213,16 +151,16 @@ class PluginSession:
                 stdout=out,
                 stderr=err,
                 stdin_script=self.shell_input if stdin is None else stdin,
-                timeout=timeout or min(self.timeout, self.scenario.timeout_s or self.timeout),
-                probe=probe,
+                timeout=timeout or time_limit(self.timeout, self.scenario),
+                probe=tool_input(self.marker, self.local_port).probe,
             )
         except OSError as exc:
             raise UserError(f"cannot run {argv[0]}: {exc.strerror}") from None
-        stdout = out.read_text(encoding="utf-8", errors="replace")
-        stderr = err.read_text(encoding="utf-8", errors="replace")
-        self.tool_exit, self.timed_out = finished.exit_code, finished.timed_out
-        self.port_roundtrip = finished.port_roundtrip
-        self._stderr_tail, self._killed = error_line(stdout, stderr), finished.killed
+        stdout, stderr = tool_output(out, err)
+        end = ToolEnd.of(finished, stdout, stderr)
+        self.tool_exit, self.timed_out = end.exit_code, end.timed_out
+        self.port_roundtrip, self._killed = end.port_roundtrip, end.killed
+        self._stderr_tail = end.error_line
         return ToolRun(finished.exit_code, stdout, stderr, finished.timed_out, finished.duration_s)
 
     @contextlib.contextmanager
@@ -269,15 +207,11 @@ class PluginSession:
         """The records, the agent's transcripts of this sandbox's sessions, the proxy's
         refusals for its key and the tool's exit, as a matrix cell collects them."""
         if self._evidence is None:
-            self._evidence = collect(
-                self.fake,
-                self.sandbox.record_file,
-                self.credentials.access_key_id,
-                tool_exit=self.tool_exit,
-                timed_out=self.timed_out,
-                port_roundtrip=self.port_roundtrip,
-                tool_stderr_tail=self._stderr_tail,
-                killed=self._killed,
+            end = ToolEnd(
+                self.tool_exit, self.timed_out, self.port_roundtrip, self._stderr_tail, self._killed
+            )
+            self._evidence = observe(
+                self.fake, self.sandbox.record_file, self.credentials.access_key_id, end
             )
         return self._evidence
 
@@ -394,27 +328,20 @@ class Harness:
         fake = self.fake
         with seeded(fake, chosen, kind) as target:
             pass  # nothing shared is held: a harness runs one session at a time
-        creds = Credentials.new()
-        if chosen.seed.drop_websocket_once:
-            fake.registry.drop_once.add(creds.access_key_id)
-        if reach == "endpoint" and fake.proxy_url is not None:
-            fake.proxy.set_allowed_hosts(PLUGIN_HOSTS, access_key_id=creds.access_key_id)
-        setup = scenario_aws_setup(
-            fake.env(creds, region=chosen.sandbox.default_region),
-            chosen,
-            profile_via=profile_via,
-            region_via=region_via,
-        )
+        # As a run variant's cell: only the plugin's hosts may use the proxy, unless asked.
+        creds = session_keys(fake, chosen, plugin_only=reach == "endpoint")
         self._count += 1
         root = self.work_dir / f"{self._count:03d}-{chosen.name}"
         emulated = None if self.real_plugin is not None else (release or self.release)
-        sandbox = make_sandbox(
+        sandbox = scenario_sandbox(
             root,
-            setup.env,
+            fake,
+            creds,
+            chosen,
+            profile_via=profile_via,
+            region_via=region_via,
             release=emulated,
             real_plugin=self.real_plugin,
             tool_dirs=self.tool_dirs,
-            aws_config=setup.config,
-            aws_credentials=setup.credentials,
         )
         return PluginSession(fake, chosen, kind, emulated, sandbox, target, creds, self.timeout)

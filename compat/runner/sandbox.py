@@ -18,6 +18,7 @@ from compat.launcher.shim import write_shim
 from compat.runner.cellfiles import UnsafeFilePathError, write_inside
 
 if TYPE_CHECKING:
+    from compat.fakeaws import Credentials, FakeAWS
     from compat.plan.scenario import Scenario
     from fake_plugin.record import PluginRecord
 
@@ -185,4 +186,37 @@ def scenario_aws_setup(
         user_region=scenario.user.region,
         profile_via=profile_via,
         region_via=region_via,
+    )
+
+
+def scenario_sandbox(
+    root: Path,
+    fake: FakeAWS,
+    creds: Credentials,
+    scenario: Scenario,
+    *,
+    profile_via: str,
+    region_via: str,
+    release: str | None,
+    real_plugin: Path | None = None,
+    tool_dirs: Sequence[Path] = (),
+    launcher: Launcher | None = None,
+) -> Sandbox:
+    """The sandbox of one session of ``scenario`` signed with ``creds``, its keys and region
+    where the scenario keeps them: one way for a matrix cell and the pytest harness."""
+    setup = scenario_aws_setup(
+        fake.env(creds, region=scenario.sandbox.default_region),
+        scenario,
+        profile_via=profile_via,
+        region_via=region_via,
+    )
+    return make_sandbox(
+        root,
+        setup.env,
+        release=release,
+        real_plugin=real_plugin,
+        tool_dirs=tool_dirs,
+        aws_config=setup.config,
+        aws_credentials=setup.credentials,
+        launcher=launcher,
     )
