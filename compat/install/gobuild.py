@@ -22,10 +22,9 @@ import shutil
 import subprocess
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from compat.install.once import Once, Refused
+from compat.install.once import Once, Pin, Refused
 from compat.isolation.jail import run_jailed
 
 __all__ = ["GO_BUILD_TIMEOUT", "GoBuildError", "GoPackage", "build", "find_go", "go_env"]
@@ -53,7 +52,6 @@ PASSED_ENV = (
 )
 #: Where Go's own installer puts it (https://go.dev/doc/install), when ``go`` is not on PATH.
 DEFAULT_GOROOT_BIN = Path("/usr/local/go/bin")
-_SPEC_RE = re.compile(r"(?P<path>[A-Za-z0-9][\w.~-]*(?:/[\w.~-]+)+)@(?P<version>v\d[\w.+-]*)")
 #: ``go`` progress chatter and ``# package`` headers, never the reason a build failed.
 _NOISE_RE = re.compile(
     r"# |go: (downloading|finding|extracting|added|upgraded|downgraded|creating new go\.mod"
@@ -71,21 +69,15 @@ class GoBuildError(Exception):
     """Why the tool could not be built; one line, shown as the cell's ``skipped`` reason."""
 
 
-@dataclass(frozen=True)
-class GoPackage:
+class GoPackage(Pin):
     """A main package at a module version: ``github.com/kayac/ecspresso/cmd/ecspresso@v1.5.9``."""
 
-    path: str
-    version: str
+    pattern = re.compile(r"(?P<name>[A-Za-z0-9][\w.~-]*(?:/[\w.~-]+)+)@(?P<version>v\d[\w.+-]*)")
 
-    @classmethod
-    def parse(cls, spec: str) -> GoPackage | None:
-        """The package, or ``None`` when ``spec`` is not ``<package path>@v<version>``."""
-        match = _SPEC_RE.fullmatch(spec)
-        return None if match is None else cls(match["path"], match["version"])
-
-    def __str__(self) -> str:
-        return f"{self.path}@{self.version}"
+    @property
+    def path(self) -> str:
+        """The package's import path (the pin's name)."""
+        return self.name
 
 
 def find_go() -> str | None:

@@ -21,10 +21,9 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
-from compat.install.once import Once, Refused, publish, scratch
+from compat.install.once import Once, Pin, Refused, publish, scratch
 from compat.isolation.jail import run_jailed
 
 __all__ = ["NPM_TIMEOUT", "NpmError", "NpmPackage", "first_error", "install", "npm_env"]
@@ -60,21 +59,10 @@ class NpmError(Exception):
     """Why the tool could not be installed; one line, shown as the cell's ``skipped`` reason."""
 
 
-@dataclass(frozen=True)
-class NpmPackage:
+class NpmPackage(Pin):
     """An exact npm pin: ``basti@1.7.3``."""
 
-    name: str
-    version: str
-
-    @classmethod
-    def parse(cls, spec: str) -> NpmPackage | None:
-        """The package, or ``None`` when ``spec`` is not ``<name>@<x.y.z>``."""
-        match = PIN_RE.fullmatch(spec)
-        return None if match is None else cls(match["name"], match["version"])
-
-    def __str__(self) -> str:
-        return f"{self.name}@{self.version}"
+    pattern = PIN_RE
 
 
 def npm_env(npm: str, root: Path) -> dict[str, str]:

@@ -12,16 +12,37 @@ starts and one when it ends.
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, Self
 
 from compat.cache import locked, recent_failure
 
-__all__ = ["Once", "Refused", "publish", "scratch"]
+__all__ = ["Once", "Pin", "Refused", "publish", "scratch"]
+
+
+@dataclass(frozen=True)
+class Pin:
+    """``<name>@<version>``, an exact release: what one cache entry holds, so it never goes
+    stale. Each installer's subclass has the ``pattern`` (groups ``name`` and ``version``)."""
+
+    name: str
+    version: str
+    pattern: ClassVar[re.Pattern[str]]
+
+    @classmethod
+    def parse(cls, spec: str) -> Self | None:
+        """The pin, or ``None`` when ``spec`` does not match the installer's pattern."""
+        match = cls.pattern.fullmatch(spec)
+        return None if match is None else cls(match["name"], match["version"])
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.version}"
 
 
 class Refused(Exception):
