@@ -64,13 +64,17 @@ class Once:
     error: Callable[[str], Exception]
 
     def reuse(self, *, allowed: bool, disabled: str) -> Path | None:
-        """The finished program; ``None`` when it must be built (refusals raise ``error``)."""
+        """The finished program; ``None`` when it must be built (refusals raise ``error``).
+
+        A remembered refusal is said before ``disabled``: a run without installs then gives
+        the reason a run with them gives (the shards of one matrix agree with it).
+        """
         found = self.ready()
         if found is not None:
             return found
+        self._raise_if_refused()
         if not allowed:
             raise self.error(disabled)
-        self._raise_if_refused()
         return None
 
     def build(self, make: Callable[[], None], *, starting: str, done: str) -> Path:

@@ -66,8 +66,9 @@ def test_a_refusal_is_remembered_and_nothing_half_done_stays(tmp_path: Path) -> 
     with pytest.raises(_Error, match=r"^the registry has no tool@1\.0$"):
         once.build(refuse, starting="building", done="built")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tool@1.0.failed", "tool@1.0.lock"]
-    with pytest.raises(_Error, match=r"remembered; delete .*tool@1.0.failed to retry now"):
-        once.reuse(allowed=True, disabled="off")
+    for allowed in (True, False):  # with installs disabled too: the reason is the same
+        with pytest.raises(_Error, match=r"remembered; delete .*tool@1.0.failed to retry now"):
+            once.reuse(allowed=allowed, disabled="off")
 
 
 def test_other_errors_and_unremembered_refusals_are_asked_again(tmp_path: Path) -> None:
