@@ -14,7 +14,6 @@ import threading
 import time
 import traceback
 from pathlib import Path
-from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.datastructures import Headers
@@ -27,6 +26,7 @@ from compat.agent.kms import KmsDecryptor
 from compat.agent.protocol import REFUSED_CLOSE_CODE, AgentConfig, AgentSession, Close
 from compat.agent.sessions import SessionRegistry, SessionSpec, UnknownSessionError
 from compat.agent.transcript import SessionOutcome, TranscriptDoc, write_atomically
+from compat.service import Service
 
 __all__ = ["AgentError", "FakeAgent"]
 
@@ -40,7 +40,7 @@ NOT_RESUMED: SessionOutcome = "not-resumed"
 SERVING_GRACE = 30.0
 
 
-class FakeAgent:
+class FakeAgent(Service):
     """Serves ``/v1/data-channel/<sessionId>`` for the sessions in ``registry``.
 
     Args:
@@ -80,7 +80,6 @@ class FakeAgent:
         self._kms = KmsDecryptor(kms_endpoint_url)
         self._server: Server | None = None
         self._thread: threading.Thread | None = None
-        self._started = False
         self._stopping = False
         self._done = threading.Condition()
         self._transcripts: dict[str, TranscriptDoc] = {}
@@ -93,11 +92,10 @@ class FakeAgent:
 
     # -- lifecycle --------------------------------------------------------------------------
 
-    def start(self) -> None:
+    start_twice_error = AgentError
+
+    def _start(self) -> None:
         """Bind, read the real port back, and serve from a (non-daemon) thread."""
-        if self._started:
-            raise AgentError("FakeAgent.start() was already called; create a new FakeAgent")
-        self._started = True
         self._server = serve(
             self._handle,
             self.host,
@@ -108,10 +106,7 @@ class FakeAgent:
             ping_interval=None,
         )
         self.port = int(self._server.socket.getsockname()[1])
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"fake-agent:{self.port}", daemon=False
-        )
-        self._thread.start()
+        self._thread = self._start_thread(self._server.serve_forever, f"fake-agent:{self.port}")
 
     @property
     def url(self) -> str:
@@ -120,8 +115,8 @@ class FakeAgent:
             raise AgentError("FakeAgent is not started; call start() first")
         return f"ws://{self.host}:{self.port}"
 
-    def stop(self) -> None:
-        """Close the listener and every connection, join the threads. Idempotent."""
+    def _stop(self) -> None:
+        """Close the listener and every connection, join the threads."""
         self._stopping = True
         server, self._server = self._server, None
         if server is not None:
@@ -133,18 +128,6 @@ class FakeAgent:
             parked, self._parked = list(self._parked.values()), {}
         for session in parked:
             self._finish(session)
-
-    def __enter__(self) -> FakeAgent:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- results ----------------------------------------------------------------------------
 

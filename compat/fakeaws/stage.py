@@ -8,13 +8,13 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from compat.agent.sessions import SessionRegistry
 from compat.fakeaws import ids
 from compat.fakeaws.proxy import AWSProxy, ca_bundle_path
 from compat.fakeaws.seed import Ec2Target, EcsTarget, Seeder
+from compat.service import Service
 
 #: Loopback names a sandboxed tool must reach directly, never through the proxy.
 NO_PROXY = "127.0.0.1,localhost"
@@ -36,7 +36,7 @@ class Credentials:
         return cls(ids.fake_access_key_id(), ids.fake_secret_access_key())
 
 
-class FakeAWS:
+class FakeAWS(Service):
     """moto extended (``moto_ext``), proxy mode and the fake agent, on free loopback ports.
 
     Lifecycle as pytest-httpserver's: :meth:`start` binds port 0 and reads the
@@ -65,7 +65,6 @@ class FakeAWS:
         self._want_agent = agent
         self._transcript_dir = transcript_dir
         self._verify = verify
-        self._state = "new"
         self._workdir: Path | None = None
         self._moto: Any = None
         self._moto_ecs: Any = None
@@ -83,9 +82,9 @@ class FakeAWS:
 
     # --- lifecycle ---------------------------------------------------------------------
 
-    def start(self) -> Self:
-        if self._state != "new":
-            raise FakeAWSError("this FakeAWS was already started; create a new one")
+    start_twice_error = FakeAWSError
+
+    def _start(self) -> None:
         with FakeAWS._running_lock:
             if FakeAWS._running is not None:
                 raise FakeAWSError(
@@ -93,35 +92,29 @@ class FakeAWS:
                     "stop it first or share it"
                 )
             FakeAWS._running = self
-        self._state = "started"
-        try:
-            from compat.fakeaws import moto_ext  # noqa: PLC0415 - moto loads only on start
+        from compat.fakeaws import moto_ext  # noqa: PLC0415 - moto loads only on start
 
-            moto_ext.install(self.registry)
-            if self._verify:
-                moto_ext.verify_dispatch()
-            # No reset: moto's state is process-wide and may hold a suite's own resources
-            # (mock_aws, a conftest's seed). Everything a stage seeds has a unique name.
-            self._workdir = Path(tempfile.mkdtemp(prefix="smp-compat-fakeaws-"))
-            self._moto = moto_ext.MotoServer()
-            self._moto.start()
-            # ECS gets a port of its own (same backends): a caller that hands the plugin its
-            # ECS client's endpoint as argv[6] is then told apart from one that passes SSM's.
-            self._moto_ecs = moto_ext.MotoServer()
-            self._moto_ecs.start()
-            host, port = self._moto.address
-            self.registry.ssm_hosts = frozenset({f"{host}:{port}", f"localhost:{port}"})
-            if self._want_proxy:
-                self._proxy = AWSProxy(self._workdir / "certs")
-                self._proxy.start()
-            self._start_agent()
-        except BaseException:
-            self.stop()
-            raise
+        moto_ext.install(self.registry)
+        if self._verify:
+            moto_ext.verify_dispatch()
+        # No reset: moto's state is process-wide and may hold a suite's own resources
+        # (mock_aws, a conftest's seed). Everything a stage seeds has a unique name.
+        self._workdir = Path(tempfile.mkdtemp(prefix="smp-compat-fakeaws-"))
+        self._moto = moto_ext.MotoServer()
+        self._moto.start()
+        # ECS gets a port of its own (same backends): a caller that hands the plugin its
+        # ECS client's endpoint as argv[6] is then told apart from one that passes SSM's.
+        self._moto_ecs = moto_ext.MotoServer()
+        self._moto_ecs.start()
+        host, port = self._moto.address
+        self.registry.ssm_hosts = frozenset({f"{host}:{port}", f"localhost:{port}"})
+        if self._want_proxy:
+            self._proxy = AWSProxy(self._workdir / "certs")
+            self._proxy.start()
+        self._start_agent()
         self._seeder = Seeder(
             self.endpoint_url, self.credentials.access_key_id, self.credentials.secret_access_key
         )
-        return self
 
     def _start_agent(self) -> None:
         if not self._want_agent:
@@ -137,11 +130,8 @@ class FakeAWS:
         self._agent.start()
         self.registry.agent_url = str(self._agent.url)
 
-    def stop(self) -> None:
-        """Stop the agent, the proxy and moto, joining their threads (idempotent)."""
-        if self._state != "started":
-            return
-        self._state = "stopped"
+    def _stop(self) -> None:
+        """Stop the agent, the proxy and moto, joining their threads."""
         if self._agent is not None:
             self._agent.stop()
         if self._proxy is not None:
@@ -173,22 +163,11 @@ class FakeAWS:
         if self._proxy is not None:
             self._proxy.reset()
 
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     # --- addresses ---------------------------------------------------------------------
 
     def _require_started(self) -> None:
-        if self._state != "started":
-            raise FakeAWSError(f"FakeAWS is {self._state}; call start() first")
+        if self.lifecycle != "started":
+            raise FakeAWSError(f"FakeAWS is {self.lifecycle}; call start() first")
 
     @property
     def endpoint_url(self) -> str:

@@ -20,13 +20,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from compat.cache import locked, recent_failure
+from compat.install.once import Once, Pin, Refused
 from compat.isolation.jail import run_jailed
 
 __all__ = ["GO_BUILD_TIMEOUT", "GoBuildError", "GoPackage", "build", "find_go", "go_env"]
@@ -54,7 +52,6 @@ PASSED_ENV = (
 )
 #: Where Go's own installer puts it (https://go.dev/doc/install), when ``go`` is not on PATH.
 DEFAULT_GOROOT_BIN = Path("/usr/local/go/bin")
-_SPEC_RE = re.compile(r"(?P<path>[A-Za-z0-9][\w.~-]*(?:/[\w.~-]+)+)@(?P<version>v\d[\w.+-]*)")
 #: ``go`` progress chatter and ``# package`` headers, never the reason a build failed.
 _NOISE_RE = re.compile(
     r"# |go: (downloading|finding|extracting|added|upgraded|downgraded|creating new go\.mod"
@@ -72,21 +69,15 @@ class GoBuildError(Exception):
     """Why the tool could not be built; one line, shown as the cell's ``skipped`` reason."""
 
 
-@dataclass(frozen=True)
-class GoPackage:
+class GoPackage(Pin):
     """A main package at a module version: ``github.com/kayac/ecspresso/cmd/ecspresso@v1.5.9``."""
 
-    path: str
-    version: str
+    pattern = re.compile(r"(?P<name>[A-Za-z0-9][\w.~-]*(?:/[\w.~-]+)+)@(?P<version>v\d[\w.+-]*)")
 
-    @classmethod
-    def parse(cls, spec: str) -> GoPackage | None:
-        """The package, or ``None`` when ``spec`` is not ``<package path>@v<version>``."""
-        match = _SPEC_RE.fullmatch(spec)
-        return None if match is None else cls(match["path"], match["version"])
-
-    def __str__(self) -> str:
-        return f"{self.path}@{self.version}"
+    @property
+    def path(self) -> str:
+        """The package's import path (the pin's name)."""
+        return self.name
 
 
 def find_go() -> str | None:
@@ -140,40 +131,37 @@ def build(spec: str, name: str, root: Path, *, install: bool = True) -> Path:
         raise GoBuildError(f"{spec!r} is not <package path>@v<version>")
     home = root / f"{package.path}@{package.version}"
     program = home / "bin" / name
-    if (home / _DONE).exists() and program.exists():
-        return program
-    if not install:
-        raise GoBuildError(f"{package} is not built (installs disabled)")
-    _raise_if_failed_recently(home / _FAILED)
+    entry = Once(
+        ready=lambda: program if (home / _DONE).exists() and program.exists() else None,
+        lock=home.parent / f"{home.name}.lock",
+        failed=home / _FAILED,
+        error=GoBuildError,
+    )
+    found = entry.reuse(allowed=install, disabled=f"{package} is not built (installs disabled)")
+    if found is not None:
+        return found
     go = find_go()
     if go is None:
         raise GoBuildError(
             f"building {package} needs Go (https://go.dev/doc/install): no go on PATH"
         )
     home.mkdir(parents=True, exist_ok=True)
-    with locked(home.parent / f"{home.name}.lock"):
-        if (home / _DONE).exists() and program.exists():
-            return program
-        _raise_if_failed_recently(home / _FAILED)
-        _progress(f"building {package} with {go} (once; cached in {home})")
-        started = time.monotonic()
-        try:
-            _compile(go, package, program, go_env(go, root))
-        except _GoFailed as exc:
-            (home / _FAILED).write_text(f"{exc}\n", encoding="utf-8")
-            _progress(f"{exc} ({time.monotonic() - started:.1f} s)")
-            raise GoBuildError(str(exc)) from None
+
+    def make() -> None:
+        _compile(go, package, program, go_env(go, root))
         (home / _DONE).write_text(f"{package}\n", encoding="utf-8")
-        _progress(f"built {package} in {time.monotonic() - started:.1f} s")
-    return program
+
+    return entry.build(
+        make,
+        starting=f"building {package} with {go} (once; cached in {home})",
+        done=f"built {package}",
+    )
 
 
 def _compile(go: str, package: GoPackage, program: Path, env: dict[str, str]) -> None:
     """``go get`` then ``go build`` in a throw-away main module; the binary lands atomically."""
     program.parent.mkdir(parents=True, exist_ok=True)
     partial = program.with_name(f".{program.name}.partial")
-    # compat.runner imports this module: imported here to keep the import order one-way.
-
     with tempfile.TemporaryDirectory(prefix="smp-compat-gobuild-") as work:
         steps = [
             [go, "mod", "init", "smp-compat.invalid/build"],
@@ -199,19 +187,5 @@ def _compile(go: str, package: GoPackage, program: Path, env: dict[str, str]) ->
                 raise GoBuildError(f"building {package}: {exc}") from None
             if done.returncode != 0:
                 reason = first_error(done.stderr + done.stdout)
-                raise _GoFailed(f"building {package} failed: {reason}")
+                raise Refused(f"building {package} failed: {reason}")
     partial.replace(program)
-
-
-class _GoFailed(GoBuildError):
-    """``go`` itself said no (a refusal, a compile error): remembered for RETRY_AFTER."""
-
-
-def _raise_if_failed_recently(marker: Path) -> None:
-    reason = recent_failure(marker)
-    if reason is not None:
-        raise GoBuildError(reason)
-
-
-def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)

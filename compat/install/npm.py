@@ -9,8 +9,8 @@ pin, ``<name>@<version>``, with ``npm install --prefix`` into
   kit's rights.
 - Optional dependencies are left out (``--omit=optional``): basti's is a copy of AWS's plugin
   that it would start instead of the one on PATH, so the kit's fake would never be judged.
-- The install lands in a temporary directory renamed into place, so a half-done one is never
-  reused, and a file lock (``compat.cache``) keeps two runs from installing it at once.
+- The install lands in a scratch directory renamed into place, so a half-done one is never
+  reused, and a file lock keeps two runs from installing it at once (``compat.install.once``).
 - ``npm`` runs with a clean environment: its cache and HOME live under ``<root>/.npm``, only the
   user's npm and network settings pass through, and no AWS variable reaches it.
 """
@@ -21,13 +21,9 @@ import os
 import re
 import shutil
 import subprocess
-import sys
-import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
-from compat.cache import locked, recent_failure
+from compat.install.once import Once, Pin, Refused, publish, scratch
 from compat.isolation.jail import run_jailed
 
 __all__ = ["NPM_TIMEOUT", "NpmError", "NpmPackage", "first_error", "install", "npm_env"]
@@ -63,21 +59,10 @@ class NpmError(Exception):
     """Why the tool could not be installed; one line, shown as the cell's ``skipped`` reason."""
 
 
-@dataclass(frozen=True)
-class NpmPackage:
+class NpmPackage(Pin):
     """An exact npm pin: ``basti@1.7.3``."""
 
-    name: str
-    version: str
-
-    @classmethod
-    def parse(cls, spec: str) -> NpmPackage | None:
-        """The package, or ``None`` when ``spec`` is not ``<name>@<x.y.z>``."""
-        match = PIN_RE.fullmatch(spec)
-        return None if match is None else cls(match["name"], match["version"])
-
-    def __str__(self) -> str:
-        return f"{self.name}@{self.version}"
+    pattern = PIN_RE
 
 
 def npm_env(npm: str, root: Path) -> dict[str, str]:
@@ -120,42 +105,33 @@ def install(spec: str, program: str, root: Path, *, allowed: bool = True) -> Pat
         raise NpmError(f"{spec!r} is not an exact pin <name>@<x.y.z>")
     home = root / str(package).replace("/", "+")
     found = home / "node_modules" / ".bin" / program
-    if (home / _DONE).exists() and found.exists():
-        return found
-    if not allowed:
-        raise NpmError(f"{package} is not installed (installs disabled)")
-    _raise_if_failed_recently(root / f"{home.name}{_FAILED}")
+    entry = Once(
+        ready=lambda: found if (home / _DONE).exists() and found.exists() else None,
+        lock=root / f"{home.name}.lock",
+        # Beside the entry, not in it: a new install starts by removing the entry.
+        failed=root / f"{home.name}{_FAILED}",
+        error=NpmError,
+    )
+    done = entry.reuse(allowed=allowed, disabled=f"{package} is not installed (installs disabled)")
+    if done is not None:
+        return done
     npm = shutil.which("npm")
     if npm is None:
         raise NpmError(f"installing {package} needs npm (https://nodejs.org/): no npm on PATH")
-    root.mkdir(parents=True, exist_ok=True)
-    with locked(root / f"{home.name}.lock"):
-        if (home / _DONE).exists() and found.exists():
-            return found
-        _raise_if_failed_recently(root / f"{home.name}{_FAILED}")
-        _progress(f"installing {package} with {npm} (once; cached in {home})")
-        started = time.monotonic()
-        try:
-            _npm_install(npm, package, program, home, npm_env(npm, root))
-        except _NpmFailed as exc:
-            (root / f"{home.name}{_FAILED}").write_text(f"{exc}\n", encoding="utf-8")
-            raise NpmError(str(exc)) from None
-        _progress(f"installed {package} in {time.monotonic() - started:.1f} s")
-    return found
+    return entry.build(
+        lambda: _npm_install(npm, package, program, home, npm_env(npm, root)),
+        starting=f"installing {package} with {npm} (once; cached in {home})",
+        done=f"installed {package}",
+    )
 
 
 def _npm_install(
     npm: str, package: NpmPackage, program: str, home: Path, env: dict[str, str]
 ) -> None:
-    """``npm install`` into a temporary prefix, renamed into place once the program is there."""
-    shutil.rmtree(home, ignore_errors=True)
-    with tempfile.TemporaryDirectory(
-        prefix=f".{home.name}.", dir=home.parent, ignore_cleanup_errors=True
-    ) as work:
-        step = [npm, "install", "--prefix", work, "--ignore-scripts", "--no-save",
+    """``npm install`` into a scratch prefix, published once the program is there."""
+    with scratch(home) as work:
+        step = [npm, "install", "--prefix", str(work), "--ignore-scripts", "--no-save",
                 "--omit=dev", "--omit=optional", "--no-package-lock", str(package)]  # fmt: skip
-        # compat.runner imports this module: imported here to keep the import order one-way.
-
         try:
             done = run_jailed(  # npm itself, jailed as a tool is (docs/isolation.md §2)
                 step,
@@ -170,24 +146,8 @@ def _npm_install(
         except OSError as exc:
             raise NpmError(f"installing {package}: {exc}") from None
         if done.returncode != 0:
-            raise _NpmFailed(
-                f"npm install {package} failed: {first_error(done.stderr + done.stdout)}"
-            )
-        if not (Path(work) / "node_modules" / ".bin" / program).exists():
-            raise _NpmFailed(f"{package} installed no program {program}")
-        (Path(work) / _DONE).write_text(f"{package}\n", encoding="utf-8")
-        Path(work).replace(home)
-
-
-class _NpmFailed(NpmError):
-    """npm itself said no (a 404, no such program): remembered for RETRY_AFTER."""
-
-
-def _raise_if_failed_recently(marker: Path) -> None:
-    reason = recent_failure(marker)
-    if reason is not None:
-        raise NpmError(reason)
-
-
-def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+            raise Refused(f"npm install {package} failed: {first_error(done.stderr + done.stdout)}")
+        if not (work / "node_modules" / ".bin" / program).exists():
+            raise Refused(f"{package} installed no program {program}")
+        (work / _DONE).write_text(f"{package}\n", encoding="utf-8")
+        publish(work, home)

@@ -27,14 +27,13 @@ import stat
 import subprocess
 import sys
 import tarfile
-import time
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Literal
 
-from compat.cache import locked
+from compat.install.once import Once, publish, scratch
 from compat.isolation.jail import run_jailed
 from compat.isolation.kitenv import install_env
 
@@ -73,34 +72,25 @@ def program(bundle: Bundle, cache: Path, *, install: bool = True) -> Path:
     """The cached program, downloading and extracting it first if needed (``install``)."""
     root = cache / "bundles"
     final = root / bundle.key
-    found = _cached(final)
+    # pip's refusals are not remembered (failed=None): each run asks PyPI again.
+    entry = Once(lambda: _cached(final), root / f"{bundle.key}.lock", None, BundleError)
+    disabled = f"{bundle.requirement} is not downloaded yet (installs disabled)"
+    found = entry.reuse(allowed=install, disabled=disabled)
     if found is not None:
         return found
-    if not install:
-        raise BundleError(f"{bundle.requirement} is not downloaded yet (installs disabled)")
-    root.mkdir(parents=True, exist_ok=True)
-    with locked(root / f"{bundle.key}.lock"):
-        found = _cached(final)  # another run finished it while we waited
-        if found is not None:
-            return found
-        work = root / f"{bundle.key}.partial"
-        shutil.rmtree(work, ignore_errors=True)
-        work.mkdir()
-        try:
-            started = time.monotonic()
-            print(f"smp-compat: fetching {bundle.requirement} from PyPI…", file=sys.stderr)
+
+    def make() -> None:
+        with scratch(final) as work:
             name = _build(bundle, work)
             record = {"requirement": bundle.requirement, "member": bundle.member, "program": name}
             (work / "tree" / _DONE).write_text(json.dumps(record) + "\n", encoding="utf-8")
-            shutil.rmtree(final, ignore_errors=True)
-            (work / "tree").rename(final)  # the finished tree appears at once
-            seconds = time.monotonic() - started
-            print(f"smp-compat: {bundle.requirement} ready in {seconds:.1f} s", file=sys.stderr)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
-    found = _cached(final)
-    assert found is not None
-    return found
+            publish(work / "tree", final)
+
+    return entry.build(
+        make,
+        starting=f"smp-compat: fetching {bundle.requirement} from PyPI…",
+        done=f"smp-compat: {bundle.requirement} ready",
+    )
 
 
 def _cached(final: Path) -> Path | None:
@@ -154,8 +144,6 @@ def _download(requirement: str, into: Path) -> Path:
         sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
         "--no-cache-dir", "--disable-pip-version-check", "-q", "-d", str(into), requirement,
     ]  # fmt: skip
-    # compat.runner imports this module: imported here to keep the import order one-way.
-
     try:
         done = run_jailed(  # jailed as a tool is (docs/isolation.md §2)
             argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=DOWNLOAD_TIMEOUT

@@ -8,11 +8,13 @@ run in a process group of their own, as before, and the run says so once.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
@@ -25,11 +27,14 @@ from compat.isolation.kitenv import HIDE_ENV
 
 __all__ = [
     "CREDENTIAL_PLACES",
+    "InstallStopped",
     "Isolation",
+    "allow_installs",
     "hidden_paths",
     "isolation",
     "jail_binary",
     "run_jailed",
+    "stop_installs",
 ]
 
 JAIL_SOURCE = Path(__file__).with_name("jail.c")
@@ -147,6 +152,31 @@ def isolation() -> Isolation:
     return Isolation("none", hidden=False)
 
 
+class InstallStopped(Exception):
+    """The run is being stopped (:func:`stop_installs`): the install step was ended, and what
+    it left is no refusal to remember."""
+
+
+_steps: set[subprocess.Popen[str]] = set()
+_steps_lock = threading.Lock()
+_stopping = threading.Event()
+
+
+def stop_installs() -> None:
+    """End every install step under way (the run was interrupted); none starts until
+    :func:`allow_installs`. ``compat.runner.process.terminate_all`` calls it."""
+    _stopping.set()
+    with _steps_lock:
+        steps = list(_steps)
+    for proc in steps:
+        _end(proc, signal.SIGTERM)  # the jail ends all of it, with a grace
+
+
+def allow_installs() -> None:
+    """Undo :func:`stop_installs`: a new run starts."""
+    _stopping.clear()
+
+
 def run_jailed(
     argv: Sequence[str],
     *,
@@ -162,39 +192,30 @@ def run_jailed(
     the credential places covered and no other process's ``/proc/<pid>/environ`` (issue 13).
     Only the PID and mount namespaces are new, so the registries stay reachable and the caches
     writable. Without a jail (no C compiler) the step runs as before, with ``env`` alone.
+    Either way :func:`stop_installs` ends it (unjailed, the program but not what it started).
 
     Raises:
         OSError: the program could not be started (``error`` from the jail).
         subprocess.TimeoutExpired: past ``timeout``; everything the step started is ended.
+        InstallStopped: the run is being stopped.
     """
     binary = jail_binary()
     if binary is None:
-        return subprocess.run(
-            list(argv), env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout,
-            stderr=stderr, text=True, timeout=timeout, check=False,
-        )  # fmt: skip
+        proc = _start(list(argv), env=env, cwd=cwd, stdout=stdout, stderr=stderr)
+        out, err = _communicate(proc, argv, timeout)
+        return subprocess.CompletedProcess(list(argv), proc.returncode, out, err)
     hide = hidden_paths()
     read, write = os.pipe()
     with os.fdopen(read, "rb") as status:
         try:
-            proc = subprocess.Popen(
+            proc = _start(
                 [str(binary), str(write), str(INSTALL_GRACE_MS), "auto", str(len(hide)), *hide,
                  argv[0], "--", *argv],
-                env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
-                text=True, pass_fds=(write,),
+                env=env, cwd=cwd, stdout=stdout, stderr=stderr, pass_fds=(write,),
             )  # fmt: skip
         finally:
             os.close(write)
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.terminate()  # the jail ends all of it, with a grace
-            try:
-                proc.communicate(timeout=INSTALL_GRACE_MS / 1000 + 5)
-            except subprocess.TimeoutExpired:
-                proc.kill()  # its PID 1 dies with it, and the namespace with PID 1
-                proc.communicate()
-            raise subprocess.TimeoutExpired(list(argv), timeout) from None
+        out, err = _communicate(proc, argv, timeout)
         fields = dict(
             line.partition(" ")[::2]
             for line in status.read().decode("ascii", "replace").splitlines()
@@ -204,3 +225,55 @@ def run_jailed(
         raise OSError(number, os.strerror(number), argv[0])
     code = int(fields["exit"]) if "exit" in fields else (proc.returncode or 1)
     return subprocess.CompletedProcess(list(argv), code, out, err)
+
+
+def _start(
+    command: list[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path | str | None,
+    stdout: IO[Any] | int | None,
+    stderr: IO[Any] | int | None,
+    pass_fds: tuple[int, ...] = (),
+) -> subprocess.Popen[str]:
+    """The step started and registered for :func:`stop_installs`."""
+    if _stopping.is_set():
+        raise InstallStopped("the run is being stopped")
+    proc = subprocess.Popen(
+        command, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
+        text=True, pass_fds=pass_fds,
+    )  # fmt: skip
+    with _steps_lock:
+        _steps.add(proc)
+    if _stopping.is_set():  # stopped between the check above and now
+        _end(proc, signal.SIGTERM)
+    return proc
+
+
+def _communicate(
+    proc: subprocess.Popen[str], argv: Sequence[str], timeout: float
+) -> tuple[str, str]:
+    """The step's output once it ended; it is ended at ``timeout`` (SIGTERM, then SIGKILL)."""
+    try:
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _end(proc, signal.SIGTERM)
+            try:
+                proc.communicate(timeout=INSTALL_GRACE_MS / 1000 + 5)
+            except subprocess.TimeoutExpired:
+                _end(proc, signal.SIGKILL)  # the jail's PID 1 dies, the namespace with it
+                proc.communicate()
+            raise subprocess.TimeoutExpired(list(argv), timeout) from None
+    finally:
+        with _steps_lock:
+            _steps.discard(proc)
+    if _stopping.is_set():
+        raise InstallStopped("the run is being stopped")
+    return out or "", err or ""
+
+
+def _end(proc: subprocess.Popen[str], sig: int) -> None:
+    """Signal the step: the jail, which ends all of it (unjailed, the program alone)."""
+    with contextlib.suppress(ProcessLookupError):
+        proc.send_signal(sig)

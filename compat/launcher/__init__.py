@@ -21,11 +21,12 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
+from typing import Self
 
 from compat.cache import cache_dir
 from compat.errors import UserError
 from compat.launcher.shim import PLUGIN_NAME, check_target, package_root, write_shim
+from compat.service import Service
 
 __all__ = [
     "CONF_NAME",
@@ -90,12 +91,12 @@ def build_launcher(cc: str | None = None) -> Path:
     return _place(target, compile_into)
 
 
-class PluginServer:
+class PluginServer(Service):
     """The run's warm plugin server (``server.py`` in a process of its own).
 
     A separate process, not a thread of the runner: it forks for every start, and a fork is
     safe only from a process with one thread. Its stdin is a pipe from here, so it ends with
-    the process that started it even if that one is killed. A context manager.
+    the process that started it even if that one is killed. A :class:`compat.service.Service`.
     """
 
     def __init__(self, binary: Path, *, python: str | None = None) -> None:
@@ -104,12 +105,15 @@ class PluginServer:
         self.launcher: Launcher | None = None
         self._proc: subprocess.Popen[bytes] | None = None
         self._dir: Path | None = None
+        self._wait = True
 
-    def start(self, *, wait: bool = True) -> PluginServer:
+    def start(self, *, wait: bool = True) -> Self:
         """Start the server; ``wait=False`` returns at once: until the server listens (its
         imports take a second or more), launchers find no socket and exec their shim."""
-        if self._proc is not None:
-            raise RuntimeError("PluginServer already started")
+        self._wait = wait
+        return super().start()
+
+    def _start(self) -> None:
         # Under /tmp: a unix socket path is limited to 107 bytes.
         self._dir = Path(tempfile.mkdtemp(prefix="smp-launch-"))
         sock = self._dir / "plugin.sock"
@@ -120,25 +124,23 @@ class PluginServer:
         self._proc = subprocess.Popen(
             [self.python, "-I", "-c", code, str(sock)],
             stdin=subprocess.PIPE,
-            stdout=subprocess.DEVNULL if not wait else subprocess.PIPE,
+            stdout=subprocess.PIPE if self._wait else subprocess.DEVNULL,
             cwd="/",
             start_new_session=True,  # a cell's killpg never reaches it
         )
-        if wait:
+        if self._wait:
             assert self._proc.stdout is not None
             ready = _readline(self._proc.stdout, READY_TIMEOUT)
-            if ready != b"ready\n":
-                self.stop()
+            if ready != b"ready\n":  # Service.start stops what did start
                 raise LauncherBuildError(f"the plugin server did not start (said {ready!r})")
         self.launcher = Launcher(self.binary, sock)
-        return self
 
     @property
     def pid(self) -> int | None:
         return self._proc.pid if self._proc is not None else None
 
-    def stop(self) -> None:
-        """End the server (it kills plugins still running); idempotent."""
+    def _stop(self) -> None:
+        """End the server (it kills plugins still running)."""
         proc, self._proc, self.launcher = self._proc, None, None
         if proc is not None:
             if proc.stdin is not None:
@@ -161,17 +163,6 @@ class PluginServer:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
-
-    def __enter__(self) -> PluginServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
 
 def _readline(stream: object, timeout: float) -> bytes:

@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any
 
 from compat.errors import UserError
+from compat.evidence.procs import alive
 from compat.report.badges import Badge
 
 __all__ = ["OUTPUTS", "Staging", "Written", "load", "render_into", "write_reports"]
@@ -74,16 +75,6 @@ def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not a JSON number; a matrix.json never holds one")
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class Staging:
     """A fresh directory inside ``out_dir`` where a new report is written before it replaces
     the old one (:meth:`commit`); removed on exit whatever happened. Staging left by a killed
@@ -108,7 +99,7 @@ class Staging:
     def _remove_stale(self) -> None:
         for entry in self.out_dir.glob(f"{_PREFIX}*-*-*"):
             pid = entry.name.removeprefix(_PREFIX).split("-")[1]
-            stale = pid.isdigit() and not _pid_alive(int(pid))
+            stale = pid.isdigit() and not alive(int(pid))
             if stale and entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
 

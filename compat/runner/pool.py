@@ -38,7 +38,12 @@ def resolve_tools(
     }
     with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         futures = {key: pool.submit(resolve, v, install=install) for key, v in variants.items()}
-        return {key: f.result() for key, f in futures.items()}
+        try:
+            return {key: f.result() for key, f in futures.items()}
+        except BaseException:
+            # Interrupted: the install steps under way end now, not after a cold build.
+            terminate_all()
+            raise
 
 
 #: Cost of a cell that may wait out a resume window (``reconnect``: ~8 s, mostly waiting), in
@@ -107,6 +112,7 @@ def run_cells(
     and one warm plugin server for the whole run (compat/launcher); else through the shim.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    allow_runs()  # a run interrupted before in this process stopped its installs too
     tools = resolve_tools(cells, install=install, jobs=jobs)
     server: PluginServer | None = None
     if launcher and real_plugin is None and any(c.not_applicable is None for c in cells):
@@ -129,7 +135,6 @@ def run_cells(
 
     queue = _Queue(cells, schedule(cells), ctx.gate)
     results: dict[int, CellResult] = {}
-    allow_runs()
     pool = ThreadPoolExecutor(max_workers=max(1, jobs), thread_name_prefix="cell")
 
     def worker() -> None:

@@ -36,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from compat.isolation.jail import hidden_paths, jail_binary
+from compat.isolation.jail import allow_installs, hidden_paths, jail_binary, stop_installs
 from compat.runner.capture import CUT_NOTE, OUTPUT_CAP, Pump
 from compat.runner.interact import LaterInput, PortProbe, Typist, feed, probe_port, stdin_writer
 from compat.runner.launchers import Grouped, Jailed, kill_group
@@ -85,9 +85,10 @@ _stopping = threading.Event()
 
 
 def terminate_all() -> None:
-    """Stop every running tool (the run was interrupted); no new one starts until
-    :func:`allow_runs`. Each :func:`run_process` call still ends its processes as usual."""
+    """Stop every running tool and install step (the run was interrupted); no new one starts
+    until :func:`allow_runs`. Each :func:`run_process` call still ends its processes as usual."""
     _stopping.set()
+    stop_installs()
     with _live_lock:
         procs = list(_live)
     for proc in procs:
@@ -98,6 +99,7 @@ def terminate_all() -> None:
 def allow_runs() -> None:
     """Undo :func:`terminate_all`: a new run starts."""
     _stopping.clear()
+    allow_installs()
 
 
 def run_process(

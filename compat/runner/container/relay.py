@@ -71,7 +71,6 @@ import termios
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from types import TracebackType
 
 from compat.runner.container.relay_build import RELAY_SOURCE, RelayBuildError, build_relay
 from compat.runner.container.relay_frames import Header as _Header
@@ -81,6 +80,7 @@ from compat.runner.container.relay_frames import (
     read_frame,
     read_header,
 )
+from compat.service import Service
 
 __all__ = [
     "CONTAINER_DIR",
@@ -284,13 +284,13 @@ def _kill_group(pid: int) -> None:
         os.killpg(pid, signal.SIGKILL)
 
 
-class RelayServer:
+class RelayServer(Service):
     """Answers relay connections on a unix socket by running ``target`` (the sandbox's shim).
 
     ``directory`` (mount it at :data:`CONTAINER_DIR`) holds ``relay.sock`` and
     ``bin/session-manager-plugin`` (the static relay). It lives under ``/tmp`` because a unix
-    socket path is limited to 107 bytes. A context manager; :meth:`stop` is idempotent and
-    joins every thread, killing shims still running.
+    socket path is limited to 107 bytes. A :class:`compat.service.Service`: its stop joins
+    every thread, killing shims still running.
     """
 
     def __init__(self, target: Path, relay_binary: Path, *, fallback_cwd: Path) -> None:
@@ -301,32 +301,28 @@ class RelayServer:
         #: How many plugin starts were relayed (a test's evidence that the relay was used).
         self.connections = 0
         self._listener: socket.socket | None = None
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._sessions: list[tuple[_Session, threading.Thread]] = []
 
-    def start(self) -> RelayServer:
-        if self._thread is not None:
-            raise RuntimeError("RelayServer already started")
+    def _start(self) -> None:
         directory = Path(tempfile.mkdtemp(prefix="smp-relay-"))
+        self.directory = directory
         # Rootless engines map the container's root to another uid: it must reach the socket.
         directory.chmod(0o755)
         (directory / "bin").mkdir(mode=0o755)
         shutil.copy2(self.relay_binary, directory / "bin" / "session-manager-plugin")
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener = listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         listener.bind(str(directory / "relay.sock"))
         (directory / "relay.sock").chmod(0o777)
         listener.listen(16)
-        self.directory, self._listener = directory, listener
-        self._thread = threading.Thread(target=self._accept, name="relay-accept")
-        self._thread.start()
-        return self
+        self._thread = self._start_thread(self._accept, "relay-accept")
 
     def _accept(self) -> None:
         assert self._listener is not None
         with selectors.DefaultSelector() as selector:
             selector.register(self._listener, selectors.EVENT_READ)
-            while not self._stop.is_set():
+            while not self._stopping.is_set():
                 if not selector.select(timeout=0.1):
                     continue
                 try:
@@ -339,8 +335,8 @@ class RelayServer:
                 self._sessions.append((session, thread))
                 thread.start()
 
-    def stop(self) -> None:
-        self._stop.set()
+    def _stop(self) -> None:
+        self._stopping.set()
         if self._thread is not None:
             self._thread.join()
         if self._listener is not None:
@@ -355,14 +351,3 @@ class RelayServer:
         if self.directory is not None:
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory = None
-
-    def __enter__(self) -> RelayServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
