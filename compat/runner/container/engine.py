@@ -46,11 +46,14 @@ __all__ = [
     "docker_client",
     "engine_available",
     "image_missing",
+    "own_containers",
+    "owner",
     "run_in_container",
     "sdk",
 ]
 
-#: Every container this module creates carries this label (``docker ps -a -f label=...``).
+#: Every container this module creates carries this label (``docker ps -a -f label=...``);
+#: its value is the creating process's :func:`owner`.
 LABEL = "io.smp-compat.runner"
 #: Used when an image declares no PATH (an imported rootfs with no ``ENV``).
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -74,6 +77,23 @@ class ContainerResult:
     duration_s: float = 0.0
     #: Plugin starts that went through the relay (0: the tool never called the plugin).
     relayed: int = 0
+
+
+_OWNERS: dict[int, str] = {}
+
+
+def owner() -> str:
+    """This process's value of :data:`LABEL`: one engine serves every kit run and test session
+    of the machine, so a cleanup by the label alone would kill the others' running containers
+    (they end with 137 and no output); :func:`own_containers` lists only this process's."""
+    pid = os.getpid()
+    return _OWNERS.setdefault(pid, f"{pid}-{uuid.uuid4().hex[:8]}")
+
+
+def own_containers(client: Any, *, include_stopped: bool = True) -> list[Any]:
+    """The containers this process created and the engine still has."""
+    filters = {"label": f"{LABEL}={owner()}"}
+    return list(client.containers.list(all=include_stopped, filters=filters))
 
 
 def sdk(name: str = "docker") -> ModuleType:
@@ -274,7 +294,7 @@ def run_in_container(
                 stdin_open=True,
                 tty=tty,
                 user=user or "",
-                labels={LABEL: "1"},
+                labels={LABEL: owner()},
                 name=f"smp-compat-{uuid.uuid4().hex[:12]}",
             )
         except errors.DockerException as exc:
