@@ -127,6 +127,8 @@ def test_a_container_killed_from_outside_ends_the_plugin(
     killer.join()
     assert not ran.timed_out
     assert ran.returncode == 137
+    assert "SIGKILL (exit 137) that smp-compat did not send" in ran.why_ended
+    assert ran.why_ended in ran.stderr.decode()
     pid = probe_report(probe_sandbox)["pid"]
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

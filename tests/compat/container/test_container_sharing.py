@@ -1,8 +1,9 @@
 """One container engine serves every kit run and test session of the machine.
 
 A cleanup that removed every container carrying the kit's label killed the running containers
-of other processes (exit 137, no output: the flake of test_container_awscli under load). Here
-another process really cleans up.
+of other processes (exit 137, no output: the flake of test_container_awscli under load), and
+podman answers the wait of a container removed under it with ``StatusCode 0``, which read as
+the tool's success. Here another process really cleans up, and a container really is removed.
 """
 
 from __future__ import annotations
@@ -82,4 +83,18 @@ def test_another_process_cleaning_up_leaves_this_container_running(
     assert labelled >= 1  # it saw our container by the kit's label...
     assert removed == 0  # ...and left it alone
     ran = results[0]
-    assert (ran.returncode, ran.stdout) == (0, b"done\n"), ran.stderr
+    assert (ran.returncode, ran.stdout, ran.why_ended) == (0, b"done\n", ""), ran.stderr
+
+
+def test_a_container_removed_from_outside_is_said_not_a_success(
+    busybox: str, engine: Any, probe_sandbox: Sandbox
+) -> None:
+    thread, results = _in_thread(busybox, probe_sandbox, "sleep 30")
+    for container in _until_running(engine):
+        container.remove(force=True)
+    thread.join()
+    ran = results[0]
+    assert not ran.timed_out
+    assert ran.returncode != 0  # podman's wait said StatusCode 0 here
+    assert "removed while it ran, not by smp-compat" in ran.why_ended
+    assert ran.why_ended in ran.stderr.decode()
