@@ -36,6 +36,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from compat.launcher.shim import PLUGIN_NAME
+from compat.runner.container.ending import ending
 from compat.runner.container.relay import CONTAINER_DIR, RelayBuildError, RelayServer, build_relay
 from compat.runner.sandbox import Sandbox
 
@@ -46,11 +47,14 @@ __all__ = [
     "docker_client",
     "engine_available",
     "image_missing",
+    "own_containers",
+    "owner",
     "run_in_container",
     "sdk",
 ]
 
-#: Every container this module creates carries this label (``docker ps -a -f label=...``).
+#: Every container this module creates carries this label (``docker ps -a -f label=...``);
+#: its value is the creating process's :func:`owner`.
 LABEL = "io.smp-compat.runner"
 #: Used when an image declares no PATH (an imported rootfs with no ``ENV``).
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -74,6 +78,26 @@ class ContainerResult:
     duration_s: float = 0.0
     #: Plugin starts that went through the relay (0: the tool never called the plugin).
     relayed: int = 0
+    #: Set when neither the tool nor the kit's timeout ended the container: why (removed or
+    #: killed by someone else on the engine, OOM); also appended to ``stderr``.
+    why_ended: str = ""
+
+
+_OWNERS: dict[int, str] = {}
+
+
+def owner() -> str:
+    """This process's value of :data:`LABEL`: one engine serves every kit run and test session
+    of the machine, so a cleanup by the label alone would kill the others' running containers
+    (they end with 137 and no output); :func:`own_containers` lists only this process's."""
+    pid = os.getpid()
+    return _OWNERS.setdefault(pid, f"{pid}-{uuid.uuid4().hex[:8]}")
+
+
+def own_containers(client: Any, *, include_stopped: bool = True) -> list[Any]:
+    """The containers this process created and the engine still has."""
+    filters = {"label": f"{LABEL}={owner()}"}
+    return list(client.containers.list(all=include_stopped, filters=filters))
 
 
 def sdk(name: str = "docker") -> ModuleType:
@@ -274,7 +298,7 @@ def run_in_container(
                 stdin_open=True,
                 tty=tty,
                 user=user or "",
-                labels={LABEL: "1"},
+                labels={LABEL: owner()},
                 name=f"smp-compat-{uuid.uuid4().hex[:12]}",
             )
         except errors.DockerException as exc:
@@ -282,7 +306,6 @@ def run_in_container(
         reader: threading.Thread | None = None
         raw: socket.socket | None = None
         timed_out = False
-        code: int | None = None
         try:
             params = {"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
             attached = container.attach_socket(params=params)
@@ -302,15 +325,22 @@ def run_in_container(
                 with contextlib.suppress(OSError):
                     raw.sendall(stdin)
             remaining = max(0.1, timeout - (time.monotonic() - started))
+            answer: dict[str, Any] | None = None
             try:
-                code = int(container.wait(timeout=remaining)["StatusCode"])
+                answer = container.wait(timeout=remaining)
+            except errors.NotFound:
+                pass  # removed before the wait: ending() says so
             except (transport_errors.RequestException, OSError):
                 timed_out = True
                 with contextlib.suppress(errors.DockerException):
                     container.kill()
                 with contextlib.suppress(Exception):
-                    code = int(container.wait(timeout=10)["StatusCode"])
+                    answer = container.wait(timeout=10)
             reader.join(timeout=_DRAIN)
+            # Read before the removal below: the engine forgets the container's State with it.
+            end = ending(container, answer, killed_by_us=timed_out)
+            if end.why:
+                _keep(err, f"\n[smp-compat: {end.why}]\n".encode())
         finally:
             with contextlib.suppress(errors.DockerException):
                 container.remove(force=True)
@@ -321,10 +351,11 @@ def run_in_container(
                 reader.join(timeout=_DRAIN)
         relayed = relay.connections
     return ContainerResult(
-        returncode=code,
+        returncode=end.returncode,
         stdout=bytes(out),
         stderr=bytes(err),
         timed_out=timed_out,
         duration_s=time.monotonic() - started,
         relayed=relayed,
+        why_ended=end.why,
     )

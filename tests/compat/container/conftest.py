@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from compat.runner.container import engine_available
-from compat.runner.container.engine import LABEL, docker_client
+from compat.runner.container.engine import docker_client, own_containers
 from compat.runner.container.images import busybox_image, python_image
 from compat.runner.container.relay import RelayBuildError, build_relay
 from compat.runner.sandbox import Sandbox
@@ -80,11 +80,15 @@ def busybox(engine: Any) -> str:
 
 @pytest.fixture(autouse=True)
 def _no_leftover_containers(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Every test leaves no container of ours behind, whatever happened."""
+    """Every test leaves no container of ours behind, whatever happened.
+
+    Only this process's: other test sessions and kit runs share the engine, and removing their
+    running containers killed them with 137 (the flake of test_container_awscli, fixed).
+    """
     yield
     if "engine" in request.fixturenames:
         client = request.getfixturevalue("engine")
-        left = client.containers.list(all=True, filters={"label": LABEL})
+        left = own_containers(client)
         for container in left:
             container.remove(force=True)
         assert not left, f"containers left behind: {[c.name for c in left]}"

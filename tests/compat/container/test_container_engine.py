@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from compat.runner.container import ContainerError, engine_available, run_in_container
-from compat.runner.container.engine import LABEL, image_missing
+from compat.runner.container.engine import image_missing, own_containers
 from compat.runner.sandbox import Sandbox
 from tests.compat.container.conftest import probe_report
 
@@ -117,7 +117,7 @@ def test_a_container_killed_from_outside_ends_the_plugin(
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not report.exists():
             time.sleep(0.05)
-        for container in engine.containers.list(filters={"label": LABEL}):
+        for container in own_containers(engine, include_stopped=False):
             container.kill()
 
     killer = threading.Thread(target=kill_when_running)
@@ -127,6 +127,8 @@ def test_a_container_killed_from_outside_ends_the_plugin(
     killer.join()
     assert not ran.timed_out
     assert ran.returncode == 137
+    assert "SIGKILL (exit 137) that smp-compat did not send" in ran.why_ended
+    assert ran.why_ended in ran.stderr.decode()
     pid = probe_report(probe_sandbox)["pid"]
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
