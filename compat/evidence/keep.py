@@ -7,8 +7,10 @@ in each (masked by :class:`compat.evidence.mask.Masker`):
   port, target ids, sandbox path), env (ports, paths, access key), pid, times;
 - ``transcript-N.json``: the agent's account of session N (``N`` in the order the cell's
   sessions opened, not the session id): target, key ids, client and request ids, times; the
-  messages themselves, :data:`TIMING_EVENTS` and repeated terminal sizes are left out (they
-  follow how output was chunked and when input arrived, not what the tool did);
+  messages themselves, :data:`TIMING_EVENTS`, the plugin's :data:`TIMING_FLAGS` and repeated
+  terminal sizes are left out (they follow how output was chunked and when input arrived, not
+  what the tool did), and the session's parameters are sorted by name (a Go tool sends its
+  map in random order);
 - ``replay.json``: a replay's API calls, with the session id it got;
 - ``tool-stdout.txt``, ``tool-stderr.txt``: what the tool printed (session ids, targets).
 
@@ -27,10 +29,13 @@ from typing import Any
 from compat.evidence.mask import Masker, host_paths
 from compat.evidence.names import cell_dirname
 
-__all__ = ["MAX_EVIDENCE", "TIMING_EVENTS", "cell_masker", "keep_evidence"]
+__all__ = ["MAX_EVIDENCE", "TIMING_EVENTS", "TIMING_FLAGS", "cell_masker", "keep_evidence"]
 
 #: Agent decisions that depend on timing alone (input that arrived before the shell was ready).
 TIMING_EVENTS = frozenset({"handler-not-ready"})
+#: Flags the plugin sends or not as timing decides: DISCONNECT_TO_PORT follows the kit's probe
+#: closing its connection, and the kit stops the plugin right after that round trip.
+TIMING_FLAGS = frozenset({"DISCONNECT_TO_PORT"})
 #: Largest evidence file kept under the report directory (head and tail are kept).
 MAX_EVIDENCE = 16 * 1024
 
@@ -66,12 +71,22 @@ def _steady(decisions: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
         event = decision.get("event")
         if event in TIMING_EVENTS:
             continue
+        if event == "client-flag" and decision.get("name") in TIMING_FLAGS:
+            continue
         if event == "size":
             if decision.get("size") == size:
                 continue
             size = decision.get("size")
         kept.append(decision)
     return kept
+
+
+def _sorted_parameters(session: Any) -> Any:
+    """The session with its document parameters in name order (their order is the tool's
+    map's, random in Go), everything else as it was."""
+    if not isinstance(session, Mapping) or not isinstance(session.get("parameters"), Mapping):
+        return session
+    return {**session, "parameters": dict(sorted(session["parameters"].items()))}
 
 
 def _dump(value: Any) -> str:
@@ -110,6 +125,8 @@ def keep_evidence(
         # The messages (and their count) follow how the tool's output was chunked.
         compact = {k: v for k, v in transcript.items() if k != "messages"}
         compact["decisions"] = _steady(compact.get("decisions") or ())
+        if "session" in compact:
+            compact["session"] = _sorted_parameters(compact["session"])
         put("transcript", f"transcript-{number}.json", _dump(masker.json(compact)))
     if calls is not None:
         shown = {"argv_len": len(argv or ()), "calls": masker.json(calls)}
