@@ -12,7 +12,11 @@ in each (masked by :class:`compat.evidence.mask.Masker`):
   what the tool did), and the session's parameters are sorted by name (a Go tool sends its
   map in random order);
 - ``replay.json``: a replay's API calls, with the session id it got;
-- ``tool-stdout.txt``, ``tool-stderr.txt``: what the tool printed (session ids, targets).
+- ``tool-stdout.txt``, ``tool-stderr.txt``: what the tool printed (session ids, targets);
+- ``verdict.json``: the verdict (reason, detail) and what it quotes that no other file holds
+  (:func:`verdict_facts`): how the tool ended and whether the kit stopped it, the hosts the
+  proxy refused, the operations the fake AWS could not answer, the ResumeSession calls and
+  their refusals. Written last, so the other files' placeholders number first.
 
 Nothing volatile is kept raw: what the verdict needed is in ``matrix.json``, and the cell's
 scratch directory (deleted after the run) has the unmasked files while it runs.
@@ -24,12 +28,22 @@ import json
 import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from compat.evidence.mask import Masker, host_paths
 from compat.evidence.names import cell_dirname
 
-__all__ = ["MAX_EVIDENCE", "TIMING_EVENTS", "TIMING_FLAGS", "cell_masker", "keep_evidence"]
+if TYPE_CHECKING:
+    from compat.verdict.rules import Evidence, Verdict
+
+__all__ = [
+    "MAX_EVIDENCE",
+    "TIMING_EVENTS",
+    "TIMING_FLAGS",
+    "cell_masker",
+    "keep_evidence",
+    "verdict_facts",
+]
 
 #: Agent decisions that depend on timing alone (input that arrived before the shell was ready).
 TIMING_EVENTS = frozenset({"handler-not-ready"})
@@ -104,6 +118,7 @@ def keep_evidence(
     argv: list[str] | None = None,
     stdout: Path | None = None,
     stderr: Path | None = None,
+    verdict: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """Write the cell's evidence under ``out_dir/evidence/``; name -> path relative to
     ``out_dir``. Files are masked in a fixed order, so placeholders number the same way."""
@@ -135,7 +150,48 @@ def keep_evidence(
         if source is not None and source.exists() and source.stat().st_size:
             text = source.read_text(encoding="utf-8", errors="surrogateescape")
             put(kind, source.name, masker.text(text))
+    if verdict is not None:
+        put("verdict", "verdict.json", _dump(masker.json(verdict)))
     return paths
+
+
+def verdict_facts(verdict: Verdict, evidence: Evidence) -> dict[str, Any]:
+    """The verdict and the facts its reasons quote that only the kit saw (``verdict.json``).
+
+    A reader of the evidence folder sees why without matrix.json: ``plugin-not-called`` and
+    ``tool-failed`` quote the tool's exit, ``timeout`` the kit's stop, ``endpoint-ignored`` the
+    refused hosts, ``fake-aws-unsupported`` the operations, ``resume-failed`` the ResumeSession
+    calls, ``inconclusive`` a SIGKILL. Only what does not follow timing: each distinct
+    ResumeSession answer once (the plugin retries as long as the cell lets it), no times.
+    """
+    calls: list[dict[str, Any]] = []
+    for call in evidence.resume_calls:
+        seen = {
+            "endpoint": call.get("endpoint"),
+            "answered": bool(call.get("token_value")),
+            "error": call.get("error"),
+        }
+        if seen not in calls:
+            calls.append(seen)
+    stopped = evidence.timed_out or bool(evidence.port_roundtrip)
+    return {
+        "outcome": str(verdict.outcome),
+        "reason": verdict.reason,
+        "detail": verdict.detail,
+        "warnings": list(verdict.warnings),
+        "tool": {
+            "exit_code": evidence.tool_exit,
+            # The kit ends what still runs: after the port round trip, or at the timeout.
+            "stopped_by_kit": stopped,
+            "timed_out": evidence.timed_out,
+            "sigkill_needed": evidence.records_incomplete,
+            "error_line": evidence.tool_stderr_tail,
+        },
+        "port_roundtrip": evidence.port_roundtrip,
+        "refused_hosts": sorted(set(evidence.refused_hosts)),
+        "unsupported_operations": list(evidence.unsupported),
+        "resume_calls": calls,
+    }
 
 
 #: Length of the short task id tools print beside the whole one.
