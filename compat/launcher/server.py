@@ -52,7 +52,7 @@ import socket
 import struct
 import sys
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from compat.launcher.child import Request, serve_child
@@ -170,6 +170,8 @@ def _read_frames(conn: socket.socket, request: Request) -> None:
 class _Start:
     conn: socket.socket
     pid: int
+    #: What arrived of a frame whose rest is still on its way (a stream has no boundaries).
+    pending: bytearray = field(default_factory=bytearray)
 
 
 class Server:
@@ -242,12 +244,22 @@ class Server:
             _kill_group(start.pid)
             self._forget(start)
             return
-        # 'K' frames are 9 bytes and arrive whole from one write(); a partial frame is dropped.
-        for offset in range(0, len(data) - 8, 9):
-            kind, size = _HEAD.unpack_from(data, offset)
-            if kind == b"K" and size == 4:
+        # The launcher writes a frame's head and payload apart, so one recv() may end inside a
+        # 'K' frame: its rest comes with the next. (Dropping that part lost the SIGTERM of a
+        # launcher in a cell jail, and the plugin its record's end: SIGKILL 5 s later.)
+        start.pending += data
+        while len(start.pending) >= _HEAD.size:
+            kind, size = _HEAD.unpack_from(start.pending)
+            if size > _U32.size:  # not a frame the launcher sends after 'R': nothing to trust
+                start.pending.clear()
+                return
+            if len(start.pending) < _HEAD.size + size:
+                return
+            payload = bytes(start.pending[_HEAD.size : _HEAD.size + size])
+            del start.pending[: _HEAD.size + size]
+            if kind == b"K" and size == _U32.size:
                 with contextlib.suppress(ProcessLookupError, ValueError, OSError):
-                    os.kill(start.pid, _U32.unpack_from(data, offset + 5)[0])
+                    os.kill(start.pid, _U32.unpack(payload)[0])
 
     def _reap(self) -> None:
         while self.by_pid:

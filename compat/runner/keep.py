@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from compat.evidence.keep import cell_masker, keep_evidence
+from compat.evidence.keep import cell_masker, keep_evidence, verdict_facts
 from compat.runner import process
 from compat.runner.judge import target_ids
 from compat.verdict.reasons import Outcome
@@ -62,6 +62,7 @@ def keep(
             ctx.out_dir, cell.id, masker, record=record, transcripts=evidence.transcripts,
             calls=prepared.command.calls, argv=prepared.command.argv,
             stdout=prepared.stdout, stderr=prepared.stderr,
+            verdict=verdict_facts(verdict, evidence),
         )  # fmt: skip
     elif verdict.warnings:
         # Warnings come from argv alone: the plugin record is the whole evidence.

@@ -141,3 +141,32 @@ def test_a_tasks_short_id_is_masked_as_tools_print_it(tmp_path: Path) -> None:
     assert masker.text(line) == (
         "Found only one running task <task_id:8> (fam:1), task <task_id>; x0123abcdx stays"
     )
+
+
+def test_a_port_sessions_timing_and_map_order_are_not_kept(tmp_path: Path) -> None:
+    """Two runs of one port-forward cell keep the same transcript: whether the plugin sent
+    DISCONNECT_TO_PORT before the kit stopped it is timing, and a Go tool sends the document
+    parameters in its map's random order."""
+    decisions = [
+        {"t": 0.1, "event": "port-forwarding-started"},
+        {"t": 0.2, "event": "client-flag", "flag": 1, "name": "DISCONNECT_TO_PORT"},
+        {"t": 0.3, "event": "client-flag", "flag": 2, "name": "TERMINATE_SESSION"},
+    ]
+    runs = []
+    for number, (flagged, parameters) in enumerate(
+        [
+            (decisions, {"portNumber": ["80"], "localPortNumber": ["1"]}),
+            ([decisions[0], decisions[2]], {"localPortNumber": ["1"], "portNumber": ["80"]}),
+        ]
+    ):
+        transcript = {"session_id": "s", "session": {"parameters": parameters}}
+        paths = keep_evidence(
+            tmp_path / str(number), "x/y/port-forward/1", Masker({}, sessions=["s"]),
+            record=None, transcripts={"s": {**transcript, "decisions": flagged}},
+        )  # fmt: skip
+        runs.append((tmp_path / str(number) / paths["transcript"]).read_text())
+    assert runs[0] == runs[1]
+    kept = json.loads(runs[0])
+    assert [d["event"] for d in kept["decisions"]] == ["port-forwarding-started", "client-flag"]
+    assert kept["decisions"][1]["name"] == "TERMINATE_SESSION"
+    assert list(kept["session"]["parameters"]) == ["localPortNumber", "portNumber"]
