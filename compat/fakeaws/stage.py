@@ -56,15 +56,21 @@ class FakeAWS:
         agent: bool = True,
         transcript_dir: Path | None = None,
         verify: bool = True,
+        shell_start_s: float = 0.0,
     ) -> None:
         """``agent``: start the fake agent (``False``: moto and the proxy only). ``verify`` runs
-        :func:`moto_ext.verify_dispatch` at start."""
+        :func:`moto_ext.verify_dispatch` at start. ``shell_start_s``: the agent's shell opens
+        this long after HandshakeComplete; input before it is refused and the plugin resends
+        it after its retransmission timeout (0.3-1 s, a whole session's time again). The
+        stage's sessions judge the tool, not that resend, so its shell is ready at once; the
+        resend has tests of its own (the agent's ``AgentConfig.shell_start_s`` is 50 ms)."""
         self.region = region
         self.registry = SessionRegistry()
         self._want_proxy = proxy
         self._want_agent = agent
         self._transcript_dir = transcript_dir
         self._verify = verify
+        self._shell_start_s = shell_start_s
         self._state = "new"
         self._workdir: Path | None = None
         self._moto: Any = None
@@ -132,7 +138,10 @@ class FakeAWS:
         transcripts = self._transcript_dir or self._workdir / "transcripts"
         transcripts.mkdir(parents=True, exist_ok=True)
         self._agent = FakeAgent(
-            self.registry, kms_endpoint_url=self.endpoint_url, transcript_dir=transcripts
+            self.registry,
+            kms_endpoint_url=self.endpoint_url,
+            transcript_dir=transcripts,
+            shell_start_s=self._shell_start_s,
         )
         self._agent.start()
         self.registry.agent_url = str(self._agent.url)
