@@ -22,7 +22,7 @@ kit overhead per cell under 0.1 s.
 tools s`` its reaped children's (tools, plugins): on a machine shared with other work, wall
 time alone says little; CPU time says what the run itself cost.
 
-``--against MATRIX.json`` compares every run's verdicts (outcome, reason, warnings, as
+``--against MATRIX.json`` (repeatable) compares every run's verdicts (outcome, reason, warnings, as
 ``matrix.json`` settles them) with that matrix's, cell by cell: speed must not change results.
 """
 
@@ -59,7 +59,9 @@ def main() -> None:
     parser.add_argument("--scenario", action="append", default=[])
     parser.add_argument("--install", action="store_true")
     parser.add_argument("--launcher", action="append", choices=sorted(LAUNCHERS))
-    parser.add_argument("--against", type=Path, help="a matrix.json to compare verdicts with")
+    parser.add_argument(
+        "--against", type=Path, action="append", default=[], help="a matrix.json to compare with"
+    )
     parser.add_argument(
         "--breakdown",
         action="store_true",
@@ -120,8 +122,8 @@ def main() -> None:
                 )
         print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         _agreement(verdicts)
-        if args.against is not None:
-            _against(args.against, verdicts)
+        for path in args.against:
+            _against(path, verdicts)
 
 
 Verdict = tuple[str, str | None, tuple[str, ...]]
