@@ -16,23 +16,33 @@ kit overhead per cell under 0.1 s.
     python benchmarks/matrix.py --jobs 2        # launcher native and shim, installs off
     python benchmarks/matrix.py --jobs 2 --scenario kms --launcher native
     python benchmarks/matrix.py --jobs 2 --launcher native --against reports/matrix.json
+    python benchmarks/matrix.py --jobs 2 --launcher native --breakdown   # where tool time goes
 
-``--against MATRIX.json`` compares every run's verdicts (outcome, reason, warnings, as
+``CPU kit s`` is this process's CPU time (runner, fake AWS, agent: all in-process), ``CPU
+tools s`` its reaped children's (tools, plugins): on a machine shared with other work, wall
+time alone says little; CPU time says what the run itself cost.
+
+``--against MATRIX.json`` (repeatable) compares every run's verdicts (outcome, reason, warnings, as
 ``matrix.json`` settles them) with that matrix's, cell by cell: speed must not change results.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import resource
 import statistics
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import timeline  # beside this file (benchmarks/timeline.py)
+
 from compat.adapter.load import load_adapters
+from compat.evidence.names import cell_dirname
 from compat.fakeaws import FakeAWS
 from compat.plan.cells import Filters, plan
 from compat.report import matrix
@@ -49,7 +59,14 @@ def main() -> None:
     parser.add_argument("--scenario", action="append", default=[])
     parser.add_argument("--install", action="store_true")
     parser.add_argument("--launcher", action="append", choices=sorted(LAUNCHERS))
-    parser.add_argument("--against", type=Path, help="a matrix.json to compare verdicts with")
+    parser.add_argument(
+        "--against", type=Path, action="append", default=[], help="a matrix.json to compare with"
+    )
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="split the tool phase per variant and scenario (benchmarks/timeline.py)",
+    )
     args = parser.parse_args()
     cells = plan(load_adapters(), filters=Filters(tuple(args.adapter), tuple(args.scenario)))
     started = time.monotonic()
@@ -61,13 +78,15 @@ def main() -> None:
         )
         print(
             f"{'jobs':>4} {'launcher':>8} {'wall s':>8} {'cells/s':>8} {'ran':>4} "
-            f"{'tool median s':>14} {'kit overhead median s':>22} {'overhead p90 s':>15}"
+            f"{'tool median s':>14} {'kit overhead median s':>22} {'overhead p90 s':>15} "
+            f"{'CPU kit s':>9} {'CPU tools s':>11}"
         )
         runs = [(j, name) for j in args.jobs or [1, 2] for name in args.launcher or LAUNCHERS]
         verdicts: dict[tuple[int, str], dict[str, Verdict]] = {}
         for jobs, name in runs:
-            with tempfile.TemporaryDirectory() as out:
-                began = time.monotonic()
+            recorder = timeline.recording() if args.breakdown else contextlib.nullcontext({})
+            with tempfile.TemporaryDirectory() as out, recorder as lines:
+                began, cpu = time.monotonic(), _cpu()
                 results = run_cells(
                     cells,
                     fake=fake,
@@ -77,6 +96,7 @@ def main() -> None:
                     launcher=LAUNCHERS[name],
                 )
                 wall = time.monotonic() - began
+                kit_cpu, tools_cpu = (b - a for a, b in zip(cpu, _cpu(), strict=True))
             document = matrix.build(
                 cells, results, started=0.0, finished=wall, jobs=jobs, timeout=60.0
             )
@@ -88,17 +108,33 @@ def main() -> None:
             p90 = overheads[int(len(overheads) * 0.9)] if ran else 0.0
             print(
                 f"{jobs:>4} {name:>8} {wall:>8.1f} {len(results) / wall:>8.2f} {len(ran):>4} "
-                f"{tool:>14.3f} {overhead:>22.3f} {p90:>15.3f}",
+                f"{tool:>14.3f} {overhead:>22.3f} {p90:>15.3f} {kit_cpu:>9.1f} {tools_cpu:>11.1f}",
                 flush=True,
             )
             _phases(ran)
+            if args.breakdown:
+                timeline.print_breakdown(
+                    [
+                        (f"{r.tool}/{r.variant}", r.scenario, lines[cell_dirname(r.id)].parts())
+                        for r in ran
+                        if cell_dirname(r.id) in lines
+                    ]
+                )
         print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
         _agreement(verdicts)
-        if args.against is not None:
-            _against(args.against, verdicts)
+        for path in args.against:
+            _against(path, verdicts)
 
 
 Verdict = tuple[str, str | None, tuple[str, ...]]
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds (user + system) of this process (the kit, the fake AWS, the agent) and of
+    its reaped children (tools, plugins, the launcher's server once it ended)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 def _verdicts(document: dict[str, Any]) -> dict[str, Verdict]:

@@ -52,6 +52,7 @@ class FakeAgent(Service):
         handshake_timeout_s: the agent's 15 s handshake and challenge timeouts.
         idle_timeout_s: a session with no client frame for this long is closed.
         shell_start_s: how long after HandshakeComplete the shell refuses input (not ready).
+        resend_interval_s: unacked output is sent again after this long.
     """
 
     def __init__(
@@ -65,6 +66,7 @@ class FakeAgent(Service):
         handshake_timeout_s: float = 15.0,
         idle_timeout_s: float = 30.0,
         shell_start_s: float = AgentConfig.shell_start_s,
+        resend_interval_s: float = AgentConfig.resend_interval_s,
     ) -> None:
         if host not in _LOOPBACK:
             raise ValueError(f"the fake agent listens on loopback only, not {host!r}")
@@ -76,6 +78,7 @@ class FakeAgent(Service):
             handshake_timeout_s=handshake_timeout_s,
             idle_timeout_s=idle_timeout_s,
             shell_start_s=shell_start_s,
+            resend_interval_s=resend_interval_s,
         )
         self._kms = KmsDecryptor(kms_endpoint_url)
         self._server: Server | None = None

@@ -56,15 +56,30 @@ class FakeAWS(Service):
         agent: bool = True,
         transcript_dir: Path | None = None,
         verify: bool = True,
+        shell_start_s: float = 0.0,
+        resend_interval_s: float = 0.05,
     ) -> None:
         """``agent``: start the fake agent (``False``: moto and the proxy only). ``verify`` runs
-        :func:`moto_ext.verify_dispatch` at start."""
+        :func:`moto_ext.verify_dispatch` at start.
+
+        ``shell_start_s`` and ``resend_interval_s`` pace the agent (``AgentConfig``: 50 ms
+        and 250 ms). With a pty that opens after HandshakeComplete, the plugin's first input
+        is refused and comes back after its retransmission timeout (0.3-1 s); with one open
+        at once, the prompt meets a plugin not ready for it and the agent sends it again.
+        Either way every encrypted session waited ~0.3 s, a third of a replay cell. The
+        stage's sessions judge the tool, not these resends (they have tests of their own), so
+        its shell opens at once and its agent resends after 50 ms, near what the data
+        channel's retransmission timeout (round trip + max(10 ms, 4 x its variation),
+        streaming.go:830-846) comes to on a fast, steady link.
+        """
         self.region = region
         self.registry = SessionRegistry()
         self._want_proxy = proxy
         self._want_agent = agent
         self._transcript_dir = transcript_dir
         self._verify = verify
+        self._shell_start_s = shell_start_s
+        self._resend_interval_s = resend_interval_s
         self._workdir: Path | None = None
         self._moto: Any = None
         self._moto_ecs: Any = None
@@ -125,7 +140,11 @@ class FakeAWS(Service):
         transcripts = self._transcript_dir or self._workdir / "transcripts"
         transcripts.mkdir(parents=True, exist_ok=True)
         self._agent = FakeAgent(
-            self.registry, kms_endpoint_url=self.endpoint_url, transcript_dir=transcripts
+            self.registry,
+            kms_endpoint_url=self.endpoint_url,
+            transcript_dir=transcripts,
+            shell_start_s=self._shell_start_s,
+            resend_interval_s=self._resend_interval_s,
         )
         self._agent.start()
         self.registry.agent_url = str(self._agent.url)

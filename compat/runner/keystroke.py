@@ -31,8 +31,9 @@ TRIES = 6
 WINDOW = 7.0
 #: Seconds after the last call seen before an Enter (the longest wait between tries, 3.2 s).
 GAP = 4.0
-#: How often the wait looks whether the tool has ended, or what the fake AWS saw meanwhile.
-_SLICE = 0.25
+#: How often the wait looks whether the tool has ended, or what the fake AWS saw meanwhile:
+#: the Enter comes at most this long after the plugin's last try (a look is a dict scan).
+_SLICE = 0.05
 
 
 def enter_after_failed_resume(

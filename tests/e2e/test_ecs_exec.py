@@ -187,6 +187,9 @@ def test_the_right_seven_argv_passes_the_kms_handshake(
     assert "kms-ok" in ran.stdout
     seen = transcript(fake_aws, sid)
     assert (seen["challenge"], seen["outcome"]) == ("passed", "completed")
+    # The stage's shell is ready at HandshakeComplete: no input is refused, so no cell waits
+    # out the plugin's retransmission timeout (0.3-1 s) for a resend.
+    assert "handler-not-ready" not in [d["event"] for d in seen["decisions"]]
 
 
 def test_a_tool_that_ignores_the_endpoint_is_caught_by_the_proxy(

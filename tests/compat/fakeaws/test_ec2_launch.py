@@ -7,9 +7,11 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.ec2.models import ec2_backends
 
 from compat.evidence.arrange import seeded
 from compat.fakeaws import FakeAWS
+from compat.fakeaws.moto_base import originals
 from compat.fakeaws.seed import EcsTarget
 from compat.plan.scenario import get
 
@@ -71,3 +73,22 @@ def test_a_cell_seeds_the_document_with_its_key_and_ends_with_its_host_gone(
     ec2 = fake.client("ec2", target.region)
     (reservation,) = ec2.describe_instances(InstanceIds=[target.instance_id])["Reservations"]
     assert reservation["Instances"][0]["State"]["Name"] == "terminated"
+
+
+def test_an_instance_gets_its_image_as_moto_finds_it_by_filter(fake: FakeAWS) -> None:
+    """The AMI lookup RunInstances makes is a dict lookup (moto_patch), with the answer of
+    moto's own filter: an exact id, an unknown one, and a wildcard that stays moto's."""
+    target = fake.seed_ec2_instance()
+    (instance,) = fake.client("ec2").describe_instances(InstanceIds=[target.instance_id])[
+        "Reservations"
+    ][0]["Instances"]
+    backend = ec2_backends["123456789012"][fake.region]
+    image = instance["ImageId"]
+    for wanted in (image, "ami-00000000", image[:-2] + "*"):
+        filters = {"image-id": wanted}
+        mine = backend.describe_images(filters=filters)
+        assert [i.id for i in mine] == [
+            i.id for i in originals["describe_images"](backend, None, filters, None, None)
+        ]
+    assert [i.id for i in backend.describe_images(filters={"image-id": image})] == [image]
+    assert instance["Architecture"] == backend.amis[image].architecture
