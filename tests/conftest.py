@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from compat.fakeaws import FakeAWS
+from tests.parallel import exclusive, scheduler, session_dir, slow_first
 from tests.shared_stage import get_shared, stop_shared
 
 
@@ -45,19 +46,31 @@ MATRIX_FILTER = ("--scenario", "shell", "--scenario", "kms", "--release", "1.2.6
 @pytest.fixture(scope="session")
 def unsharded_matrix(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """``smp-compat run`` over :data:`MATRIX_FILTER`, unsharded, once per test session: the
-    tests that compare against the whole matrix share this run instead of each running it.
+    tests that compare against the whole matrix share this run instead of each running it,
+    also across xdist workers (the first one runs it, under a lock; the others read it).
 
     It installs and builds what the filter needs, so a later run with ``--no-install`` finds the
     same tools cached whatever other tests (or another worker) installed in between."""
-    out = tmp_path_factory.mktemp("unsharded")
-    done = subprocess.run(
-        [sys.executable, "-m", "compat", "run", "--jobs", "2", *MATRIX_FILTER,
-         "--out", str(out)],
-        capture_output=True, text=True, timeout=600, check=False,
-    )  # fmt: skip
-    assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
+    out = session_dir(tmp_path_factory) / "unsharded"
+    with exclusive(out.with_suffix(".lock")):
+        if not (out / "matrix.json").is_file():
+            done = subprocess.run(
+                [sys.executable, "-m", "compat", "run", "--jobs", "2", *MATRIX_FILTER,
+                 "--out", str(out)],
+                capture_output=True, text=True, timeout=600, check=False,
+            )  # fmt: skip
+            assert done.returncode in (0, 1), done.stdout[-3000:] + done.stderr[-3000:]
     document: dict[str, Any] = json.loads((out / "matrix.json").read_text(encoding="utf-8"))
     return document
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    slow_first(config, items)
+
+
+@pytest.hookimpl(optionalhook=True)  # a pytest-xdist hook; xdist is optional
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    return scheduler(config, log)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

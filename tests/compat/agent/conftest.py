@@ -26,8 +26,8 @@ KEY_ALIAS = "alias/smp-compat-agent-test"
 
 
 @pytest.fixture(scope="session")
-def moto_kms() -> Iterator[dict[str, Any]]:
-    """A real moto server with one KMS key (session-wide: a start costs ~0.7 s)."""
+def _moto_kms_server() -> Iterator[dict[str, Any]]:
+    """A real moto server on 127.0.0.1 (session-wide: a start costs ~0.7 s)."""
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
@@ -39,10 +39,21 @@ def moto_kms() -> Iterator[dict[str, Any]]:
         aws_access_key_id="AKIAFAKECLIENT000000",
         aws_secret_access_key="fake",
     )
-    key_id = kms.create_key()["KeyMetadata"]["KeyId"]
-    kms.create_alias(AliasName=KEY_ALIAS, TargetKeyId=key_id)
-    yield {"url": url, "client": kms, "key_id": key_id}
+    yield {"url": url, "client": kms}
     server.stop()
+
+
+@pytest.fixture
+def moto_kms(_moto_kms_server: dict[str, Any]) -> dict[str, Any]:
+    """The moto server with one KMS key under :data:`KEY_ALIAS`, made again when another test
+    reset moto's process-wide state (``FakeAWS.reset``, ``mock_aws``) since it was made."""
+    kms = _moto_kms_server["client"]
+    try:
+        key_id = kms.describe_key(KeyId=KEY_ALIAS)["KeyMetadata"]["KeyId"]
+    except kms.exceptions.NotFoundException:
+        key_id = kms.create_key()["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=KEY_ALIAS, TargetKeyId=key_id)
+    return {**_moto_kms_server, "key_id": key_id}
 
 
 @pytest.fixture
