@@ -10,7 +10,7 @@ from compat.plan.cells import Filters, plan
 from compat.report import html, markdown, matrix
 from compat.report.schema import validate
 from compat.runner.result import CellResult
-from compat.verdict.agreement import argv_shape, checked_against, compare
+from compat.verdict.agreement import argv_shape, checked_against, compare, twins_of
 
 IDS = {
     "cluster": "smp-c1",
@@ -150,3 +150,49 @@ def test_a_disagreement_is_shown_not_hidden() -> None:
     cells = document["cells"]
     # The same function recomputes it from matrix.json alone (sharded runs, reports).
     assert checked_against(rows, cells) == document["replay_checks"]
+
+
+def _row(variant: str, version: str, mode: str, tool: str = "copilot") -> dict[str, Any]:
+    return {"id": f"{tool}/{variant}", "tool": tool, "variant": variant, "version": version} | {
+        "mode": mode
+    }
+
+
+def test_the_exact_release_measures_a_replay_first_then_releases_inside_its_range() -> None:
+    replay = _row("1.33.2", "1.4.0-1.33.2", "replay")
+    rows = [
+        replay,
+        _row("1.3.0", "1.3.0", "run"),  # before the range
+        _row("1.20.0", "1.20.0", "run"),
+        _row("1.33.0", "1.33.0", "run"),
+        _row("1.33.2-run", "1.33.2", "run"),
+        _row("1.34.1", "1.34.1", "run"),  # after it: the argv changed there
+        _row("installed", "installed", "run"),  # not a release
+        _row("1.33.1", "1.33.1", "replay"),  # a replay measures nothing
+        _row("1.33.1", "1.33.1", "run", tool="other"),
+    ]
+    assert twins_of(replay, rows) == ["copilot/1.33.2-run", "copilot/1.33.0", "copilot/1.20.0"]
+    # One release, not a range: only the exact twin.
+    assert twins_of(_row("1.5.9", "1.5.9", "replay"), [_row("1.5.10", "1.5.10", "run")]) == []
+
+
+def test_a_release_inside_the_range_stands_in_when_the_exact_one_judged_nothing() -> None:
+    replay = _row("1.33.2", "1.4.0-1.33.2", "replay")
+    rows = [replay, _row("1.33.2-run", "1.33.2", "run"), _row("1.33.0", "1.33.0", "run")]
+    four = shape("StartSession")
+
+    def cells(exact: str) -> list[dict[str, Any]]:
+        found = [
+            {"row": "copilot/1.33.2", "column": "kms/1.2.677.0"}
+            | _cell("fail", "legacy-argv", four),
+            {"row": "copilot/1.33.0", "column": "kms/1.2.677.0"}
+            | _cell("fail", "legacy-argv", four),
+        ]
+        skipped = _cell("skipped", "requirement-missing", None)
+        judged = _cell("fail", "legacy-argv", four)
+        row = {"row": "copilot/1.33.2-run", "column": "kms/1.2.677.0"}
+        return [*found, row | (judged if exact == "judged" else skipped)]
+
+    assert checked_against(rows, cells("judged"))["copilot/1.33.2"]["row"] == "copilot/1.33.2-run"
+    stand_in = checked_against(rows, cells("skipped"))["copilot/1.33.2"]
+    assert stand_in == {"row": "copilot/1.33.0", "cells": 1, "agree": True, "disagreements": []}

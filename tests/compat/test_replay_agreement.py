@@ -1,9 +1,10 @@
 """Every replay with a run twin hands the plugin what the real release hands it.
 
-Each built-in replay whose release also has a ``run`` variant (built from the Go module proxy or
-installed from PyPI into the user's cache, once) is run beside it in every scenario and plugin
-release; both must give the plugin the same argv shape and get the same verdict in every cell
-both can run. A pair whose real program cannot be had here is skipped with the reason.
+Each built-in replay whose release, or a release inside its range, also has a ``run`` variant
+(built from the Go module proxy or installed from PyPI into the user's cache, once) is run
+beside it in every scenario and plugin release; both must give the plugin the same argv shape
+and get the same verdict in every cell both can run. A pair whose real program cannot be had
+here is skipped with the reason.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from compat.plan.cells import Filters, plan
 from compat.report import matrix
 from compat.runner import run_cells
 from compat.runner.toolenv import Missing, resolve
-from compat.verdict.agreement import compare, twin_of
+from compat.verdict.agreement import compare, twins_of
 from compat.verdict.rules import session_starts
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -35,9 +36,8 @@ def _pairs() -> list[tuple[str, str, str]]:
             for v in adapter.variants
         ]
         for row in rows:
-            twin = twin_of(row, rows) if row["mode"] == "replay" else None
-            if twin is not None:
-                pairs.append((adapter.name, row["variant"], twin.split("/", 1)[1]))
+            twins = twins_of(row, rows) if row["mode"] == "replay" else []
+            pairs.extend((adapter.name, row["variant"], t.split("/", 1)[1]) for t in twins)
     return pairs
 
 
@@ -93,4 +93,5 @@ def test_a_replay_agrees_with_its_real_release(
         )
     assert not problems, f"{tool} {replay} vs the real program:\n" + "\n".join(problems)
     check = document["replay_checks"][f"{tool}/{replay}"]
+    assert check["row"] == f"{tool}/{twin}"
     assert check["agree"] and check["cells"] >= 1
