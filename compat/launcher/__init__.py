@@ -27,6 +27,7 @@ from compat.cache import cache_dir
 from compat.errors import UserError
 from compat.launcher.shim import PLUGIN_NAME, check_target, package_root, write_shim
 from compat.service import Service
+from compat.sockets import socket_dir
 
 __all__ = [
     "CONF_NAME",
@@ -114,8 +115,7 @@ class PluginServer(Service):
         return super().start()
 
     def _start(self) -> None:
-        # Under /tmp: a unix socket path is limited to 107 bytes.
-        self._dir = Path(tempfile.mkdtemp(prefix="smp-launch-"))
+        self._dir = socket_dir("smp-launch-")
         sock = self._dir / "plugin.sock"
         code = (
             f"import sys; sys.path.insert(0, {str(package_root())!r}); "

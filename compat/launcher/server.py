@@ -344,7 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     # Bound and listening under another name first: the socket appears ready or not at all
     # (a launcher finding no socket, or a refusal, execs its shim).
     staging = Path(args[0] + ".new")
-    listener.bind(str(staging))
+    try:
+        listener.bind(str(staging))
+    except OSError as exc:
+        _say(f"smp-compat plugin server: cannot listen on {staging}: {exc.strerror or exc}\n")
+        return 1
     listener.listen(64)
     staging.rename(args[0])
     os.write(1, b"ready\n")

@@ -66,7 +66,6 @@ import signal
 import socket
 import struct
 import subprocess
-import tempfile
 import termios
 import threading
 from collections.abc import Iterator
@@ -81,6 +80,7 @@ from compat.runner.container.relay_frames import (
     read_header,
 )
 from compat.service import Service
+from compat.sockets import socket_dir
 
 __all__ = [
     "CONTAINER_DIR",
@@ -288,8 +288,8 @@ class RelayServer(Service):
     """Answers relay connections on a unix socket by running ``target`` (the sandbox's shim).
 
     ``directory`` (mount it at :data:`CONTAINER_DIR`) holds ``relay.sock`` and
-    ``bin/session-manager-plugin`` (the static relay). It lives under ``/tmp`` because a unix
-    socket path is limited to 107 bytes. A :class:`compat.service.Service`: its stop joins
+    ``bin/session-manager-plugin`` (the static relay), in a :func:`compat.sockets.socket_dir`
+    (a unix socket path is limited to 107 bytes). A :class:`compat.service.Service`: its stop joins
     every thread, killing shims still running.
     """
 
@@ -306,7 +306,7 @@ class RelayServer(Service):
         self._sessions: list[tuple[_Session, threading.Thread]] = []
 
     def _start(self) -> None:
-        directory = Path(tempfile.mkdtemp(prefix="smp-relay-"))
+        directory = socket_dir("smp-relay-")
         self.directory = directory
         # Rootless engines map the container's root to another uid: it must reach the socket.
         directory.chmod(0o755)

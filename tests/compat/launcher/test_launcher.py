@@ -12,6 +12,7 @@ import pty
 import signal
 import stat
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -259,6 +260,29 @@ def test_a_server_still_starting_is_no_failure(tmp_path: Path) -> None:
         server.stop()
     _first, second = _records(record)
     assert second["argv"][0] == str(launcher)  # served (a shim start names the shim)
+
+
+@pytest.mark.integration
+def test_a_deep_tmpdir_still_gets_a_served_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A ``$TMPDIR`` too deep for a unix socket (xdist's ``tmp_path`` nearly is) is no failure:
+    the server's socket goes elsewhere and starts are still served, not left to the shim."""
+    deep = tmp_path / ("d" * 90)
+    deep.mkdir()
+    monkeypatch.setenv("TMPDIR", str(deep))
+    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() reads TMPDIR again
+    with PluginServer(build_launcher()) as server:
+        assert server.launcher is not None
+        assert len(str(server.launcher.socket)) + len(".new") <= 107
+        record = tmp_path / "record.jsonl"
+        launcher = write_launcher(tmp_path / "bin", server.launcher, release=RELEASE, record=record)
+        done = subprocess.run(
+            [str(launcher), "--version"], env=_env(), capture_output=True, check=False
+        )
+    assert (done.returncode, done.stdout) == (0, f"{RELEASE}\n".encode())
+    [line] = _records(record)
+    assert line["argv"][0] == str(launcher)  # served (a shim start names the shim)
 
 
 @pytest.mark.integration
