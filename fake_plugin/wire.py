@@ -297,11 +297,15 @@ class Outbox:
         self.next_seq = 0
         self._unacked: dict[int, tuple[ClientMessage, float]] = {}
 
-    def message(self, payload_type: int, payload: bytes, flags: int = 0) -> ClientMessage:
-        """Number the next message and remember it until acked."""
+    def message(
+        self, payload_type: int, payload: bytes, flags: int = 0, *, now: float | None = None
+    ) -> ClientMessage:
+        """Number the next message and remember it until acked, sent at ``now`` (the clock
+        :meth:`due` is given; ``time.monotonic()`` when omitted)."""
         msg = ClientMessage(self.message_type, self.next_seq, payload_type, payload, flags=flags)
         self.next_seq += 1
-        self._unacked[msg.sequence_number] = (msg, time.monotonic())
+        sent = time.monotonic() if now is None else now
+        self._unacked[msg.sequence_number] = (msg, sent)
         return msg
 
     def acknowledged(self, sequence_number: int) -> bool:

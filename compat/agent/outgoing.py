@@ -53,7 +53,8 @@ class OutgoingStream:
         if self.cipher is not None and payload_type in ENCRYPTED_OUT:
             wire_payload = self.cipher.encrypt(payload)
         flags = FLAGS_SYN if self._outbox.next_seq == 0 else 0
-        message = self._outbox.message(payload_type, wire_payload, flags=flags)
+        # The session's clock, not the machine's: sans-I/O callers pass any epoch.
+        message = self._outbox.message(payload_type, wire_payload, flags=flags, now=now)
         self._frames.append(encode(message))
         plaintext = payload if wire_payload is not payload else None
         self._transcript.message(now, "out", message, plaintext)

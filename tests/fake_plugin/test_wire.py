@@ -144,6 +144,18 @@ def test_outbox_numbers_from_zero_and_resends_until_acked() -> None:
     assert outbox.pending == 1
 
 
+@pytest.mark.parametrize("epoch", [0.0, 1000.0, 10.0**9])
+def test_outbox_resends_by_the_callers_clock_whatever_its_epoch(epoch: float) -> None:
+    """A message sent at ``now`` is not due until ``now + rto``, whatever the machine's
+    monotonic clock reads (a fresh machine's is small: sans-I/O sessions at T0 = 1000 s saw
+    every message overdue at once and resent it)."""
+    outbox = Outbox(MessageType.OUTPUT)
+    sent = outbox.message(PayloadType.OUTPUT, b"# ", now=epoch)
+    assert outbox.due(0.25, now=epoch) == []
+    assert outbox.due(0.25, now=epoch + 0.2) == []
+    assert outbox.due(0.25, now=epoch + 0.25) == [sent]
+
+
 def test_cipher_halves_agent_to_client_and_back() -> None:
     """§3.6: first half encrypts agent->client, second half client->agent."""
     key = bytes(range(64))
