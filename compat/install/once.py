@@ -93,10 +93,14 @@ class Once:
             try:
                 make()
             except Refused as exc:
+                reason = str(exc)
                 if self.failed is not None:
                     self.failed.write_text(f"{exc}\n", encoding="utf-8")
+                    # Said as every later run says it: a cell's detail is the same whether
+                    # this run or an earlier one met the refusal (shards agree, reports hold).
+                    reason = recent_failure(self.failed) or reason
                 progress(f"{exc} ({time.monotonic() - started:.1f} s)")
-                raise self.error(str(exc)) from None
+                raise self.error(reason) from None
             progress(f"{done} in {time.monotonic() - started:.1f} s")
         found = self.ready()
         if found is None:

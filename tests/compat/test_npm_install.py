@@ -152,9 +152,10 @@ def test_refusals_are_one_line_reasons_remembered(local_registry: str, tmp_path:
     assert local_registry not in str(refused.value)
     assert "\n" not in str(refused.value)
     _Registry.hits.clear()
-    with pytest.raises(NpmError, match="remembered"):
+    with pytest.raises(NpmError, match="remembered") as again:
         install("absent-tool@1.0.0", "absent", tmp_path)
     assert _Registry.hits == []
+    assert str(again.value) == str(refused.value)  # the run that met it said the same
     with pytest.raises(NpmError, match="installed no program hello"):
         install("no-bin-tool@2.0.0", "hello", tmp_path)
     assert not (tmp_path / "no-bin-tool@2.0.0").exists()
