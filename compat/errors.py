@@ -5,8 +5,16 @@
 - :class:`KitError`: the kit itself failed (a bug, a broken environment); a cell that meets
   one is ``error harness-error``, never a verdict on the tool.
 
-Each package keeps its own classes in its ``errors`` module (``compat/agent/errors.py``,
-``fake_plugin/errors.py`` for the plugin, which never imports ``compat``).
+Each package keeps its own classes in its ``errors`` module (``compat/adapter/errors.py``,
+``compat/runner/errors.py`` also for ``runner/container``..., ``fake_plugin/errors.py`` for
+the plugin, which never imports ``compat``), each derived from one of these two, its docstring
+saying why; one that must also be a builtin for its callers adds it
+(``class UnknownSessionError(KitError, KeyError)``). A package may catch its own
+:class:`KitError` before a cell meets it, when it means something else there: an installer's
+error (``compat/install/errors.py``) makes the cell ``skipped``. The exceptions:
+``compat/fakeaws/errors.py`` names the two moto ``ServiceException`` subclasses that stay
+beside the moto code, and a private class used inside one module stays there
+(``tests/test_error_modules.py`` checks all of it).
 """
 
 from __future__ import annotations

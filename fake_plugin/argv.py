@@ -11,7 +11,7 @@ the ``switch`` on the operation (``:192-211``). Pure: no I/O except reading and 
 from __future__ import annotations
 
 from fake_plugin import gopanic, versions
-from fake_plugin.errors import GoJSONError
+from fake_plugin.errors import GoJSONError, GoPanic
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ class Outcome:
         branch: str,
         stdout: str = "",
         *,
-        panic: gopanic.GoPanic | None = None,
+        panic: GoPanic | None = None,
         parsed: Parsed | None = None,
     ) -> None:
         self.branch = branch

@@ -23,8 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fake_plugin.awsconfig import MISSING_REGION, SdkConfig
-from fake_plugin.errors import SdkError
-from fake_plugin.netpolicy import OfflineError, is_loopback, proxy_for
+from fake_plugin.errors import OfflineError, SdkError
+from fake_plugin.netpolicy import is_loopback, offline, proxy_for
 
 #: aws/version.go in the vendored SDK of 1.2.650.0 and 1.2.677.0.
 SDK_USER_AGENT = "aws-sdk-go/1.54.10 (go1.22; linux; amd64)"
@@ -137,7 +137,7 @@ def _send_once(
             phost, pport = pparts.hostname or "", pparts.port or 80
             try:
                 if not is_loopback(phost):
-                    raise OfflineError(phost, pport)
+                    raise offline(phost, pport)
                 sock = socket.create_connection((phost, pport), timeout=30)
             except OSError as exc:
                 raise SdkError("proxyconnect tcp: " + _go_dial_error(exc, phost, pport)) from None
@@ -162,7 +162,7 @@ def _send_once(
         else:
             try:
                 if not is_loopback(host):
-                    raise OfflineError(host, port)
+                    raise offline(host, port)
                 sock = socket.create_connection((host, port), timeout=30)
             except OSError as exc:
                 raise SdkError(_go_dial_error(exc, host, port)) from None

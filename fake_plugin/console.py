@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import os
 
+from fake_plugin.errors import BrokenPipe
+
 #: Text is encoded like ``os.fsencode`` so that argv bytes echoed back (``Unknown operation
 #: <args[1]>``) reach the caller unchanged, as Go's ``fmt.Fprintf`` writes them.
 _ENCODING = "utf-8"
 _ERRORS = "surrogateescape"
-
-
-class BrokenPipe(Exception):
-    """stdout or stderr is a pipe whose reader has gone.
-
-    Go's runtime kills the process with SIGPIPE on such a write to fd 1 or 2; the caller
-    records the run and then dies the same way (see ``fake_plugin.program``).
-    """
 
 
 class Console:

@@ -10,6 +10,7 @@ call chain (``main.main`` -> ``session.ValidateInputAndStartSession``) with fixe
 from __future__ import annotations
 
 from fake_plugin import versions
+from fake_plugin.errors import GoPanic
 
 #: Exit status of a Go program that dies from an unrecovered panic.
 PANIC_EXIT_CODE = 2
@@ -17,20 +18,6 @@ PANIC_EXIT_CODE = 2
 NIL_DEREF = "runtime error: invalid memory address or nil pointer dereference"
 #: The line Go prints after the message when the panic came from a fault (``sigpanic``).
 SIGSEGV_LINE = "[signal SIGSEGV: segmentation violation code=0x1 addr=0x0 pc=0x7d5a72]"
-
-
-class GoPanic(Exception):
-    """A panic the real release would raise at ``session.go:<line>``.
-
-    ``kind`` is the record's branch name; ``message`` what follows ``panic: ``.
-    """
-
-    def __init__(self, kind: str, message: str, line: int, *, fault: bool = False) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.line = line
-        self.fault = fault
 
 
 def type_assertion(dynamic_type: str, line: int) -> GoPanic:

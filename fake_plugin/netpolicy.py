@@ -16,6 +16,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from fake_plugin.errors import OfflineError
+
 _DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
 
 
@@ -159,15 +161,7 @@ def is_loopback(host: str) -> bool:
     return ip is not None and ip.is_loopback
 
 
-class OfflineError(OSError):
-    """A connection the fake refuses to open because the host is not loopback.
-
-    Its text is what Go prints on a machine without a route to that name.
-    """
-
-    def __init__(self, host: str, port: int | str) -> None:
-        self.host, self.port = host, port
-        if _ip(host) is not None:
-            super().__init__(f"dial tcp {host}:{port}: connect: network is unreachable")
-        else:
-            super().__init__(f"dial tcp: lookup {host}: no such host")
+def offline(host: str, port: int | str) -> OfflineError:
+    """The :class:`~fake_plugin.errors.OfflineError` for a connection the fake refuses to open
+    because ``host`` is not loopback: Go's dial error for an IP literal, else its lookup error."""
+    return OfflineError(host, port, literal=_ip(host) is not None)

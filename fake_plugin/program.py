@@ -14,7 +14,8 @@ import sys
 
 from fake_plugin import argv as contract
 from fake_plugin import gopanic, versions
-from fake_plugin.console import BrokenPipe, Console
+from fake_plugin.console import Console
+from fake_plugin.errors import BrokenPipe, UnknownReleaseError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def main(
 def _run(args: list[bytes], version: str, console: Console, recorder: Recorder | None) -> int:
     try:
         versions.check(version)
-    except versions.UnknownReleaseError as exc:
+    except UnknownReleaseError as exc:
         console.err(f"{PREFIX}: {exc} (from --release or {versions.RELEASE_ENV})\n")
         if recorder:
             recorder.set(branch="unknown-release", release=None)

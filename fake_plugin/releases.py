@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from fake_plugin.errors import UnknownReleaseError
+
 # The names below live in the dependency-free ``versions`` module so that the fast
 # command-line branches can check a release without importing ``dataclasses``.
 from fake_plugin.versions import (
@@ -20,7 +22,6 @@ from fake_plugin.versions import (
     LEGACY_TEXT_REWORDED_IN,
     PUBLICATION_MESSAGES_SINCE,
     RELEASE_ENV,
-    UnknownReleaseError,
     env_response_mode,
     version_key,
 )
@@ -32,7 +33,6 @@ __all__ = [
     "RELEASES",
     "RELEASE_ENV",
     "Release",
-    "UnknownReleaseError",
     "current",
     "get",
     "version_key",
@@ -100,7 +100,7 @@ def get(version: str) -> Release:
     try:
         return RELEASES[version]
     except KeyError:
-        raise UnknownReleaseError(version) from None
+        raise UnknownReleaseError(version, KNOWN_RELEASES) from None
 
 
 def current(environ: dict[str, str] | None = None) -> Release:

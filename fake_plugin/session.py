@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from fake_plugin import awsconfig, awsjson, kms, port, resume
 from fake_plugin.datachannel import RESEND_INTERVAL_S, ClientDataChannel, DataKey
 from fake_plugin.errors import NotEmulated, SdkError, SessionCreateError
-from fake_plugin.netpolicy import OfflineError, is_loopback, proxy_for
+from fake_plugin.netpolicy import is_loopback, offline, proxy_for
 from fake_plugin.shell import ShellSession
 from fake_plugin.wire import open_data_channel
 
@@ -198,9 +198,9 @@ class _Client:
         if proxy is not None:
             phost = urlsplit(proxy).hostname or ""
             if not is_loopback(phost):
-                raise OfflineError(phost, urlsplit(proxy).port or 80)
+                raise offline(phost, urlsplit(proxy).port or 80)
         elif not is_loopback(host):
-            raise OfflineError(host, parts.port or 443)
+            raise offline(host, parts.port or 443)
         return connect(
             url,
             proxy=proxy,

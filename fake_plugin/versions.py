@@ -4,10 +4,13 @@ Names, the default, the matrix columns, the version at which each observable cha
 the one sort key. fake_plugin owns it and the kit reads it (``compat`` imports it; never the
 other way). The full profiles built from it live in :mod:`fake_plugin.releases`; the
 command-line branches (install text, ``--version``, errors, panics) need only what is here, so
-this module imports nothing and they never pay for ``dataclasses``.
+this module imports nothing but the import-free ``fake_plugin.errors`` and they never pay
+for ``dataclasses``.
 """
 
 from __future__ import annotations
+
+from fake_plugin.errors import UnknownReleaseError
 
 #: Selects the emulated release (default :data:`DEFAULT_RELEASE`).
 RELEASE_ENV = "SMP_COMPAT_PLUGIN_RELEASE"
@@ -69,19 +72,10 @@ def version_key(version: str) -> tuple[int, ...]:
     return tuple(int(part) for part in parts)
 
 
-class UnknownReleaseError(ValueError):
-    """The requested release is not one the emulator has a profile for."""
-
-    def __init__(self, version: str) -> None:
-        self.version = version
-        known = ", ".join(KNOWN_RELEASES)
-        super().__init__(f"unknown session-manager-plugin release {version!r}; known: {known}")
-
-
 def check(version: str) -> str:
     """``version`` itself if it is emulated, else :class:`UnknownReleaseError`."""
     if version not in KNOWN_RELEASES:
-        raise UnknownReleaseError(version)
+        raise UnknownReleaseError(version, KNOWN_RELEASES)
     return version
 
 

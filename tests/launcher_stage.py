@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from compat.launcher import LauncherBuildError, PluginServer, build_launcher
+from compat.launcher import PluginServer, build_launcher
+from compat.launcher.errors import LauncherBuildError
 
 #: How a test starts the fake plugin: the Python shim, or the native launcher + server.
 LAUNCHERS = ("shim", "native")

@@ -14,12 +14,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, cast
 
+from compat.adapter.errors import AdapterError, CombinedAdapterError
 from compat.adapter.filepaths import file_path_problem
 from compat.adapter.lookup import allowed
 from compat.adapter.model import Adapter, Kind, Variant
 from compat.adapter.problems import (
-    AdapterError,
-    CombinedAdapterError,
     Problem,
     describe,
     join,
@@ -30,7 +29,6 @@ from compat.adapter.variant import MAX_NAME_LENGTH, read_variant
 __all__ = [
     "MAX_FILE_BYTES",
     "MAX_NAME_LENGTH",
-    "AdapterError",
     "Problem",
     "builtin_paths",
     "file_path_problem",

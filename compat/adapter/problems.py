@@ -1,17 +1,15 @@
-"""What is wrong in an adapter file, and how a found value reads in the message."""
+"""What is wrong in an adapter file, and how a found value reads in the message.
+
+The error that carries the problems, naming the file, is ``compat.adapter.errors.AdapterError``.
+"""
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-
-from compat.errors import UserError
 
 __all__ = [
-    "AdapterError",
-    "CombinedAdapterError",
     "Problem",
     "describe",
     "did_you_mean",
@@ -30,25 +28,6 @@ class Problem:
     message: str
     line: int | None = None
     column: int | None = None
-
-
-class AdapterError(UserError):
-    """An adapter file (or a set of them) is malformed; one line per problem."""
-
-    def __init__(self, path: Path | str, problems: Sequence[Problem]) -> None:
-        self.path = Path(path)
-        self.problems = tuple(problems)
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        lines = []
-        for p in self.problems:
-            where = str(self.path)
-            if p.line is not None:
-                where += f":{p.line}:{p.column}"
-            key, message = printable(p.key), printable(p.message)
-            lines.append(f"{where}: {key}: {message}" if key else f"{where}: {message}")
-        return "\n".join(lines)
 
 
 def printable(text: str) -> str:
@@ -84,16 +63,3 @@ def quoted(choices: Iterable[str]) -> str:
 def join(prefix: str, key: str) -> str:
     key = key or '""'  # an empty TOML key, not "the whole file"
     return f"{prefix}.{key}" if prefix else key
-
-
-class CombinedAdapterError(AdapterError):
-    """Problems from several files; each line still names its own file."""
-
-    def __init__(self, errors: Sequence[AdapterError]) -> None:
-        self.errors = tuple(errors)
-        super().__init__(errors[0].path, [p for e in errors for p in e.problems])
-
-    def __str__(self) -> str:
-        if not hasattr(self, "errors"):  # during AdapterError.__init__
-            return ""
-        return "\n".join(str(e) for e in self.errors)

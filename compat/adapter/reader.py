@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from compat.adapter.errors import TemplateSyntaxError
 from compat.adapter.keyspec import Table
 from compat.adapter.lookup import allowed
 from compat.adapter.lookup import key as declaration
 from compat.adapter.model import SessionKind
 from compat.adapter.placeholders import PLACEHOLDERS, ApiCall, Kind, Mode
 from compat.adapter.problems import Problem, describe, did_you_mean, join, quoted
-from compat.adapter.templating import ArgvItem, Part, TemplateSyntaxError, Text, parse, placeholders
+from compat.adapter.templating import ArgvItem, Part, Text, parse, placeholders
 
 __all__ = ["ENV_RE", "FileReader", "TemplateContext"]
 

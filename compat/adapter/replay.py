@@ -11,18 +11,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from compat.adapter.errors import ReplayError
 from compat.adapter.formats import SessionFields, session_json, target_json
 from compat.adapter.model import Launch
 from compat.adapter.templating import render_argv, render_text
 
-__all__ = ["ReplayError", "Replayed", "replay"]
+__all__ = ["Replayed", "replay"]
 
 #: ``service -> boto3 client`` in the cell's region, with the cell's keys.
 ClientFactory = Callable[[str], Any]
-
-
-class ReplayError(RuntimeError):
-    """A declared API call failed or returned something a release could not have used."""
 
 
 @dataclass

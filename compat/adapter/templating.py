@@ -19,12 +19,12 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from compat.adapter.errors import MissingValueError, TemplateSyntaxError
+
 __all__ = [
     "Argv",
     "ArgvItem",
-    "MissingValueError",
     "Part",
-    "TemplateSyntaxError",
     "Text",
     "Values",
     "parse",
@@ -37,24 +37,6 @@ __all__ = [
 Values = Mapping[str, str | None]
 
 _NAME = re.compile(r"[a-z_][a-z0-9_]*")
-
-
-class TemplateSyntaxError(ValueError):
-    """A template string is not well formed (stray brace, bad placeholder name)."""
-
-    def __init__(self, template: str, position: int, problem: str) -> None:
-        self.template = template
-        self.position = position
-        self.problem = problem
-        super().__init__(f"{problem} at character {position + 1} of {template!r}")
-
-
-class MissingValueError(LookupError):
-    """A required placeholder has no value: the caller planned a cell it cannot render."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        super().__init__(f"placeholder {{{name}}} has no value")
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 from websockets.sync.server import Server, ServerConnection, serve
 
-from compat.agent.errors import AgentError
+from compat.agent.errors import AgentError, UnknownSessionError
 from compat.agent.kms import KmsDecryptor
 from compat.agent.protocol import REFUSED_CLOSE_CODE, AgentConfig, AgentSession, Close
-from compat.agent.sessions import SessionRegistry, SessionSpec, UnknownSessionError
+from compat.agent.sessions import SessionRegistry, SessionSpec
 from compat.agent.transcript import SessionOutcome, TranscriptDoc, write_atomically
 from compat.service import Service
 

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
+from compat.agent.errors import UnknownSessionError
+
 #: Agent plugin names as sent in the handshake's SessionType action (docs/plugin.md §3.4).
 SessionType = Literal["Standard_Stream", "InteractiveCommands", "NonInteractiveCommands", "Port"]
 
@@ -72,10 +74,6 @@ class ResumeCall:
     #: ``Code: message`` of the refusal, else ``None``.
     error: str | None = None
     at: float = 0.0
-
-
-class UnknownSessionError(KeyError):
-    """No session with that id was started through the fake AWS."""
 
 
 class SessionRegistry:

@@ -223,7 +223,7 @@ def _run(
 ) -> tuple[list[CellResult], float, float]:
     from compat.errors import UserError  # noqa: PLC0415
     from compat.fakeaws import FakeAWS, FakeAWSError  # noqa: PLC0415
-    from compat.fakeaws.proxy import ProxyError  # noqa: PLC0415
+    from compat.fakeaws.errors import ProxyError  # noqa: PLC0415
     from compat.runner import run_cells  # noqa: PLC0415
 
     started = time.time()

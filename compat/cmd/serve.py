@@ -53,7 +53,7 @@ def _validate(args: argparse.Namespace) -> None:
 def main(args: argparse.Namespace) -> int:
     _validate(args)
     from compat.fakeaws import FakeAWS  # noqa: PLC0415 - keep `smp-compat --help` fast
-    from compat.fakeaws.proxy import ProxyError  # noqa: PLC0415
+    from compat.fakeaws.errors import ProxyError  # noqa: PLC0415
 
     stop = threading.Event()
 

@@ -1,8 +1,10 @@
 """The fake AWS: moto extended in-process, the session registry, proxy mode, and ``FakeAWS``."""
 
-from compat.agent.sessions import SessionRegistry, SessionSpec, UnknownSessionError
+from compat.agent.errors import UnknownSessionError
+from compat.agent.sessions import SessionRegistry, SessionSpec
+from compat.fakeaws.errors import FakeAWSError
 from compat.fakeaws.seed import Ec2Target, EcsTarget
-from compat.fakeaws.stage import Credentials, FakeAWS, FakeAWSError
+from compat.fakeaws.stage import Credentials, FakeAWS
 
 __all__ = [
     "Credentials",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from compat.agent.sessions import SessionType
+from compat.fakeaws.errors import DocumentError
 
 #: The Session Manager preferences document; its ``inputs.kmsKeyId`` encrypts shell sessions
 #: (AWS docs, "Enable KMS key encryption of session data"; docs/plugin.md §3.4).
@@ -79,15 +80,6 @@ _SESSION_TYPES: tuple[SessionType, ...] = (
     "NonInteractiveCommands",
     "Port",
 )
-
-
-class DocumentError(Exception):
-    """A StartSession the real service refuses: ``code`` is the AWS error code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from compat.fakeaws.moto_ecs import (
     set_managed_agent_status,
 )
 from compat.fakeaws.moto_patch import PATCHED_OPERATIONS, install
-from compat.fakeaws.moto_selftest import PatchDispatchError, verify_dispatch
+from compat.fakeaws.moto_selftest import verify_dispatch
 from compat.fakeaws.moto_ssm import NOT_SSM_ENDPOINT
 
 __all__ = [
@@ -36,7 +36,6 @@ __all__ = [
     "TASK_ID_LENGTH",
     "TASK_NOT_FOUND",
     "MotoServer",
-    "PatchDispatchError",
     "bind",
     "install",
     "reset_backends",

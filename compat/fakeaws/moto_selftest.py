@@ -12,15 +12,12 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_ba
 from werkzeug.test import Client
 
 from compat.agent.sessions import SessionRegistry
+from compat.fakeaws.errors import PatchDispatchError
 from compat.fakeaws.moto_base import MARK, Binding, bind
 from compat.fakeaws.moto_ecs import INTERACTIVE_ONLY
 from compat.fakeaws.moto_patch import CLASSES, PATCHED_OPERATIONS, install
 
-__all__ = ["PatchDispatchError", "verify_dispatch"]
-
-
-class PatchDispatchError(RuntimeError):
-    """moto no longer dispatches an operation to our patch (an upgrade changed its internals)."""
+__all__ = ["verify_dispatch"]
 
 
 def verify_dispatch() -> None:

@@ -14,8 +14,10 @@ from moto.ec2.models import ec2_backends
 from moto.ecs.models import ecs_backends
 from moto.ssm.models import ssm_backends
 
-from compat.agent.sessions import ResumeCall, SessionRegistry, SessionSpec, UnknownSessionError
+from compat.agent.errors import UnknownSessionError
+from compat.agent.sessions import ResumeCall, SessionRegistry, SessionSpec
 from compat.fakeaws import documents, ids
+from compat.fakeaws.errors import DocumentError
 from compat.fakeaws.moto_base import (
     PRINCIPAL,
     AwsError,
@@ -97,7 +99,7 @@ def start_session(self: Any) -> Any:
         custom = _ssm_document(account_id, region, document_name)
     try:
         plan = documents.plan_session(document_name, self._get_param("Parameters"), custom)
-    except documents.DocumentError as exc:
+    except DocumentError as exc:
         raise AwsError(exc.code, exc.message) from None
     kms_key = _preferences_kms_key(account_id, region) if plan.uses_preferences else plan.kms_key_id
     if plan.session_type == "Port":  # sessionplugin.go isEncryptionEnabled: never for Port

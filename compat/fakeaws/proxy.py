@@ -22,22 +22,18 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from compat.fakeaws.errors import ProxyError
 from compat.fakeaws.proxy_listen import Listeners
 from compat.fakeaws.proxy_request import ProxyRecord, RefusalReason, is_aws_host
 from compat.fakeaws.proxy_tls import ca_bundle_path
 
 __all__ = [
     "AWSProxy",
-    "ProxyError",
     "ProxyRecord",
     "RefusalReason",
     "ca_bundle_path",
     "is_aws_host",
 ]
-
-
-class ProxyError(RuntimeError):
-    """The proxy cannot start (e.g. the ``openssl`` binary is missing)."""
 
 
 class AWSProxy:

@@ -34,9 +34,10 @@ _FILTER_KEYS = (
 )
 
 
-class FilterError(ValueError):
+class _FilterKeyError(ValueError):
     """A filter key DescribeInstanceInformation does not know (AWS answers
-    ``InvalidInstanceInformationFilterValue``)."""
+    ``InvalidInstanceInformationFilterValue``); raised and caught in this module only, where it
+    becomes that AwsError."""
 
 
 def _information(instance: Any) -> dict[str, Any]:
@@ -88,7 +89,7 @@ def _filters(self: Any) -> list[tuple[str, list[str]]]:
         found.append((str(item.get("key")), [str(v) for v in item.get("valueSet") or []]))
     for key, _ in found:
         if key not in _FILTER_KEYS and not key.startswith("tag:") and key != "tag-key":
-            raise FilterError(key)
+            raise _FilterKeyError(key)
     return found
 
 
@@ -98,7 +99,7 @@ def describe_instance_information(self: Any) -> Any:
 
     try:
         filters = _filters(self)
-    except FilterError as exc:
+    except _FilterKeyError as exc:
         raise AwsError(
             "InvalidInstanceInformationFilterValue", f"The filter key {exc} is not valid."
         ) from None

@@ -12,16 +12,13 @@ from typing import Any, ClassVar
 
 from compat.agent.sessions import SessionRegistry
 from compat.fakeaws import ids
+from compat.fakeaws.errors import FakeAWSError
 from compat.fakeaws.proxy import AWSProxy, ca_bundle_path
 from compat.fakeaws.seed import Ec2Target, EcsTarget, Seeder
 from compat.service import Service
 
 #: Loopback names a sandboxed tool must reach directly, never through the proxy.
 NO_PROXY = "127.0.0.1,localhost"
-
-
-class FakeAWSError(RuntimeError):
-    """FakeAWS used out of order (e.g. started twice) or missing a part it was asked for."""
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from compat.install.once import Once, Pin, Refused
+from compat.install.errors import GoBuildError, InstallRefused
+from compat.install.once import Once, Pin
 from compat.isolation.jail import run_jailed
 
-__all__ = ["GO_BUILD_TIMEOUT", "GoBuildError", "GoPackage", "build", "find_go", "go_env"]
+__all__ = ["GO_BUILD_TIMEOUT", "GoPackage", "build", "find_go", "go_env"]
 
 #: Seconds one build (download and compile) may take; copilot-cli is the largest.
 GO_BUILD_TIMEOUT = 1800.0
@@ -63,10 +64,6 @@ _FAILED = ".smp-compat-failed"
 #: ``reading <proxy URL>: `` in go's refusals: the URL is left out of the reason, since a
 #: GOPROXY may carry credentials and the reason is published in the reports.
 _READING_RE = re.compile(r"reading \S+://\S+: ")
-
-
-class GoBuildError(Exception):
-    """Why the tool could not be built; one line, shown as the cell's ``skipped`` reason."""
 
 
 class GoPackage(Pin):
@@ -187,5 +184,5 @@ def _compile(go: str, package: GoPackage, program: Path, env: dict[str, str]) ->
                 raise GoBuildError(f"building {package}: {exc}") from None
             if done.returncode != 0:
                 reason = first_error(done.stderr + done.stdout)
-                raise Refused(f"building {package} failed: {reason}")
+                raise InstallRefused(f"building {package} failed: {reason}")
     partial.replace(program)

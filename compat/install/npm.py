@@ -23,10 +23,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from compat.install.once import Once, Pin, Refused, publish, scratch
+from compat.install.errors import InstallRefused, NpmError
+from compat.install.once import Once, Pin, publish, scratch
 from compat.isolation.jail import run_jailed
 
-__all__ = ["NPM_TIMEOUT", "NpmError", "NpmPackage", "first_error", "install", "npm_env"]
+__all__ = ["NPM_TIMEOUT", "NpmPackage", "first_error", "install", "npm_env"]
 
 #: Seconds one ``npm install`` may take.
 NPM_TIMEOUT = 600.0
@@ -53,10 +54,6 @@ _DONE = ".smp-compat-installed"
 _FAILED = ".smp-compat-failed"
 #: A registry URL may carry credentials and the reason is published in reports.
 _URL_RE = re.compile(r"\S+://\S+")
-
-
-class NpmError(Exception):
-    """Why the tool could not be installed; one line, shown as the cell's ``skipped`` reason."""
 
 
 class NpmPackage(Pin):
@@ -146,8 +143,10 @@ def _npm_install(
         except OSError as exc:
             raise NpmError(f"installing {package}: {exc}") from None
         if done.returncode != 0:
-            raise Refused(f"npm install {package} failed: {first_error(done.stderr + done.stdout)}")
+            raise InstallRefused(
+                f"npm install {package} failed: {first_error(done.stderr + done.stdout)}"
+            )
         if not (work / "node_modules" / ".bin" / program).exists():
-            raise Refused(f"{package} installed no program {program}")
+            raise InstallRefused(f"{package} installed no program {program}")
         (work / _DONE).write_text(f"{package}\n", encoding="utf-8")
         publish(work, home)

@@ -3,7 +3,7 @@
 The Go builds, the npm installs and the PyPI bundles fill their cache entries the same way, so
 the flow lives here once: a finished entry is reused without a lock; with installs disabled the
 missing entry is the reason; a refusal the installer itself gave (a registry's 404, a compile
-error: :class:`Refused`) is kept in a marker and not asked again for
+error: :class:`InstallRefused`) is kept in a marker and not asked again for
 :data:`compat.cache.RETRY_AFTER`; a file lock keeps two runs from building one entry at once
 (the second waits, then reuses the first's); one progress line on stderr says when a build
 starts and one when it ends.
@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import ClassVar, Self
 
 from compat.cache import locked, recent_failure
+from compat.install.errors import InstallRefused
 
-__all__ = ["Once", "Pin", "Refused", "publish", "scratch"]
+__all__ = ["Once", "Pin", "publish", "scratch"]
 
 
 @dataclass(frozen=True)
@@ -43,10 +44,6 @@ class Pin:
 
     def __str__(self) -> str:
         return f"{self.name}@{self.version}"
-
-
-class Refused(Exception):
-    """The installer itself said no (not a timeout, not an interrupt): remembered."""
 
 
 @dataclass(frozen=True)
@@ -92,7 +89,7 @@ class Once:
             started = time.monotonic()
             try:
                 make()
-            except Refused as exc:
+            except InstallRefused as exc:
                 reason = str(exc)
                 if self.failed is not None:
                     self.failed.write_text(f"{exc}\n", encoding="utf-8")

@@ -33,21 +33,18 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import IO, Literal
 
+from compat.install.errors import BundleError
 from compat.install.once import Once, publish, scratch
 from compat.isolation.jail import run_jailed
 from compat.isolation.kitenv import install_env
 
-__all__ = ["PIN_RE", "Bundle", "BundleError", "program", "unpack"]
+__all__ = ["PIN_RE", "Bundle", "program", "unpack"]
 
 #: ``name==version``: an exact pin, so a cached bundle never goes stale.
 PIN_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?==[A-Za-z0-9][A-Za-z0-9.!+_-]*")
 #: Seconds ``pip download`` may take before the requirement counts as missing.
 DOWNLOAD_TIMEOUT = 600.0
 _DONE = ".smp-compat-bundle.json"
-
-
-class BundleError(Exception):
-    """Why the program cannot be had; one line, shown with the ``skipped`` cell."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from compat.errors import UserError
 from compat.evidence import judge_setup, seeded, session_keys, session_marker, shell_input
 from compat.fakeaws import Credentials, FakeAWS
 from compat.fakeaws.seed import Ec2Target, EcsTarget
+from compat.integrations.errors import SessionAssertionError
 from compat.integrations.session_facts import SessionFacts
 from compat.plan.scenario import Scenario, get
 from compat.runner.observe import ToolEnd, observe, tool_output
@@ -47,10 +48,6 @@ __all__ = [
     "ToolRun",
     "running_fake_aws",
 ]
-
-
-class SessionAssertionError(AssertionError):
-    """An ``assert_*`` of :class:`PluginSession` failed; the message carries the verdict."""
 
 
 def running_fake_aws() -> FakeAWS | None:

@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from compat.cache import cache_dir
+from compat.isolation.errors import InstallStopped
 from compat.isolation.kitenv import HIDE_ENV
 
 __all__ = [
     "CREDENTIAL_PLACES",
-    "InstallStopped",
     "Isolation",
     "allow_installs",
     "hidden_paths",
@@ -150,11 +150,6 @@ def isolation() -> Isolation:
     if len(first) == 3 and first[0] == "mode":
         return Isolation(first[1], hidden=first[2] == "hidden")
     return Isolation("none", hidden=False)
-
-
-class InstallStopped(Exception):
-    """The run is being stopped (:func:`stop_installs`): the install step was ended, and what
-    it left is no refusal to remember."""
 
 
 _steps: set[subprocess.Popen[str]] = set()

@@ -25,6 +25,7 @@ from typing import Self
 
 from compat.cache import cache_dir
 from compat.errors import UserError
+from compat.launcher.errors import LauncherBuildError
 from compat.launcher.shim import PLUGIN_NAME, check_target, package_root, write_shim
 from compat.service import Service
 from compat.sockets import socket_dir
@@ -34,7 +35,6 @@ __all__ = [
     "LAUNCHER_ENV",
     "LAUNCHER_SOURCE",
     "Launcher",
-    "LauncherBuildError",
     "PluginServer",
     "build_launcher",
     "start_server",
@@ -50,10 +50,6 @@ SHIM_DIR = ".smp-compat-shim"
 LAUNCHER_ENV = "SMP_COMPAT_LAUNCHER"
 #: How long the server may take to import and listen.
 READY_TIMEOUT = 60.0
-
-
-class LauncherBuildError(Exception):
-    """The launcher could not be built (no compiler, or the compile failed)."""
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compat.launcher.child import Request, serve_child
+from compat.launcher.errors import LaunchRequestError
 
 #: What a session start would import (the reason for this server): imported once, here.
 PRELOAD = (
@@ -85,16 +86,12 @@ _STATE = struct.Struct(">IQQI")
 _LIMIT = struct.Struct(">QQ")
 
 
-class ProtocolError(Exception):
-    """The launcher sent something the protocol does not allow."""
-
-
 def _recv_exact(conn: socket.socket, size: int) -> bytes:
     data = b""
     while len(data) < size:
         chunk = conn.recv(size - len(data))
         if not chunk:
-            raise ProtocolError("connection closed in the request")
+            raise LaunchRequestError("connection closed in the request")
         data += chunk
     return data
 
@@ -112,11 +109,11 @@ def read_request(conn: socket.socket) -> Request:
         if len(msg) < len(HELLO) + 1:
             msg += _recv_exact(conn, len(HELLO) + 1 - len(msg))
         if msg[:4] != HELLO:
-            raise ProtocolError(f"not a launcher: {msg[:4]!r}")
+            raise LaunchRequestError(f"not a launcher: {msg[:4]!r}")
         flags = msg[4]
         wanted = [fd for fd in range(3) if flags & (1 << fd)]
         if len(received) != len(wanted) + (1 if flags & 8 else 0):
-            raise ProtocolError(f"{len(received)} fds for flags {flags:#x}")
+            raise LaunchRequestError(f"{len(received)} fds for flags {flags:#x}")
         request.fds = dict(zip(wanted, received, strict=False))
         if flags & 8:
             request.cwd_fd = received[-1]
@@ -134,7 +131,7 @@ def _read_frames(conn: socket.socket, request: Request) -> None:
     while True:
         kind, size = _HEAD.unpack(_recv_exact(conn, _HEAD.size))
         if size > MAX_FRAME:
-            raise ProtocolError(f"frame {kind!r} of {size} bytes")
+            raise LaunchRequestError(f"frame {kind!r} of {size} bytes")
         payload = _recv_exact(conn, size) if size else b""
         if kind == b"A":
             request.argv.append(payload)
@@ -152,15 +149,15 @@ def _read_frames(conn: socket.socket, request: Request) -> None:
             offset = _STATE.size
             for _ in range(count):
                 if offset + _LIMIT.size > len(payload):
-                    raise ProtocolError("short resource limits")
+                    raise LaunchRequestError("short resource limits")
                 request.limits.append(_LIMIT.unpack_from(payload, offset))
                 offset += _LIMIT.size
         elif kind == b"R":
             if not request.argv:
-                raise ProtocolError("no argv")
+                raise LaunchRequestError("no argv")
             return
         else:
-            raise ProtocolError(f"unexpected frame {kind!r} in the request")
+            raise LaunchRequestError(f"unexpected frame {kind!r} in the request")
 
 
 # -- the server loop --------------------------------------------------------------------------
@@ -213,7 +210,7 @@ class Server:
         conn.settimeout(REQUEST_TIMEOUT)
         try:
             request = read_request(conn)
-        except (ProtocolError, OSError) as exc:
+        except (LaunchRequestError, OSError) as exc:
             _say(f"smp-compat plugin server: refused a start: {exc}\n")
             conn.close()
             return

@@ -21,6 +21,7 @@ from pathlib import Path
 import fake_plugin
 from compat.errors import UserError
 from fake_plugin import versions
+from fake_plugin.errors import UnknownReleaseError
 
 PLUGIN_NAME = "session-manager-plugin"
 #: Marks a file as written by us: only such a file may be overwritten.
@@ -99,7 +100,7 @@ def write_shim(
     if release is not None:
         try:
             versions.check(release)
-        except versions.UnknownReleaseError as exc:
+        except UnknownReleaseError as exc:
             raise UserError(f"--release: {exc}") from None
         if real is not None:
             raise UserError("--release applies to the fake plugin only, not with --real")

@@ -11,15 +11,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from compat.adapter.model import Adapter, Launch, Variant
-from compat.errors import UserError
+from compat.plan.errors import UnmatchedFilterError
 from compat.plan.scenario import Scenario, select
 from fake_plugin.releases import RELEASES, version_key
 
-__all__ = ["Cell", "FilterError", "Filters", "plan"]
-
-
-class FilterError(UserError):
-    """An ``--adapter`` or ``--release`` pattern matched nothing; lists what exists."""
+__all__ = ["Cell", "Filters", "plan"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +71,7 @@ def _select_variants(
         target = (lambda a, v: f"{a.name}/{v.id}") if "/" in pattern else (lambda a, v: a.name)
         if not any(fnmatch.fnmatchcase(target(a, v), pattern) for a, v in pairs):
             known = ", ".join(a.name for a in adapters)
-            raise FilterError(
+            raise UnmatchedFilterError(
                 f"--adapter {pattern!r} matches no tool or tool/variant; known tools: {known}"
             )
     return [
@@ -90,7 +86,7 @@ def _select_releases(patterns: Sequence[str]) -> tuple[str, ...] | None:
         return None
     for pattern in patterns:
         if not fnmatch.filter(RELEASES, pattern):
-            raise FilterError(
+            raise UnmatchedFilterError(
                 f"--release {pattern!r} matches no emulated plugin release; known: "
                 + ", ".join(RELEASES)
             )
@@ -116,8 +112,8 @@ def plan(
     """Every cell to run, in matrix order: tool, variant, scenario, release (oldest first).
 
     ``scenarios`` defaults to the catalogue and ``releases`` to each scenario's own; the
-    filters then narrow (or, for releases, choose) them. Raises :class:`FilterError` or
-    :class:`~compat.plan.scenario.UnknownScenarioError` for patterns that match nothing.
+    filters then narrow (or, for releases, choose) them. Raises :class:`UnmatchedFilterError` or
+    :class:`~compat.plan.errors.UnknownScenarioError` for patterns that match nothing.
     """
     adapters = list(adapters)
     pairs = _select_variants(adapters, filters.adapters)

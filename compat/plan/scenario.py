@@ -9,12 +9,12 @@ variable carries the user's choice is the adapter's business (``Variant.profile_
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from compat.adapter.model import Kind, SessionKind
-from compat.errors import UserError
+from compat.plan.errors import UnknownScenarioError
 from fake_plugin.versions import MATRIX_RELEASES, NEWEST_RELEASE
 
 __all__ = [
@@ -26,7 +26,6 @@ __all__ = [
     "Sandbox",
     "Scenario",
     "Seed",
-    "UnknownScenarioError",
     "UserChoice",
     "get",
     "select",
@@ -176,15 +175,6 @@ _SCENARIOS = (
 
 #: Scenario name -> scenario, in column order.
 CATALOGUE: Mapping[str, Scenario] = {s.name: s for s in _SCENARIOS}
-
-
-class UnknownScenarioError(UserError):
-    """A scenario name or pattern matched nothing; lists the known ones."""
-
-    def __init__(self, name: str, known: Iterable[str]) -> None:
-        self.name = name
-        self.known = tuple(known)
-        super().__init__(f"unknown scenario {name!r}; known: {', '.join(self.known)}")
 
 
 def get(name: str) -> Scenario:

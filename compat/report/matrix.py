@@ -27,6 +27,7 @@ from typing import Any, TypedDict, cast
 from compat.evidence.mask import host_masker
 from compat.plan.cells import Cell
 from compat.plan.scenario import CATALOGUE
+from compat.report.errors import MergeError
 from compat.runner.result import CellJson, CellResult
 from compat.verdict.agreement import checked_against
 from compat.verdict.reasons import Outcome
@@ -37,7 +38,6 @@ __all__ = [
     "SCHEMA_VERSION",
     "MatrixCell",
     "MatrixDocument",
-    "MergeError",
     "build",
     "merge",
     "write",
@@ -249,10 +249,6 @@ def write(document: Mapping[str, Any], out_dir: Path, name: str = "matrix.json")
     finally:
         temporary.unlink(missing_ok=True)
     return path
-
-
-class MergeError(ValueError):
-    """Parts of a sharded run that cannot be joined: different runs, duplicates, gaps."""
 
 
 #: ``run`` fields every part of one sharded run must share (what changes a cell's verdict or

@@ -14,26 +14,13 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from compat.errors import UserError
+from compat.report.errors import MatrixInvalidError, MatrixVersionError
 
-__all__ = ["SCHEMA_VERSION", "MatrixInvalidError", "MatrixVersionError", "load_schema", "validate"]
+__all__ = ["SCHEMA_VERSION", "load_schema", "validate"]
 
 #: The matrix.json version this kit reads and writes
 #: (kept equal to compat.report.matrix.SCHEMA_VERSION).
 SCHEMA_VERSION = 1
-
-
-class MatrixInvalidError(UserError):
-    """A matrix.json that does not follow the schema; ``path`` is the JSON path of the fault."""
-
-    def __init__(self, message: str, path: str = "$", source: str = "matrix.json") -> None:
-        self.path = path
-        self.source = source
-        super().__init__(f"{source}: {path}: {message}")
-
-
-class MatrixVersionError(MatrixInvalidError):
-    """A matrix.json of a schema version this kit does not read."""
 
 
 @cache

@@ -15,8 +15,8 @@ from typing import Any
 
 from compat.evidence import kms_demanded, shared_resource
 from compat.plan.cells import Cell
-from compat.runner.command import Refused
 from compat.runner.context import RunContext
+from compat.runner.errors import CellRefused
 from compat.runner.judge import Judged, judge_cell
 from compat.runner.keep import Kept, keep
 from compat.runner.launch import launch
@@ -71,15 +71,15 @@ def _tool(cell: Cell, ctx: RunContext) -> Resolved | None:
     """The run variant's resolved program (``None`` for a replay).
 
     Raises:
-        Refused: the program is missing, or was never resolved.
+        CellRefused: the program is missing, or was never resolved.
     """
     if cell.variant.mode != "run":
         return None
     tool = ctx.tools.get((cell.adapter.name, cell.variant.id))
     if isinstance(tool, Missing):
-        raise Refused(tool.code, tool.detail)
+        raise CellRefused(tool.code, tool.detail)
     if tool is None:
-        raise Refused("harness-error", "requirement was not resolved")
+        raise CellRefused("harness-error", "requirement was not resolved")
     return tool
 
 
@@ -90,7 +90,7 @@ def run_cell(cell: Cell, ctx: RunContext) -> CellResult:
         return _reasoned(cell, started, cell.not_applicable, cell.not_applicable_detail)
     try:
         resolved = _tool(cell, ctx)
-    except Refused as exc:
+    except CellRefused as exc:
         return _reasoned(cell, started, exc.code, exc.detail)
     launch_ = cell.launch
     assert launch_ is not None
@@ -111,7 +111,7 @@ def run_cell(cell: Cell, ctx: RunContext) -> CellResult:
             kept = keep(cell, ctx, prepared, evidence, judged.verdict, finished)
             phases.end("judge")
             return _judged(cell, started, judged, kept, finished.duration_s, phases)
-    except Refused as exc:
+    except CellRefused as exc:
         return _reasoned(cell, started, exc.code, exc.detail)
     except Exception as exc:  # the kit's own fault: the matrix goes on
         return _reasoned(cell, started, "harness-error", f"{type(exc).__name__}: {exc}")

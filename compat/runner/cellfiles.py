@@ -12,12 +12,9 @@ import os
 from pathlib import Path
 
 from compat.adapter.load import file_path_problem
+from compat.runner.errors import UnsafeFilePathError
 
-__all__ = ["UnsafeFilePathError", "write_inside"]
-
-
-class UnsafeFilePathError(ValueError):
-    """The name is not a plain relative path, or a component of it is a symlink."""
+__all__ = ["write_inside"]
 
 
 def write_inside(root: Path, name: str, text: str) -> Path:

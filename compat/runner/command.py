@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from compat.adapter.replay import ReplayError, replay
-from compat.adapter.templating import MissingValueError, render_argv, render_text
-from compat.runner.sandbox import Sandbox, SandboxError, write_files
+from compat.adapter.errors import MissingValueError, ReplayError
+from compat.adapter.replay import replay
+from compat.adapter.templating import render_argv, render_text
+from compat.runner.errors import CellRefused, SandboxError
+from compat.runner.sandbox import Sandbox, write_files
 
 if TYPE_CHECKING:
     from compat.adapter.model import Launch
@@ -22,15 +24,7 @@ if TYPE_CHECKING:
     from compat.plan.cells import Cell
     from compat.runner.toolenv import Resolved
 
-__all__ = ["Command", "Refused", "tool_command"]
-
-
-class Refused(Exception):
-    """The cell ends before its tool runs, with a reason code (``compat.verdict.reasons``)."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(detail)
-        self.code, self.detail = code, detail
+__all__ = ["Command", "tool_command"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +51,7 @@ def tool_command(
     """The cell's command; adapter files are written into the sandbox on the way.
 
     Raises:
-        Refused: a value, a file or a replayed call is missing or fails, or the scenario
+        CellRefused: a value, a file or a replayed call is missing or fails, or the scenario
             cannot run in the tool's container.
     """
     env = dict(sandbox.env)
@@ -69,7 +63,7 @@ def tool_command(
                     launch, values, _client_factory(fake, creds, cell.scenario.region)
                 )
             except ReplayError as exc:
-                raise Refused("harness-error", f"replay call failed: {exc}") from None
+                raise CellRefused("harness-error", f"replay call failed: {exc}") from None
             env.update(replayed.env)
             return Command(replayed.argv, env, executable=plugin, calls=replayed.calls)
         assert resolved is not None
@@ -78,14 +72,14 @@ def tool_command(
             argv[0] = str(resolved.program)
         elif cell.scenario.user.session == "port-forward":
             # The forwarded port would listen inside the container's view of the host.
-            raise Refused("unsupported-scenario", "port forwarding in a container")
+            raise CellRefused("unsupported-scenario", "port forwarding in a container")
         files = {n: render_text(t, values) for n, t in cell.variant.files.items()}
         write_files(sandbox.home, work, files)
         env.update({n: render_text(t, values) for n, t in launch.env.items()})
     except MissingValueError as exc:
-        raise Refused("harness-error", f"the kit has no value for {exc}") from None
+        raise CellRefused("harness-error", f"the kit has no value for {exc}") from None
     except SandboxError as exc:
-        raise Refused("harness-error", str(exc)) from None
+        raise CellRefused("harness-error", str(exc)) from None
     return Command(argv, env)
 
 

@@ -113,7 +113,7 @@ def prepare(
     """The cell's keys, sandbox, values, command and input, around a seeded ``target``.
 
     Raises:
-        compat.runner.command.Refused: the command cannot be made (see ``tool_command``).
+        compat.runner.errors.CellRefused: the command cannot be made (see ``tool_command``).
     """
     variant = cell.variant
     plugin_only = variant.mode == "run" and variant.reach == "endpoint"

@@ -38,13 +38,13 @@ from pathlib import Path
 
 from compat.isolation.jail import allow_installs, hidden_paths, jail_binary, stop_installs
 from compat.runner.capture import CUT_NOTE, OUTPUT_CAP, Pump
+from compat.runner.errors import Cancelled
 from compat.runner.interact import LaterInput, PortProbe, Typist, feed, probe_port, stdin_writer
 from compat.runner.launchers import Grouped, Jailed, kill_group
 
 __all__ = [
     "CUT_NOTE",
     "OUTPUT_CAP",
-    "Cancelled",
     "Finished",
     "LaterInput",
     "PortProbe",
@@ -57,10 +57,6 @@ __all__ = [
 GRACE = 5.0
 #: ``auto``: the jail makes a namespace where it can; ``subreaper``: never (tests).
 JAIL_MODE = "auto"
-
-
-class Cancelled(RuntimeError):
-    """The run is being stopped (SIGINT, SIGTERM, SIGHUP): no new process starts."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from compat.evidence.records import read_records
 from compat.launcher import Launcher, write_launcher
 from compat.launcher.shim import write_shim
-from compat.runner.cellfiles import UnsafeFilePathError, write_inside
+from compat.runner.cellfiles import write_inside
+from compat.runner.errors import SandboxError, UnsafeFilePathError
 
 if TYPE_CHECKING:
     from compat.fakeaws import Credentials, FakeAWS
@@ -104,10 +105,6 @@ def write_files(home: Path, work: Path, files: Mapping[str, str]) -> None:
             write_inside(base, rest, text)
         except UnsafeFilePathError as exc:
             raise SandboxError(f"files.{name}: {exc}") from None
-
-
-class SandboxError(RuntimeError):
-    """A file of the adapter could not be written inside the cell."""
 
 
 _KEY_NAMES = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")

@@ -20,7 +20,8 @@ from pathlib import Path
 from compat.adapter.model import VERSION_MATCH_TIMEOUT, Requirement, Variant
 from compat.adapter.templating import Text
 from compat.cache import cache_dir, locked
-from compat.install.pypi_bundle import Bundle, BundleError, program
+from compat.install.errors import BundleError, GoBuildError, NpmError
+from compat.install.pypi_bundle import Bundle, program
 from compat.isolation.jail import run_jailed
 from compat.isolation.kitenv import install_env
 
@@ -148,7 +149,7 @@ def _bundle(requirement: Requirement, *, install: bool) -> Resolved | Missing:
 
 def _go(requirement: Requirement, name: str | None, *, install: bool) -> Resolved | Missing:
     """A Go package built from the module proxy into the cache (``compat.install.gobuild``)."""
-    from compat.install.gobuild import GoBuildError, build  # noqa: PLC0415
+    from compat.install.gobuild import build  # noqa: PLC0415
 
     assert requirement.go is not None
     if name is None:
@@ -164,7 +165,6 @@ def _go(requirement: Requirement, name: str | None, *, install: bool) -> Resolve
 
 def _npm(requirement: Requirement, name: str | None, *, install: bool) -> Resolved | Missing:
     """An npm package installed into the cache (``compat.install.npm``); needs ``node``."""
-    from compat.install.npm import NpmError  # noqa: PLC0415
     from compat.install.npm import install as npm_install  # noqa: PLC0415
 
     assert requirement.npm is not None

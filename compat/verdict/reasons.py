@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
-__all__ = ["REASONS", "Outcome", "Reason", "ReasonCode", "Severity", "UnknownReasonError", "get"]
+from compat.verdict.errors import UnknownReasonError
+
+__all__ = ["REASONS", "Outcome", "Reason", "ReasonCode", "Severity", "get"]
 
 
 class Outcome(StrEnum):
@@ -275,10 +277,6 @@ REASONS: Mapping[str, Reason] = _reasons(
         "Re-run the single cell (--adapter/--scenario/--release) and read its evidence.",
     ),
 )
-
-
-class UnknownReasonError(KeyError):
-    """A reason code that is not in :data:`REASONS` (a bug in the caller, not user input)."""
 
 
 def get(code: str) -> Reason:

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from compat.adapter.errors import AdapterError
 from compat.adapter.formats import SessionFields, session_json, target_json
-from compat.adapter.load import AdapterError, builtin_paths, load_adapter, load_adapters
+from compat.adapter.load import builtin_paths, load_adapter, load_adapters
 from compat.adapter.placeholders import PLACEHOLDERS
 from compat.adapter.templating import (
     MissingValueError,

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from compat.adapter.load import AdapterError, file_path_problem, load_adapter
+from compat.adapter.errors import AdapterError
+from compat.adapter.load import file_path_problem, load_adapter
 from compat.adapter.templating import render_argv, render_text
-from compat.runner.sandbox import SandboxError, write_files
+from compat.runner.errors import SandboxError
+from compat.runner.sandbox import write_files
 
 
 def _adapter(tmp_path: Path, variant: str, kind: str = "ssm-session") -> Path:

@@ -34,7 +34,8 @@ from compat.adapter.load import (
 )
 from compat.adapter.model import VERSION_MATCH_TIMEOUT, Requirement
 from compat.cli import main
-from compat.runner.cellfiles import UnsafeFilePathError, write_inside
+from compat.runner.cellfiles import write_inside
+from compat.runner.errors import UnsafeFilePathError
 from compat.runner.toolenv import Missing, _check_version
 
 BASE = """\

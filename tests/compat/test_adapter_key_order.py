@@ -10,7 +10,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 _LOAD = (
     "import sys\n"
-    "from compat.adapter.load import AdapterError, load_adapter\n"
+    "from compat.adapter.errors import AdapterError\n"
+    "from compat.adapter.load import load_adapter\n"
     "try:\n"
     "    load_adapter(sys.argv[1])\n"
     "except AdapterError as exc:\n"

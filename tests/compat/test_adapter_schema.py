@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from compat.adapter.errors import AdapterError
 from compat.adapter.keyspec import Key
-from compat.adapter.load import AdapterError, load_adapter
+from compat.adapter.load import load_adapter
 from compat.adapter.schema import KEYS
 from compat.adapter.schema_doc import README, render
 

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from compat.adapter.load import AdapterError, load_adapter
+from compat.adapter.errors import AdapterError
+from compat.adapter.load import load_adapter
 from compat.install import gobuild
-from compat.install.gobuild import GoBuildError, GoPackage, build, find_go, first_error, go_env
+from compat.install.errors import GoBuildError
+from compat.install.gobuild import GoPackage, build, find_go, first_error, go_env
 from compat.runner.toolenv import Missing, Resolved, resolve
 
 MODULE = "example.test/hello"

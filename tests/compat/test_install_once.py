@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from compat.install.once import Once, Refused, publish, scratch
+from compat.install.errors import InstallRefused
+from compat.install.once import Once, publish, scratch
 
 
 class _Error(Exception):
@@ -61,7 +62,7 @@ def test_a_refusal_is_remembered_and_nothing_half_done_stays(tmp_path: Path) -> 
     def refuse() -> None:
         with scratch(final) as work:
             (work / "half").write_text("")
-            raise Refused("the registry has no tool@1.0")
+            raise InstallRefused("the registry has no tool@1.0")
 
     with pytest.raises(_Error, match=r"^the registry has no tool@1\.0 \(remembered") as first:
         once.build(refuse, starting="building", done="built")
@@ -79,7 +80,7 @@ def test_other_errors_and_unremembered_refusals_are_asked_again(tmp_path: Path) 
     once, final = _entry(tmp_path, remember=False)
 
     def refuse() -> None:
-        raise Refused("no")
+        raise InstallRefused("no")
 
     with pytest.raises(_Error, match=r"^no$"):
         once.build(refuse, starting="building", done="built")

@@ -16,7 +16,8 @@ import pytest
 
 from compat.install import gobuild
 from compat.isolation import jail
-from compat.isolation.jail import InstallStopped, run_jailed
+from compat.isolation.errors import InstallStopped
+from compat.isolation.jail import run_jailed
 from compat.runner.process import allow_runs, terminate_all
 
 #: A ``go`` that is slow where a real one downloads and compiles: it says it started, then

@@ -20,10 +20,12 @@ from typing import ClassVar
 
 import pytest
 
-from compat.adapter.load import AdapterError, load_adapter
+from compat.adapter.errors import AdapterError
+from compat.adapter.load import load_adapter
 from compat.adapter.model import Requirement, Variant
 from compat.install import npm
-from compat.install.npm import NpmError, NpmPackage, first_error, install
+from compat.install.errors import NpmError
+from compat.install.npm import NpmPackage, first_error, install
 from compat.runner.toolenv import Missing, Resolved, resolve
 
 HELLO_JS = '#!/usr/bin/env node\nprocess.stdout.write("hello " + process.argv[2] + "\\n");\n'

@@ -17,9 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from compat.adapter.load import AdapterError, load_adapter, load_adapters
+from compat.adapter.errors import AdapterError
+from compat.adapter.load import load_adapter, load_adapters
 from compat.adapter.model import Requirement
-from compat.install.pypi_bundle import Bundle, BundleError, program, unpack
+from compat.install.errors import BundleError
+from compat.install.pypi_bundle import Bundle, program, unpack
 from compat.runner.toolenv import Missing, Resolved, resolve
 
 NAME = "smp-bundle-fixture"

@@ -15,7 +15,7 @@ import pytest
 
 from compat.fakeaws import FakeAWS
 from compat.integrations.session_check import Harness, SessionAssertionError
-from compat.plan.scenario import UnknownScenarioError
+from compat.plan.errors import UnknownScenarioError
 
 pytest_plugins = ["pytester"]
 

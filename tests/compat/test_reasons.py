@@ -7,6 +7,7 @@ from typing import get_args
 import pytest
 
 from compat.verdict import reasons
+from compat.verdict.errors import UnknownReasonError
 from compat.verdict.reasons import REASONS, Outcome, ReasonCode
 
 REQUIRED_FAILURES = [
@@ -84,7 +85,7 @@ def test_research_backed_reasons_cite_it(code: str) -> None:
 
 
 def test_unknown_code_lists_known() -> None:
-    with pytest.raises(reasons.UnknownReasonError, match="known: legacy-argv"):
+    with pytest.raises(UnknownReasonError, match="known: legacy-argv"):
         reasons.get("legacy")
 
 

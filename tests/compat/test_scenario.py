@@ -7,7 +7,8 @@ import pytest
 from compat.adapter.load import load_adapters
 from compat.errors import UserError
 from compat.plan import scenario
-from compat.plan.cells import Cell, FilterError, Filters, plan
+from compat.plan.cells import Cell, Filters, plan
+from compat.plan.errors import UnknownScenarioError, UnmatchedFilterError
 from fake_plugin.releases import RELEASES
 
 
@@ -89,7 +90,7 @@ def test_env_credentials_keep_the_region_in_the_environment() -> None:
 
 @pytest.mark.parametrize("name", ["kms-profiles", "", "KMS"], ids=["typo", "empty", "case"])
 def test_unknown_scenario_lists_the_known_ones(name: str) -> None:
-    with pytest.raises(scenario.UnknownScenarioError) as info:
+    with pytest.raises(UnknownScenarioError) as info:
         scenario.get(name)
     assert isinstance(info.value, UserError)
     assert str(info.value) == (
@@ -113,7 +114,7 @@ def test_select(patterns: tuple[str, ...], expected: list[str]) -> None:
 
 
 def test_select_pattern_matching_nothing_is_an_error() -> None:
-    with pytest.raises(scenario.UnknownScenarioError, match="known: shell"):
+    with pytest.raises(UnknownScenarioError, match="known: shell"):
         scenario.select(("kms", "nope*"))
 
 
@@ -166,12 +167,12 @@ def test_release_filter_chooses_among_emulated_releases(adapters) -> None:  # ty
     ],
 )
 def test_filters_matching_nothing_are_user_errors(adapters, filters, fragment) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(FilterError, match=fragment):
+    with pytest.raises(UnmatchedFilterError, match=fragment):
         plan(adapters, filters=filters)
 
 
 def test_unknown_scenario_filter(adapters) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(scenario.UnknownScenarioError):
+    with pytest.raises(UnknownScenarioError):
         plan(adapters, filters=Filters(scenarios=("kms-profil",)))
 
 

@@ -23,6 +23,7 @@ from compat.errors import UserError
 from compat.plan.cells import Filters, plan
 from compat.plan.shard import Shard, assign, cost, fingerprint, parse_shard, share
 from compat.report import matrix
+from compat.report.errors import MergeError
 from compat.report.schema import validate
 from compat.runner.result import CellResult
 from tests.conftest import MATRIX_FILTER
@@ -135,17 +136,17 @@ def test_merge_puts_cells_back_in_plan_order(cells: list[Any]) -> None:
 )
 def test_merge_refuses(cells: list[Any], parts: list[Any], message: str) -> None:
     documents = [_part(cells, i, n, **run) for i, n, run in parts]
-    with pytest.raises(matrix.MergeError, match=message):
+    with pytest.raises(MergeError, match=message):
         matrix.merge(documents)
 
 
 def test_merge_refuses_a_duplicate_cell_and_an_unsharded_matrix(cells: list[Any]) -> None:
     one, two = _part(cells, 1, 2), _part(cells, 2, 2)
     two[1]["cells"].append(one[1]["cells"][0])
-    with pytest.raises(matrix.MergeError, match=r"cell .* is also in part-1.json"):
+    with pytest.raises(MergeError, match=r"cell .* is also in part-1.json"):
         matrix.merge([one, two])
     del one[1]["run"]["shard"]
-    with pytest.raises(matrix.MergeError, match="not a shard's matrix"):
+    with pytest.raises(MergeError, match="not a shard's matrix"):
         matrix.merge([one])
 
 

@@ -37,12 +37,12 @@ from urllib.parse import urlparse
 
 from compat.launcher.shim import PLUGIN_NAME
 from compat.runner.container.ending import ending
-from compat.runner.container.relay import CONTAINER_DIR, RelayBuildError, RelayServer, build_relay
+from compat.runner.container.relay import CONTAINER_DIR, RelayServer, build_relay
+from compat.runner.errors import ContainerError, RelayBuildError
 from compat.runner.sandbox import Sandbox
 
 __all__ = [
     "LABEL",
-    "ContainerError",
     "ContainerResult",
     "docker_client",
     "engine_available",
@@ -61,10 +61,6 @@ DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #: Seconds to let the attach stream drain after the container ended.
 _DRAIN = 5.0
 _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-
-
-class ContainerError(Exception):
-    """The engine refused or failed something the runner asked (not the tool's own failure)."""
 
 
 @dataclass(frozen=True)

@@ -71,14 +71,14 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from compat.runner.container.relay_build import RELAY_SOURCE, RelayBuildError, build_relay
+from compat.runner.container.relay_build import RELAY_SOURCE, build_relay
 from compat.runner.container.relay_frames import Header as _Header
 from compat.runner.container.relay_frames import (
-    ProtocolError,
     encode_frame,
     read_frame,
     read_header,
 )
+from compat.runner.errors import RelayProtocolError
 from compat.service import Service
 from compat.sockets import socket_dir
 
@@ -86,8 +86,6 @@ __all__ = [
     "CONTAINER_DIR",
     "RELAY_SOURCE",
     "STDIN_MIN_ARGV",
-    "ProtocolError",
-    "RelayBuildError",
     "RelayServer",
     "build_relay",
     "encode_frame",
@@ -136,7 +134,7 @@ class _Session:
                 self.stdin_wanted = True
                 self.send(b"G")
             self._serve(self.proc)
-        except ProtocolError as exc:
+        except RelayProtocolError as exc:
             self.send(b"F", f"smp-compat relay: {exc}\n".encode())
         finally:
             if self.proc is not None and self.proc.poll() is None:
@@ -197,7 +195,7 @@ class _Session:
                     break
                 kind, payload = frame
                 if kind in (b"I", b"i") and not self.stdin_wanted:
-                    raise ProtocolError(f"stdin frame {kind!r} before 'G'")
+                    raise RelayProtocolError(f"stdin frame {kind!r} before 'G'")
                 if kind == b"I":
                     self.stdin_queue.put(payload)
                 elif kind == b"i":
@@ -206,8 +204,8 @@ class _Session:
                     with contextlib.suppress(ProcessLookupError, ValueError):
                         proc.send_signal(_U32.unpack(payload)[0])
                 else:
-                    raise ProtocolError(f"unexpected frame {kind!r} after the header")
-        except ProtocolError as exc:
+                    raise RelayProtocolError(f"unexpected frame {kind!r} after the header")
+        except RelayProtocolError as exc:
             # Said before the shim is killed below: the relay ends on the first of F, X, S.
             self.send(b"F", f"smp-compat relay: {exc}\n".encode())
         except OSError:

@@ -10,14 +10,11 @@ import threading
 from pathlib import Path
 
 from compat.cache import cache_dir
+from compat.runner.errors import RelayBuildError
 
-__all__ = ["RELAY_SOURCE", "RelayBuildError", "build_relay"]
+__all__ = ["RELAY_SOURCE", "build_relay"]
 
 RELAY_SOURCE = Path(__file__).with_name("relay.c")
-
-
-class RelayBuildError(Exception):
-    """The static relay could not be built (no compiler, no static libc)."""
 
 
 def build_relay(cc: str | None = None) -> Path:

@@ -6,15 +6,13 @@ import socket
 import struct
 from dataclasses import dataclass, field
 
-__all__ = ["MAX_FRAME", "Header", "ProtocolError", "encode_frame", "read_frame", "read_header"]
+from compat.runner.errors import RelayProtocolError
+
+__all__ = ["MAX_FRAME", "Header", "encode_frame", "read_frame", "read_header"]
 
 #: A frame larger than this is a protocol error, not a reason to allocate it.
 MAX_FRAME = 64 * 1024 * 1024
 _HEAD = struct.Struct(">cI")
-
-
-class ProtocolError(Exception):
-    """The relay sent something the protocol does not allow."""
 
 
 def encode_frame(kind: bytes, payload: bytes = b"") -> bytes:
@@ -40,7 +38,7 @@ def read_frame(conn: socket.socket) -> tuple[bytes, bytes] | None:
         return None
     kind, size = _HEAD.unpack(head)
     if size > MAX_FRAME:
-        raise ProtocolError(f"frame {kind!r} of {size} bytes exceeds {MAX_FRAME}")
+        raise RelayProtocolError(f"frame {kind!r} of {size} bytes exceeds {MAX_FRAME}")
     payload = _read_exact(conn, size) if size else b""
     if payload is None:
         return None
@@ -78,4 +76,4 @@ def read_header(conn: socket.socket) -> Header | None:
         elif kind == b"R":
             return header
         else:
-            raise ProtocolError(f"unexpected frame {kind!r} in the header")
+            raise RelayProtocolError(f"unexpected frame {kind!r} in the header")

@@ -15,7 +15,8 @@ import pytest
 from compat.runner.container import engine_available
 from compat.runner.container.engine import docker_client, own_containers
 from compat.runner.container.images import busybox_image, python_image
-from compat.runner.container.relay import RelayBuildError, build_relay
+from compat.runner.container.relay import build_relay
+from compat.runner.errors import RelayBuildError
 from compat.runner.sandbox import Sandbox
 
 #: A stand-in for the shim, run on the host by the relay server: it reports what it was given.

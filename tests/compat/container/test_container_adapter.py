@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from compat.adapter.load import AdapterError, load_adapter
+from compat.adapter.errors import AdapterError
+from compat.adapter.load import load_adapter
 
 HEAD = 'name = "mytool"\nhomepage = "https://example.org"\nkind = "ecs-exec"\n\n[[variant]]\n'
 COMMAND = 'command = ["mytool", "exec", "--cluster", "{cluster}", "--task", "{task_id}"]\n'

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from compat.fakeaws import documents, ids
+from compat.fakeaws.errors import DocumentError
 
 
 def test_default_shell_uses_preferences() -> None:
@@ -41,7 +42,7 @@ def test_custom_port_document_never_carries_kms() -> None:
 
 
 def test_unknown_custom_document() -> None:
-    with pytest.raises(documents.DocumentError) as excinfo:
+    with pytest.raises(DocumentError) as excinfo:
         documents.plan_session("Nope", {}, None)
     assert excinfo.value.code == "InvalidDocument"
 

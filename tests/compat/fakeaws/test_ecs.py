@@ -9,6 +9,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from compat.fakeaws import FakeAWS, moto_ext
+from compat.fakeaws.errors import PatchDispatchError
 from compat.fakeaws.seed import EcsTarget
 
 pytestmark = pytest.mark.integration
@@ -204,5 +205,5 @@ def test_verify_dispatch_names_the_operation_that_stopped_dispatching(
     from moto.ssm.responses import SimpleSystemManagerResponse  # noqa: PLC0415
 
     monkeypatch.delattr(SimpleSystemManagerResponse, "resume_session")
-    with pytest.raises(moto_ext.PatchDispatchError, match=r"ssm:ResumeSession"):
+    with pytest.raises(PatchDispatchError, match=r"ssm:ResumeSession"):
         moto_ext.verify_dispatch()

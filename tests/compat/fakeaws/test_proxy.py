@@ -24,6 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from compat.fakeaws import Credentials, FakeAWS, proxy
+from compat.fakeaws.errors import ProxyError
 from compat.fakeaws.seed import EcsTarget
 
 pytestmark = pytest.mark.integration
@@ -151,7 +152,7 @@ def test_non_aws_hosts_are_refused_not_forwarded(fake: FakeAWS, url: str) -> Non
 
 def test_missing_openssl_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setattr(proxy.shutil, "which", lambda name: None)
-    with pytest.raises(proxy.ProxyError, match="needs the openssl binary"):
+    with pytest.raises(ProxyError, match="needs the openssl binary"):
         proxy.AWSProxy(tmp_path).start()
 
 

@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from compat.cli import main
+from compat.report.errors import MatrixInvalidError
 from compat.report.sample import sample_document
-from compat.report.schema import MatrixInvalidError, validate
+from compat.report.schema import validate
 
 
 def _one_line_error(capsys: pytest.CaptureFixture[str], *needles: str) -> str:

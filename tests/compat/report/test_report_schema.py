@@ -13,6 +13,7 @@ import pytest
 from compat.errors import UserError
 from compat.report import matrix, schema
 from compat.report.bundle import load
+from compat.report.errors import MatrixInvalidError, MatrixVersionError
 
 
 def test_the_schema_is_draft_2020_12_and_itself_valid() -> None:
@@ -38,14 +39,14 @@ def test_another_schema_version_says_what_this_kit_reads_and_what_to_do(
     document: dict[str, Any],
 ) -> None:
     document["schema_version"] = 2
-    with pytest.raises(schema.MatrixVersionError) as caught:
+    with pytest.raises(MatrixVersionError) as caught:
         schema.validate(document, source="reports/matrix.json")
     message = str(caught.value)
     assert isinstance(caught.value, UserError)
     assert message.startswith("reports/matrix.json: $.schema_version: schema_version 2;")
     assert "this smp-compat reads schema_version 1" in message and "upgrade" in message
     document["schema_version"] = 0
-    with pytest.raises(schema.MatrixVersionError, match="re-run `smp-compat run`"):
+    with pytest.raises(MatrixVersionError, match="re-run `smp-compat run`"):
         schema.validate(document)
 
 
@@ -74,7 +75,7 @@ def test_a_bad_document_names_the_json_path(
     document: dict[str, Any], change: Any, path: str
 ) -> None:
     change(document)
-    with pytest.raises(schema.MatrixInvalidError) as caught:
+    with pytest.raises(MatrixInvalidError) as caught:
         schema.validate(document)
     assert caught.value.path == path, str(caught.value)
 
@@ -82,7 +83,7 @@ def test_a_bad_document_names_the_json_path(
 def test_a_failing_cell_needs_a_reason(document: dict[str, Any]) -> None:
     cell = next(c for c in document["cells"] if c["outcome"] == "fail")
     cell["reason"] = None
-    with pytest.raises(schema.MatrixInvalidError, match="reason"):
+    with pytest.raises(MatrixInvalidError, match="reason"):
         schema.validate(document)
 
 
