@@ -60,6 +60,8 @@ class Badge:
 
 
 def _version_key(version: str) -> tuple[int, ...]:
+    """A tool's version label, not a plugin release (``fake_plugin.versions.version_key``):
+    labels can be ranges (``1.4.0-1.33.2``) or prose (``1.x (PyPI)``), so every number counts."""
     numbers = re.findall(r"\d+", version)
     return tuple(int(n) for n in numbers) if numbers else (-1,)
 

@@ -20,7 +20,6 @@ __all__ = [
     "Matrix",
     "Status",
     "Tally",
-    "release_key",
     "status_of",
 ]
 
@@ -104,11 +103,6 @@ def status_of(cell: Cell) -> str:
     if outcome == "pass" and cell.get("warnings"):
         return "warn"
     return outcome
-
-
-def release_key(release: str) -> tuple[int, ...]:
-    """Sort key for plugin releases (``1.2.54.0`` before ``1.2.205.0``; ``real`` last)."""
-    return version_key(release)
 
 
 def _signature(cell: Cell | None) -> Signature:
@@ -206,7 +200,7 @@ class Matrix:
         order += [name for name in by_scenario if name not in known]
         blocks = []
         for name in order:
-            columns = sorted(by_scenario[name], key=lambda c: release_key(str(c["release"])))
+            columns = sorted(by_scenario[name], key=lambda c: version_key(str(c["release"])))
             scenario = known.get(name) or {"name": name, "title": name, "why": ""}
             blocks.append(ScenarioBlock(scenario, columns, self._column_groups(columns)))
         return blocks

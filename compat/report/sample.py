@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from compat.plan.scenario import CATALOGUE
-from compat.report.model import release_key
 from compat.verdict import reasons
-from fake_plugin.versions import MATRIX_RELEASES, env_response_mode
+from fake_plugin.versions import MATRIX_RELEASES, env_response_mode, version_key
 
 __all__ = ["RELEASES", "SCENARIOS", "sample_document"]
 
@@ -142,7 +141,7 @@ def sample_document(
             "plugin": {
                 "kind": "fake",
                 "real_binary": None,
-                "releases": sorted(set(releases), key=release_key),
+                "releases": sorted(set(releases), key=version_key),
             },
             "moto_version": "5.2.5",
             "jobs": 2,
