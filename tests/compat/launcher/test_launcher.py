@@ -33,18 +33,10 @@ from compat.launcher import (
 )
 from compat.launcher.shim import write_shim
 from compat.runner.sandbox import make_sandbox
-from tests.launcher_stage import plugin_server
+from tests.launcher_stage import HANGING_START, RELEASE, plugin_server
 
 __all__ = ["plugin_server"]
 
-RELEASE = "1.2.677.0"
-#: A valid legacy start whose stream URL refuses connections: it prints the Starting line, then
-#: keeps retrying (session.go), so the plugin is running when the test signals or kills it.
-HANGING_START = [
-    '{"SessionId":"sess-9","StreamUrl":"ws://127.0.0.1:9/x","TokenValue":"tok"}',
-    "us-east-1",
-    "StartSession",
-]
 STARTING = b"\nStarting session with SessionId: sess-9\n"
 RECORDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 

@@ -22,18 +22,10 @@ import pytest
 
 from compat.evidence.records import read_records
 from compat.launcher import PluginServer
-from tests.launcher_stage import plugin_server
+from tests.launcher_stage import HANGING_START, RELEASE, plugin_server
 
 __all__ = ["plugin_server"]
 
-RELEASE = "1.2.677.0"
-#: A valid start whose stream URL refuses connections: the plugin keeps retrying, so it is
-#: still running when the signal comes.
-HANGING_START = [
-    '{"SessionId":"sess-9","StreamUrl":"ws://127.0.0.1:9/x","TokenValue":"tok"}',
-    "us-east-1",
-    "StartSession",
-]
 _HEAD = struct.Struct(">cI")
 _U32 = struct.Struct(">I")
 
