@@ -6,9 +6,18 @@ import json
 import subprocess
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from compat.adapter.load import load_adapters
+from compat.fakeaws import FakeAWS
+from compat.plan.cells import Filters, plan
+from compat.runner import run_cells
+from compat.runner.container.engine import own_containers
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -57,3 +66,51 @@ def test_an_image_adapter_runs_its_cells_in_the_container(
         f"{prefix}/port-forward/1.2.677.0": ("n/a", "unsupported-scenario"),
     }, done.stdout + done.stderr
     assert done.returncode == 0, done.stderr
+
+
+def test_a_container_killed_from_outside_is_a_harness_error_not_the_tools_failure(
+    busybox: str, engine: Any, fake_aws: FakeAWS, tmp_path: Path
+) -> None:
+    """A tool whose container someone else kills (``podman kill``, the OOM killer) exits 137
+    through no fault of its own: the cell says what happened and gives no verdict."""
+    adapter = tmp_path / "sleeper.toml"
+    adapter.write_text(
+        textwrap.dedent(
+            f"""\
+            name = "sleeper"
+            homepage = "https://example.com/sleeper"
+            kind = "ecs-exec"
+
+            [[variant]]
+            id = "1.0"
+            version = "1.0"
+            mode = "run"
+            image = "{busybox}"
+            command = ["sleep", "60"]
+            """
+        ),
+        encoding="utf-8",
+    )
+    cells = plan(
+        load_adapters([adapter], builtin=False),
+        filters=Filters(scenarios=("shell",), releases=("1.2.677.0",)),
+    )
+    killed: list[str] = []
+
+    def kill_once_running() -> None:
+        deadline = time.monotonic() + 60
+        while not killed and time.monotonic() < deadline:
+            for container in own_containers(engine, include_stopped=False):
+                container.kill()
+                killed.append(container.id)
+            time.sleep(0.1)
+
+    killer = threading.Thread(target=kill_once_running)
+    killer.start()
+    try:
+        [result] = run_cells(cells, fake=fake_aws, out_dir=tmp_path / "out", jobs=1)
+    finally:
+        killer.join()
+    assert killed, "the container never ran"
+    assert (result.outcome, result.reason) == ("error", "harness-error"), result
+    assert "SIGKILL (exit 137) that smp-compat did not send" in result.detail
