@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from compat.errors import KitError
 
-__all__ = ["BundleError", "GoBuildError", "InstallRefused", "NpmError"]
+__all__ = ["BundleError", "GoBuildError", "InstallRefused", "NpmError", "VenvError"]
 
 
 class InstallRefused(KitError):
@@ -31,3 +31,8 @@ class NpmError(KitError):
 
 class BundleError(KitError):
     """Why the program cannot be had; one line, shown with the ``skipped`` cell."""
+
+
+class VenvError(KitError):
+    """Why the PyPI tool could not be installed into its venv; one line, shown as the cell's
+    ``skipped`` reason."""

@@ -1,12 +1,12 @@
 """One cache entry built once: reuse it, else lock, look again, build, publish, remember a no.
 
-The Go builds, the npm installs and the PyPI bundles fill their cache entries the same way, so
-the flow lives here once: a finished entry is reused without a lock; with installs disabled the
-missing entry is the reason; a refusal the installer itself gave (a registry's 404, a compile
-error: :class:`InstallRefused`) is kept in a marker and not asked again for
-:data:`compat.cache.RETRY_AFTER`; a file lock keeps two runs from building one entry at once
-(the second waits, then reuses the first's); one progress line on stderr says when a build
-starts and one when it ends.
+The Go builds, the npm installs, the PyPI bundles and the tools' venvs fill their cache entries
+the same way, so the flow lives here once: a finished entry is reused without a lock; with
+installs disabled the missing entry is the reason; a refusal the installer itself gave (a
+registry's 404, a compile error: :class:`InstallRefused`) is kept in a marker and not asked
+again for :data:`compat.cache.RETRY_AFTER`; a file lock keeps two runs from building one
+entry at once (the second waits, then reuses the first's); one progress line on stderr says
+when a build starts and one when it ends.
 """
 
 from __future__ import annotations

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -19,16 +18,13 @@ from pathlib import Path
 
 from compat.adapter.model import VERSION_MATCH_TIMEOUT, Requirement, Variant
 from compat.adapter.templating import Text
-from compat.cache import cache_dir, locked
-from compat.install.errors import BundleError, GoBuildError, NpmError
+from compat.cache import cache_dir
+from compat.install import pypi_venv
+from compat.install.errors import BundleError, GoBuildError, NpmError, VenvError
 from compat.install.pypi_bundle import Bundle, program
-from compat.isolation.jail import run_jailed
-from compat.isolation.kitenv import install_env
 
 __all__ = ["Missing", "Resolved", "resolve"]
 
-#: Seconds a pip install may take before the variant is skipped.
-PIP_TIMEOUT = 600.0
 #: Seconds ``requires.version_args`` may take.
 VERSION_TIMEOUT = 30.0
 
@@ -293,51 +289,8 @@ def _pypi(requirement: Requirement, name: str | None, *, install: bool) -> Resol
     here = Path(sys.executable).parent
     if _installed_here(requirement.pypi) and (here / name).exists():
         return Resolved(here / name, (here,), f"installed in {sys.executable}")
-    key = hashlib.sha256(f"{sys.version}\n{requirement.pypi}".encode()).hexdigest()[:16]
-    venv = cache_dir() / "venvs" / key
-    program = venv / "bin" / name
-    done = venv / ".smp-compat-installed"
-    if done.exists() and program.exists():
-        return Resolved(program, (venv / "bin",), f"cached venv {venv}")
-    if not install:
-        return Missing(
-            "requirement-missing", f"{requirement.pypi} is not installed (installs disabled)"
-        )
-    return _install(requirement.pypi, venv, program, done)
-
-
-def _install(pypi: str, venv: Path, program: Path, done: Path) -> Resolved | Missing:
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    log = venv.parent / f"{venv.name}.log"
-    with locked(venv.parent / f"{venv.name}.lock"):
-        if done.exists() and program.exists():
-            return Resolved(program, (venv / "bin",), f"cached venv {venv}")
-        shutil.rmtree(venv, ignore_errors=True)
-        steps = [
-            [sys.executable, "-m", "venv", str(venv)],
-            [str(venv / "bin" / "python"), "-m", "pip", "install", "-q",
-             "--disable-pip-version-check", pypi],
-        ]  # fmt: skip
-        with log.open("w", encoding="utf-8") as out:
-            for step in steps:
-                try:
-                    # Jailed: a package's build script runs here (docs/isolation.md §2).
-                    code = run_jailed(
-                        step,
-                        stdout=out,
-                        stderr=subprocess.STDOUT,
-                        env=install_env(),
-                        timeout=PIP_TIMEOUT,
-                    ).returncode
-                except (OSError, subprocess.TimeoutExpired) as exc:
-                    return Missing("requirement-missing", f"installing {pypi} failed: {exc}")
-                if code != 0:
-                    tail = log.read_text(encoding="utf-8", errors="replace").strip()
-                    last = tail.splitlines()[-1] if tail else ""
-                    return Missing(
-                        "requirement-missing", f"pip install {pypi} failed ({log}): {last}"
-                    )
-        if not program.exists():
-            return Missing("requirement-missing", f"{pypi} installed no program {program.name}")
-        done.write_text(pypi + "\n", encoding="utf-8")
-    return Resolved(program, (venv / "bin",), f"cached venv {venv}")
+    try:
+        found = pypi_venv.install(requirement.pypi, name, cache_dir() / "venvs", allowed=install)
+    except VenvError as exc:
+        return Missing("requirement-missing", str(exc))
+    return Resolved(found, (found.parent,), f"cached venv {found.parent.parent}")

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from compat.install import pypi_venv
 from compat.isolation import jail
 from compat.isolation.jail import run_jailed
-from compat.runner.toolenv import Resolved, _install
 
 #: A real-looking key in the environment of a process of the invoking user (the kit in CI).
 ENV_SECRET = "k9Tq2vR8sX4mN7pL1wZ5yB3cD6fG0hJ8aE2iU4oP"
@@ -207,9 +207,8 @@ def test_pip_install_runs_a_build_backend_that_finds_nothing(
         )
     )
     monkeypatch.setenv("PIP_NO_INDEX", "1")  # a local directory: no network
-    venv = tmp_path / "venv"
-    found = _install(str(package), venv, venv / "bin" / "leaky", venv / ".installed")
-    assert isinstance(found, Resolved), found
+    found = pypi_venv.install(str(package), "leaky", tmp_path / "venvs")
+    assert found == pypi_venv.venv_of(str(package), tmp_path / "venvs") / "bin" / "leaky"
     said = _found(found_in)
     assert said["leaks"] == [] and int(str(said["read"])) > 1, said
     assert said["pid"] != str(Path("/proc/self/ns/pid").readlink())
