@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 from compat.install import pypi_venv
 from compat.isolation import jail
 from compat.isolation.jail import run_jailed
+from tests.local_dist import local_distribution
 
 #: A real-looking key in the environment of a process of the invoking user (the kit in CI).
 ENV_SECRET = "k9Tq2vR8sX4mN7pL1wZ5yB3cD6fG0hJ8aE2iU4oP"
@@ -61,34 +61,6 @@ def snoop(found_in, creds):
         json.dump({{"read": len(sources), "leaks": leaks,
                    "net": os.readlink("/proc/self/ns/net"),
                    "pid": os.readlink("/proc/self/ns/pid")}}, out)
-"""
-
-BACKEND = """\
-import base64, hashlib, os, zipfile
-{probe}
-
-def get_requires_for_build_wheel(config_settings=None):
-    return []
-
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    snoop({found_in!r}, {creds!r})
-    files = {{
-        "leaky.py": "def main():\\n    pass\\n",
-        "leaky-1.0.dist-info/METADATA": "Metadata-Version: 2.1\\nName: leaky\\nVersion: 1.0\\n",
-        "leaky-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\\nGenerator: test\\n"
-        "Root-Is-Purelib: true\\nTag: py3-none-any\\n",
-        "leaky-1.0.dist-info/entry_points.txt": "[console_scripts]\\nleaky = leaky:main\\n",
-    }}
-    record = ""
-    for name, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
-        record += f"{{name}},sha256={{digest.decode()}},{{len(text.encode())}}\\n"
-    files["leaky-1.0.dist-info/RECORD"] = record + "leaky-1.0.dist-info/RECORD,,\\n"
-    name = "leaky-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as wheel:
-        for path, text in files.items():
-            wheel.writestr(path, text)
-    return name
 """
 
 
@@ -190,21 +162,11 @@ def test_pip_install_runs_a_build_backend_that_finds_nothing(
 ) -> None:
     """A tool installed from PyPI runs its build backend during ``pip install`` (toolenv)."""
     found_in = tmp_path / "found.json"
-    package = tmp_path / "leaky"
-    package.mkdir()
-    probe = PROBE.format(secrets=[ENV_SECRET, FILE_SECRET])
-    (package / "leaky_backend.py").write_text(
-        BACKEND.format(probe=probe, found_in=str(found_in), creds=str(invoker))
-    )
-    (package / "pyproject.toml").write_text(
-        textwrap.dedent(
-            """\
-            [build-system]
-            requires = []
-            build-backend = "leaky_backend"
-            backend-path = ["."]
-            """
-        )
+    package = local_distribution(
+        tmp_path / "leaky",
+        "leaky",
+        prelude=PROBE.format(secrets=[ENV_SECRET, FILE_SECRET]),
+        on_build=f"snoop({str(found_in)!r}, {str(invoker)!r})",
     )
     monkeypatch.setenv("PIP_NO_INDEX", "1")  # a local directory: no network
     found = pypi_venv.install(str(package), "leaky", tmp_path / "venvs")

@@ -1,67 +1,27 @@
 """A PyPI tool's venv (compat/install/pypi_venv.py): made once, reused, never half-done.
 
 Real pip in a real venv, offline (``PIP_NO_INDEX``): the distribution is a local directory
-whose in-tree build backend writes a one-script wheel, so no index and no build tool is needed.
+(``tests/local_dist.py``), so no index and no build tool is needed.
 """
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from compat.install import pypi_venv
 from compat.install.errors import VenvError
+from tests.local_dist import local_distribution
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-BACKEND = """\
-import base64, hashlib, os, zipfile
-
-def get_requires_for_build_wheel(config_settings=None):
-    return []
-
-def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
-    files = {
-        "hello.py": "def main():\\n    print('hello')\\n",
-        "hello-1.0.dist-info/METADATA": "Metadata-Version: 2.1\\nName: hello\\nVersion: 1.0\\n",
-        "hello-1.0.dist-info/WHEEL": "Wheel-Version: 1.0\\nGenerator: test\\n"
-        "Root-Is-Purelib: true\\nTag: py3-none-any\\n",
-        "hello-1.0.dist-info/entry_points.txt": "[console_scripts]\\nhello = hello:main\\n",
-    }
-    record = ""
-    for name, text in files.items():
-        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
-        record += f"{name},sha256={digest.decode()},{len(text.encode())}\\n"
-    files["hello-1.0.dist-info/RECORD"] = record + "hello-1.0.dist-info/RECORD,,\\n"
-    name = "hello-1.0-py3-none-any.whl"
-    with zipfile.ZipFile(os.path.join(wheel_directory, name), "w") as wheel:
-        for path, text in files.items():
-            wheel.writestr(path, text)
-    return name
-"""
 
 
 @pytest.fixture
 def hello(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A local distribution with the console script ``hello`` (pip needs no index)."""
     monkeypatch.setenv("PIP_NO_INDEX", "1")
-    package = tmp_path / "hello-src"
-    package.mkdir()
-    (package / "hello_backend.py").write_text(BACKEND, encoding="utf-8")
-    (package / "pyproject.toml").write_text(
-        textwrap.dedent(
-            """\
-            [build-system]
-            requires = []
-            build-backend = "hello_backend"
-            backend-path = ["."]
-            """
-        ),
-        encoding="utf-8",
-    )
-    return str(package)
+    return str(local_distribution(tmp_path / "hello-src", "hello"))
 
 
 def test_installed_once_then_reused_without_pip(
