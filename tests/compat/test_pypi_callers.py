@@ -1,7 +1,8 @@
 """ssm-cli, ssm-ecs, pysshm and ecs-exec from PyPI, run for real in one scenario each (issue 11).
 
-``install=False``: a tool not in the kit's venv cache yet skips with the reason; a first
-``smp-compat run --adapter ssm-cli`` (or ``tox -e compat``) installs it.
+Each is installed from PyPI into the kit's venv cache first when it is not there yet (once;
+a fresh CI machine runs them too). Only a machine where pip cannot get it skips, with pip's
+reason.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def _run(fake: FakeAWS, out: Path, adapter: str, scenario: str) -> CellResult:
         load_adapters(),
         filters=Filters(adapters=(adapter,), scenarios=(scenario,), releases=("1.2.677.0",)),
     )
-    (result,) = run_cells(cells, fake=fake, out_dir=out, jobs=1, timeout=60, install=False)
+    (result,) = run_cells(cells, fake=fake, out_dir=out, jobs=1, timeout=60)
     if result.outcome == "skipped":
         pytest.skip(f"{adapter}: {result.detail}")
     return result
