@@ -19,7 +19,7 @@ beside the moto code, and a private class used inside one module stays there
 
 from __future__ import annotations
 
-__all__ = ["KitError", "UserError"]
+__all__ = ["CompileError", "KitError", "UserError"]
 
 
 class UserError(Exception):
@@ -28,3 +28,9 @@ class UserError(Exception):
 
 class KitError(Exception):
     """The kit failed, not the tool and not the user: the message names what failed."""
+
+
+class CompileError(KitError):
+    """One of the kit's C programs could not be compiled here (``compat.compiled``); each user
+    says what it then does (the launcher falls back to the shim, the jail to less isolation,
+    container cells are skipped)."""

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import os
 import pwd
-import shutil
 import signal
 import subprocess
 import threading
@@ -22,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from compat.cache import cache_dir
+from compat.compiled import compiled
+from compat.errors import CompileError
 from compat.isolation.errors import InstallStopped
 from compat.isolation.kitenv import HIDE_ENV
 
@@ -64,24 +63,13 @@ def jail_binary() -> Path | None:
     """The jail, compiled once per source text into the cache; None without a compiler (or
     when the compile fails): then tools run unjailed (:func:`isolation` says so)."""
     with _lock:
-        source = JAIL_SOURCE.read_bytes()
         compiler = os.environ.get("CC") or "cc"
-        digest = hashlib.sha256(source + compiler.encode()).hexdigest()[:16]
-        target = cache_dir() / "jail" / digest / "smp-compat-jail"
-        if target.is_file():
-            return target
-        found = shutil.which(compiler)
-        if found is None:
+        try:
+            return compiled(
+                JAIL_SOURCE, "jail", "smp-compat-jail", ["-O2"], compiler=compiler, env=_cc_env()
+            )
+        except CompileError:
             return None
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".build-{os.getpid()}")
-        argv = [found, "-O2", "-o", str(tmp), str(JAIL_SOURCE)]
-        done = subprocess.run(argv, capture_output=True, check=False, env=_cc_env())
-        if done.returncode != 0 or not tmp.is_file():
-            tmp.unlink(missing_ok=True)
-            return None
-        tmp.replace(target)  # concurrent builders race harmlessly: each renames a whole file
-        return target
 
 
 def _cc_env() -> dict[str, str]:

@@ -11,20 +11,17 @@ shim (``compat/launcher/shim.py``); when the server is not running the launcher 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
-from compat.cache import cache_dir
-from compat.errors import UserError
+from compat.compiled import compiled, place
+from compat.errors import CompileError, UserError
 from compat.launcher.errors import LauncherBuildError
 from compat.launcher.shim import PLUGIN_NAME, check_target, package_root, write_shim
 from compat.service import Service
@@ -61,31 +58,17 @@ class Launcher:
 
 
 def build_launcher(cc: str | None = None) -> Path:
-    """The launcher binary, compiled once per source text and compiler into the user's cache.
-
-    Concurrent callers race harmlessly (each renames a complete file into place).
+    """The launcher binary, compiled once per source text and compiler into the user's cache
+    (``compat.compiled``).
 
     Raises:
         LauncherBuildError: no compiler, or the compile failed (its output is in the message).
     """
-    source = LAUNCHER_SOURCE.read_bytes()
     compiler = cc or os.environ.get("CC") or "cc"
-    digest = hashlib.sha256(source + compiler.encode()).hexdigest()[:16]
-    target = cache_dir() / "launcher" / digest / PLUGIN_NAME
-    if target.is_file():
-        return target
-    found = shutil.which(compiler)
-    if found is None:
-        raise LauncherBuildError(f"no C compiler {compiler!r} to build the plugin launcher")
-    target.parent.mkdir(parents=True, exist_ok=True)
-
-    def compile_into(tmp: Path) -> None:
-        argv = [found, "-O2", "-o", str(tmp), str(LAUNCHER_SOURCE)]
-        done = subprocess.run(argv, capture_output=True, text=True, check=False)
-        if done.returncode != 0 or not tmp.is_file():
-            raise LauncherBuildError(f"building the launcher failed: {done.stderr.strip()}")
-
-    return _place(target, compile_into)
+    try:
+        return compiled(LAUNCHER_SOURCE, "launcher", PLUGIN_NAME, ["-O2"], compiler=compiler)
+    except CompileError as exc:
+        raise LauncherBuildError(f"building the plugin launcher: {exc}") from None
 
 
 class PluginServer(Service):
@@ -216,7 +199,7 @@ def write_launcher(
     if any("\n" in line for line in lines):
         raise UserError(f"a path with a newline cannot go into {CONF_NAME}")
     conf = ("\n".join(lines) + "\n").encode("utf-8")
-    _place(directory / CONF_NAME, lambda tmp: _write_exclusive(tmp, conf, 0o644))
+    place(directory / CONF_NAME, lambda tmp: _write_exclusive(tmp, conf, 0o644))
 
     def link_or_copy(tmp: Path) -> None:
         try:
@@ -224,23 +207,7 @@ def write_launcher(
         except OSError:
             _write_exclusive(tmp, launcher.binary.read_bytes(), 0o755)
 
-    return _place(target, link_or_copy)
-
-
-def _place(target: Path, make: Callable[[Path], None]) -> Path:
-    """Put the file ``make(tmp)`` creates at ``target`` in one rename, following no planted
-    link (issue 13, as :func:`compat.launcher.shim.write_shim`): ``tmp`` lies in a fresh
-    private directory (``mkdtemp``: a name nobody could predict, mode 700), and a symlink
-    already at ``target`` is replaced, never written through."""
-    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    tmp = scratch / target.name
-    try:
-        make(tmp)
-        tmp.replace(target)
-    finally:
-        tmp.unlink(missing_ok=True)
-        scratch.rmdir()
-    return target
+    return place(target, link_or_copy)
 
 
 def _write_exclusive(path: Path, data: bytes, mode: int) -> None:

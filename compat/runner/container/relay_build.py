@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import subprocess
-import threading
 from pathlib import Path
 
-from compat.cache import cache_dir
+from compat.compiled import compiled
+from compat.errors import CompileError
 from compat.runner.errors import RelayBuildError
 
 __all__ = ["RELAY_SOURCE", "build_relay"]
@@ -22,31 +19,18 @@ def build_relay(cc: str | None = None) -> Path:
 
     Built at run time rather than shipped: a binary blob in the package could not be reviewed,
     and ``gcc -static`` gives one file that runs in any x86-64/arm64 Linux image, whatever
-    its libc. Concurrent callers race harmlessly (each renames a complete file into place).
+    its libc (``compat.compiled``: concurrent callers race harmlessly).
 
     Raises:
         RelayBuildError: no compiler, or the compile failed (its output is in the message).
     """
-    source = RELAY_SOURCE.read_bytes()
     compiler = cc or os.environ.get("CC") or "gcc"
-    digest = hashlib.sha256(source + compiler.encode()).hexdigest()[:16]
-    target = cache_dir() / "relay" / digest / "session-manager-plugin"
-    if target.is_file():
-        return target
-    found = shutil.which(compiler)
-    if found is None:
+    try:
+        return compiled(
+            RELAY_SOURCE, "relay", "session-manager-plugin", ["-static", "-Os", "-s"],
+            compiler=compiler,
+        )  # fmt: skip
+    except CompileError as exc:
         raise RelayBuildError(
-            f"no C compiler {compiler!r} to build the container relay "
-            "(Debian: apt-get install gcc libc6-dev)"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".build-{os.getpid()}-{threading.get_ident()}")
-    argv = [found, "-static", "-Os", "-s", "-o", str(tmp), str(RELAY_SOURCE)]
-    done = subprocess.run(argv, capture_output=True, text=True, check=False)
-    if done.returncode != 0 or not tmp.is_file():
-        tmp.unlink(missing_ok=True)
-        raise RelayBuildError(
-            f"building the container relay failed ({' '.join(argv)}): {done.stderr.strip()}"
-        )
-    tmp.replace(target)
-    return target
+            f"building the container relay: {exc} (Debian: apt-get install gcc libc6-dev)"
+        ) from None
