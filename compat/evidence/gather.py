@@ -115,12 +115,14 @@ def collect(
     port_roundtrip: bool | None = None,
     tool_stderr_tail: str = "",
     killed: bool = False,
+    harness_error: str | None = None,
     wait: float = EVIDENCE_WAIT,
 ) -> Evidence:
     """The evidence of one sandbox: its records, the transcripts of its key's sessions (also
     those a real plugin's record cannot name), the proxy's refusals for its key, the tool's end.
 
     ``killed``: a process of the tool's group had to be SIGKILLed, so a start may be missing.
+    ``harness_error``: something outside the tool ended it; the verdict is ``harness-error``.
     """
     deadline = time.monotonic() + wait
     records, settled = _finished_records(record_file, deadline)
@@ -144,4 +146,5 @@ def collect(
         records_incomplete=killed,
         resume_calls=fake.registry.resume_calls(access_key_id),
         unsupported=fake.registry.unsupported(access_key_id),
+        harness_error=harness_error,
     )

@@ -65,7 +65,6 @@ def install(requirement: str, program: str, root: Path, *, allowed: bool = True)
 def _pip_install(requirement: str, program: str, venv: Path) -> None:
     """A fresh venv with ``requirement`` in it, marked complete once ``program`` is there."""
     shutil.rmtree(venv, ignore_errors=True)
-    venv.parent.mkdir(parents=True, exist_ok=True)
     log = venv.parent / f"{venv.name}.log"
     steps = [
         [sys.executable, "-m", "venv", str(venv)],

@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from compat.runner import process
-from compat.runner.errors import CellRefused
 from compat.runner.keystroke import enter_after_failed_resume
 from compat.runner.process import Finished, LaterInput, run_process
 from compat.runner.session import time_limit
@@ -58,15 +57,14 @@ def _run_in_image(image: str, cell: Cell, prepared: Prepared, timeout: float) ->
     )  # fmt: skip
     prepared.stdout.write_bytes(ran.stdout)
     prepared.stderr.write_bytes(ran.stderr)
-    if ran.why_ended and not ran.timed_out:
-        # Neither the tool nor the kit ended it (an operator, another engine user, the OOM
-        # killer): its exit status says nothing about the tool, so the cell gets no verdict.
-        raise CellRefused(
-            "harness-error", f"the tool's container ended from outside: {ran.why_ended}"
-        )
     note = process.CUT_NOTE.format(cap=process.OUTPUT_CAP).encode()  # the engine's cap is alike
     cut = tuple(n for n, d in (("stdout", ran.stdout), ("stderr", ran.stderr)) if d.endswith(note))
-    return Finished(ran.returncode, ran.timed_out, ran.duration_s, truncated=cut)
+    outside = None  # neither the tool nor the kit ended it: the exit status says nothing
+    if ran.why_ended and not ran.timed_out:
+        outside = f"the tool's container ended from outside: {ran.why_ended}"
+    return Finished(
+        ran.returncode, ran.timed_out, ran.duration_s, truncated=cut, harness_error=outside
+    )
 
 
 def _later_input(cell: Cell, ctx: RunContext, creds: Credentials) -> LaterInput | None:

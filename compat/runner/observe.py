@@ -33,6 +33,8 @@ class ToolEnd:
     error_line: str = ""
     #: A process had to be SIGKILLed: a start may be missing from the records.
     killed: bool = False
+    #: Something outside the tool ended it (``Finished.harness_error``): no verdict on the tool.
+    harness_error: str | None = None
 
     @classmethod
     def of(cls, finished: Finished, stdout: str, stderr: str) -> ToolEnd:
@@ -42,6 +44,7 @@ class ToolEnd:
             finished.port_roundtrip,
             error_line(stdout, stderr),
             finished.killed,
+            finished.harness_error,
         )
 
 
@@ -64,4 +67,5 @@ def observe(fake: FakeAWS, record_file: Path, access_key_id: str, end: ToolEnd) 
         port_roundtrip=end.port_roundtrip,
         tool_stderr_tail=end.error_line,
         killed=end.killed,
+        harness_error=end.harness_error,
     )

@@ -73,6 +73,9 @@ class Finished:
     killed: bool = False
     #: The streams cut at :data:`OUTPUT_CAP` (``"stdout"``, ``"stderr"``).
     truncated: tuple[str, ...] = ()
+    #: Something outside the tool ended it (its container killed or removed by another engine
+    #: user, the OOM killer): the exit status says nothing about the tool.
+    harness_error: str | None = None
 
 
 _live: set[subprocess.Popen[bytes]] = set()

@@ -114,3 +114,5 @@ def test_a_container_killed_from_outside_is_a_harness_error_not_the_tools_failur
     assert killed, "the container never ran"
     assert (result.outcome, result.reason) == ("error", "harness-error"), result
     assert "SIGKILL (exit 137) that smp-compat did not send" in result.detail
+    # Judged like any cell: what the tool printed is kept beside the verdict.
+    assert {"tool_stderr", "verdict"} <= result.evidence.keys(), result.evidence
